@@ -1,0 +1,275 @@
+/*
+ * corpus.h: the reprise corpus, a SQLite file holding captures, connections,
+ * exchanges (request + paired response + wire timings), deduplicated
+ * zlib-compressed bodies, replay runs and their results. This module is the
+ * only code in reprise that includes sqlite3.h; everything else goes through
+ * this header. The schema is documented for users in corpus/SCHEMA.md.
+ *
+ * Writing is batched: adds go into an open transaction that is committed at
+ * least once a second (and by corpus_flush / corpus_close), so a crash loses
+ * at most the last second and always leaves a valid file (SQLite WAL).
+ *
+ * Conventions: functions return 0 (RP_OK) or a negative RP_E* code with a
+ * sentence in err[RP_ERRLEN]. Pointers inside structs returned by cursors
+ * are views that stay valid until the next call on that cursor.
+ * All times are int64_t microseconds.
+ */
+#ifndef RP_CORPUS_H
+#define RP_CORPUS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../common/rp.h"
+
+#define CORPUS_SCHEMA_VERSION 1
+
+struct corpus;
+
+enum corpus_open_mode {
+    CORPUS_READ = 0,  /* must exist; read-only */
+    CORPUS_WRITE = 1, /* must exist; migrated forward if older */
+    CORPUS_CREATE = 2 /* created (mode 0600) if missing, else as WRITE */
+};
+
+/* Opens path. Fails with RP_EINPUT (and changes nothing in the file) when
+ * the file is not a reprise corpus or has a newer schema than this build;
+ * RP_EIO when it cannot be opened or created. *out is set on success. */
+int corpus_open(const char *path, enum corpus_open_mode mode,
+                struct corpus **out, char *err);
+/* Commits pending writes and closes. Accepts NULL. Returns the commit
+ * result (0 or RP_EIO). */
+int corpus_close(struct corpus *c, char *err);
+/* Commits the current write batch now. */
+int corpus_flush(struct corpus *c, char *err);
+
+/* ---- captures ---------------------------------------------------------- */
+
+struct corpus_capture_info {
+    const char *label;   /* may be NULL */
+    const char *source;  /* "file:PATH" or "iface:NAME" */
+    const char *filter;  /* BPF expression or NULL */
+    int64_t started_us;  /* wall clock, first packet or start of capture */
+    int redacted;        /* 1 when redaction was on */
+    const char *options_json; /* capture options as a JSON object, or NULL */
+};
+
+/* Capture statistics, stored as JSON with the capture and shown by ls. */
+struct corpus_capture_stats {
+    uint64_t packets, bytes;   /* seen by reprise */
+    uint64_t flows;            /* TCP connections tracked */
+    uint64_t exchanges;        /* exchanges written */
+    uint64_t incomplete;       /* exchanges with an incomplete message */
+    uint64_t no_response;      /* requests whose response was never seen */
+    uint64_t unparsable;       /* streams skipped as not HTTP */
+    uint64_t evictions;        /* flows dropped for the memory cap */
+    uint64_t gaps;             /* sequence gaps (lost packets) */
+    uint64_t ip_fragments;     /* IP fragments skipped */
+    uint64_t non_tcp;          /* packets that were not TCP */
+    uint64_t pcap_drops;       /* libpcap: dropped by the kernel */
+    uint64_t pcap_ifdrops;     /* libpcap: dropped by the interface */
+    int64_t ended_us;          /* wall clock, last packet or end of capture */
+};
+
+int corpus_capture_begin(struct corpus *c, const struct corpus_capture_info *ci,
+                         int64_t *capture_id, char *err);
+int corpus_capture_end(struct corpus *c, int64_t capture_id,
+                       const struct corpus_capture_stats *st, char *err);
+
+/* ---- connections and exchanges (written by capture) -------------------- */
+
+struct corpus_conn {
+    int64_t capture_id;
+    const char *client_addr; /* textual IP */
+    int client_port;
+    const char *server_addr;
+    int server_port;
+    int64_t first_us, last_us; /* first/last packet seen (last may be 0) */
+};
+
+/* Adds a connection row; *conn_id receives its id. */
+int corpus_add_connection(struct corpus *c, const struct corpus_conn *conn,
+                          int64_t *conn_id, char *err);
+/* Updates last_us of a connection (when it closes). */
+int corpus_connection_end(struct corpus *c, int64_t conn_id, int64_t last_us,
+                          char *err);
+
+/* One HTTP message (request or response) of an exchange. */
+struct corpus_msg {
+    const char *headers;   /* raw header lines "Name: value\r\n"..., without
+                              the start line and the empty line; may be NULL */
+    size_t headers_len;
+    const uint8_t *body;   /* writing: body bytes (possibly truncated), after
+                              de-chunking; reading: always NULL, use
+                              corpus_body_get with body_hash */
+    size_t body_len;       /* bytes in body as stored */
+    uint64_t body_size;    /* true body size on the wire (>= body_len) */
+    uint8_t body_hash[RP_HASH_LEN]; /* reading: hash of the stored body */
+    int has_body;          /* reading: 1 when a body is stored */
+    uint64_t wire_bytes;   /* whole message on the wire, start line included */
+    int64_t first_us, last_us; /* wire time of first and last byte (epoch) */
+};
+
+/* Exchange flags. */
+#define CORPUS_EX_REQ_INCOMPLETE  0x01u /* request cut short (gap, close) */
+#define CORPUS_EX_RESP_INCOMPLETE 0x02u
+#define CORPUS_EX_NO_RESPONSE     0x04u /* no response seen at all */
+#define CORPUS_EX_REQ_TRUNCATED   0x08u /* request body > --max-body */
+#define CORPUS_EX_RESP_TRUNCATED  0x10u
+#define CORPUS_EX_REDACTED        0x20u /* some value was redacted */
+#define CORPUS_EX_UPGRADED        0x40u /* 101 / CONNECT: tunnel followed */
+
+struct corpus_exchange {
+    int64_t id;            /* reading: row id; writing: ignored */
+    int64_t capture_id;
+    int64_t conn_id;
+    int64_t seq;           /* 0-based order of the request in its connection */
+    const char *method;    /* NUL-terminated */
+    const char *target;    /* request-target exactly as sent */
+    const char *host;      /* Host header value, or "" */
+    const char *version;   /* "HTTP/1.1" */
+    struct corpus_msg req;
+    int status;            /* 0 when no response was seen */
+    const char *reason;    /* reason phrase, or NULL */
+    const char *interim;   /* 1xx statuses seen before the final one, as
+                              "100,103", or NULL */
+    struct corpus_msg resp;
+    uint32_t flags;        /* CORPUS_EX_* */
+};
+
+/* Adds an exchange; stores its bodies (compressed, deduplicated). */
+int corpus_add_exchange(struct corpus *c, const struct corpus_exchange *ex,
+                        int64_t *ex_id, char *err);
+
+/* Reading exchanges in request order (req.first_us, then id).
+ * capture_id <= 0 means all captures. */
+struct corpus_ex_cursor;
+int corpus_ex_open(struct corpus *c, int64_t capture_id,
+                   struct corpus_ex_cursor **out, char *err);
+/* Returns 1 with *ex filled (views valid until the next call), 0 at the
+ * end, or a negative error. */
+int corpus_ex_next(struct corpus_ex_cursor *cur, struct corpus_exchange *ex,
+                   char *err);
+void corpus_ex_close(struct corpus_ex_cursor *cur);
+
+/* Number of exchanges in a capture (all captures when capture_id <= 0). */
+int corpus_ex_count(struct corpus *c, int64_t capture_id, int64_t *n,
+                    char *err);
+/* Reads one exchange by id into *ex; views stay valid until the next call
+ * of corpus_ex_get on c. Returns RP_EINPUT if there is no such exchange. */
+int corpus_ex_get(struct corpus *c, int64_t ex_id, struct corpus_exchange *ex,
+                  char *err);
+
+/* Inflates the body with that hash into *out (malloc'd, caller frees) and
+ * its length into *len. RP_EINPUT if absent. */
+int corpus_body_get(struct corpus *c, const uint8_t hash[RP_HASH_LEN],
+                    uint8_t **out, size_t *len, char *err);
+
+/* ---- runs and results (written by replay) ------------------------------ */
+
+struct corpus_run_info {
+    int64_t capture_id;
+    const char *label;        /* may be NULL */
+    const char *target;       /* target URL */
+    const char *mode;         /* "speed", "rate", "max" */
+    const char *options_json; /* every option of the run as a JSON object */
+    int64_t started_us;       /* wall clock */
+};
+
+/* Error classes of a result. Stored as their names (see corpus_errclass). */
+enum corpus_errclass {
+    CORPUS_ERR_NONE = 0,
+    CORPUS_ERR_REFUSED,
+    CORPUS_ERR_RESET,
+    CORPUS_ERR_TIMEOUT,
+    CORPUS_ERR_DNS,
+    CORPUS_ERR_TLS,
+    CORPUS_ERR_PROTOCOL,
+    CORPUS_ERR_NOT_SENT, /* never sent: run interrupted before it was due */
+    CORPUS_ERR_OTHER,
+    CORPUS_ERR__COUNT
+};
+const char *corpus_errclass_name(enum corpus_errclass e); /* "refused"... */
+enum corpus_errclass corpus_errclass_parse(const char *name);
+
+struct corpus_result {
+    int64_t exchange_id;
+    int copy;              /* 0..K-1 for --scale K */
+    int loop;              /* loop index for --loop */
+    /* times in µs since the run's start (monotonic); -1 when not reached */
+    int64_t scheduled_us, sent_us, first_byte_us, done_us;
+    int64_t connect_us;    /* time spent connecting, 0 when reused */
+    int status;            /* 0 when no response */
+    int64_t resp_bytes;    /* response body bytes */
+    uint8_t body_hash[RP_HASH_LEN];
+    int has_body_hash;
+    enum corpus_errclass error_class;
+    const char *error;     /* message, or NULL */
+};
+
+int corpus_run_begin(struct corpus *c, const struct corpus_run_info *ri,
+                     int64_t *run_id, char *err);
+int corpus_add_result(struct corpus *c, int64_t run_id,
+                      const struct corpus_result *r, char *err);
+/* status: "complete" or "interrupted". summary_json may be NULL. */
+int corpus_run_end(struct corpus *c, int64_t run_id, int64_t ended_us,
+                   const char *status, const char *summary_json, char *err);
+
+struct corpus_run_row {
+    int64_t id, capture_id;
+    char label[128], target[512], mode[32], status[32];
+    int64_t started_us, ended_us;
+    int64_t results;         /* number of results */
+};
+
+/* Finds a run by numeric id or by label (the latest run with that label).
+ * RP_EINPUT with a clear message when there is none. */
+int corpus_run_find(struct corpus *c, const char *id_or_label,
+                    struct corpus_run_row *out, char *err);
+/* The n-th latest run (n = 0 latest, 1 the one before). RP_EINPUT if none. */
+int corpus_run_latest(struct corpus *c, int n, struct corpus_run_row *out,
+                      char *err);
+
+/* ---- samples (read by analyze) ----------------------------------------- */
+
+/* A measured outcome of one request: either a replay result or, for a
+ * capture used as baseline, the wire timing of the captured exchange. */
+struct corpus_sample {
+    int64_t exchange_id;
+    int copy;
+    const char *method, *target, *host; /* views */
+    int status;                 /* 0 when none */
+    enum corpus_errclass error_class;
+    int64_t t_us;               /* when it was due, µs since start of set */
+    int64_t latency_us;         /* run: done - scheduled;
+                                   capture: resp last - req first byte */
+    int64_t service_us;         /* run: done - sent; capture: as latency */
+    int64_t ttfb_us;            /* run: first byte - sent;
+                                   capture: resp first - req last byte */
+    int64_t resp_bytes;
+    uint8_t body_hash[RP_HASH_LEN];
+    int has_body_hash;
+};
+
+enum corpus_set_kind { CORPUS_SET_CAPTURE, CORPUS_SET_RUN };
+struct corpus_sample_cursor;
+/* Opens the samples of a capture (kind CAPTURE, id = capture id) or of a
+ * run (kind RUN, id = run id), ordered by exchange id then copy. */
+int corpus_samples_open(struct corpus *c, enum corpus_set_kind kind,
+                        int64_t id, struct corpus_sample_cursor **out,
+                        char *err);
+int corpus_samples_next(struct corpus_sample_cursor *cur,
+                        struct corpus_sample *s, char *err); /* 1, 0, <0 */
+void corpus_samples_close(struct corpus_sample_cursor *cur);
+
+/* ---- listing and export ------------------------------------------------ */
+
+/* Writes the `reprise ls` listing (captures with stats, runs with counts). */
+int corpus_list(struct corpus *c, FILE *out, char *err);
+/* Writes one JSON object per exchange (public contract, see SCHEMA.md). */
+int corpus_export_jsonl(struct corpus *c, int64_t capture_id, FILE *out,
+                        char *err);
+/* Latest capture id, or RP_EINPUT if the corpus has no capture. */
+int corpus_capture_latest(struct corpus *c, int64_t *capture_id, char *err);
+
+#endif
