@@ -1,0 +1,107 @@
+# tests/lib.sh: shared helpers for end-to-end tests and benchmarks. Source it.
+# Every process a test starts is registered and stopped on exit, even when the
+# test fails. Traffic goes to 127.0.0.1 only.
+set -euo pipefail
+
+: "${SRC:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+: "${BUILD:=$SRC/build}"
+: "${REPRISE:=$BUILD/reprise}"
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/reprise-test.XXXXXX")
+chmod 755 "$TMP" # nginx workers run as an unprivileged user
+_PIDS=()
+
+_cleanup() {
+    local rc=$?
+    for pid in "${_PIDS[@]:-}"; do
+        [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+    done
+    for pid in "${_PIDS[@]:-}"; do
+        [ -n "$pid" ] && wait "$pid" 2>/dev/null || true
+    done
+    if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
+        echo "test failed (rc=$rc); files kept in $TMP" >&2
+    else
+        rm -rf "$TMP"
+    fi
+    exit "$rc"
+}
+trap _cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Registers a background pid to be stopped at exit.
+track_pid() { _PIDS+=("$1"); }
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "SKIP: $*" >&2; exit 77; }
+pass() { echo "PASS: $*"; }
+
+# Prints a free TCP port on 127.0.0.1 (asks the kernel for one).
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Waits until 127.0.0.1:$1 accepts connections (up to 10 s).
+wait_port() {
+    local port=$1 i
+    for i in $(seq 1 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    fail "nothing listening on 127.0.0.1:$port after 10 s"
+}
+
+# start_nginx NAME PORT [EXTRA_SERVER_CONF]
+# Starts nginx on 127.0.0.1:PORT with its own prefix in $TMP/NAME; the access
+# log is $TMP/NAME/access.log with "$request" and status per line. The echo
+# module is loaded, so EXTRA_SERVER_CONF may use echo_sleep etc.
+start_nginx() {
+    local name=$1 port=$2 extra=${3:-}
+    local dir="$TMP/$name"
+    mkdir -p "$dir/logs" "$dir/html"
+    echo "hello from $name" > "$dir/html/index.html"
+    local echo_mod=/usr/lib/nginx/modules/ngx_http_echo_module.so
+    cat > "$dir/nginx.conf" <<CONF
+$( [ -f "$echo_mod" ] && echo "load_module $echo_mod;" )
+worker_processes 1;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    log_format reprise '\$request \$status \$request_length';
+    client_body_temp_path $dir/tmp_body;
+    proxy_temp_path $dir/tmp_proxy;
+    fastcgi_temp_path $dir/tmp_fcgi;
+    uwsgi_temp_path $dir/tmp_uwsgi;
+    scgi_temp_path $dir/tmp_scgi;
+    keepalive_requests 1000000;
+    server {
+        listen 127.0.0.1:$port;
+        access_log $dir/access.log reprise;
+        root $dir/html;
+        location = /post { client_body_buffer_size 1m; echo_read_request_body; echo "ok"; }
+        $extra
+    }
+}
+CONF
+    nginx -c "$dir/nginx.conf" -p "$dir" &
+    track_pid $!
+    wait_port "$port"
+}
+
+# Records loopback traffic on PORT to FILE with tcpdump; prints its pid.
+# Stop with stop_tcpdump PID (flushes the file).
+start_tcpdump() {
+    local port=$1 file=$2
+    tcpdump -i lo -s 0 -U -w "$file" "tcp port $port" 2>"$file.log" &
+    local pid=$!
+    track_pid $pid
+    local i
+    for i in $(seq 1 50); do
+        grep -q "listening on" "$file.log" 2>/dev/null && break
+        sleep 0.1
+    done
+    echo $pid
+}
+stop_tcpdump() { sleep 0.3; kill -INT "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
