@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# tests/run.sh: the one command that tests reprise on any machine. Installs
+# what is missing, builds with AddressSanitizer and UBSan into build-asan/,
+# and runs every unit and end-to-end test with ctest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+./tests/install-deps.sh --test
+
+build=build-asan
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DREPRISE_SANITIZE=ON >/dev/null
+cmake --build "$build" -j"$(nproc)"
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+ctest --test-dir "$build" --output-on-failure "$@"
