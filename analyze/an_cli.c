@@ -1,5 +1,395 @@
-/* an_cli.c: placeholder until the module lands. */
-#include <stdio.h>
+/*
+ * an_cli.c: `reprise analyze`: parses flags, resolves the baseline, the
+ * candidate and the optional A/A noise run in the corpus, streams their
+ * samples (an_load), compares them (an_compute) and writes the report in
+ * the chosen format. Exit codes: 0 pass, 1 a --fail-if condition held or a
+ * runtime failure, 2 bad usage or input (unknown run, malformed flag).
+ */
 #include "analyze/analyze.h"
-int an_cmd(int argc, char **argv) { (void)argc; fprintf(stderr, "reprise: %s: not built yet\n", argv[0]); return 1; }
-int an_show_cmd(int argc, char **argv) { (void)argc; fprintf(stderr, "reprise: %s: not built yet\n", argv[0]); return 1; }
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "analyze/an_priv.h"
+
+static const char usage_text[] =
+"usage: reprise analyze DB [--baseline RUN|capture|previous] [--candidate RUN]\n"
+"                          [options]\n"
+"\n"
+"Compares a replay run (the candidate) with a baseline per endpoint: count,\n"
+"errors, status mix, latency percentiles and their change, whether the change\n"
+"is real (Mann-Whitney U test plus a minimum effect), and which responses\n"
+"changed status or body. RUN is a run id or a run label (the latest run with\n"
+"that label).\n"
+"\n"
+"Sets:\n"
+"  --candidate RUN      run to judge (default: the latest run)\n"
+"  --baseline WHAT      'capture' (default): the wire timings, statuses and\n"
+"                       bodies of the candidate's capture; 'capture:ID': that\n"
+"                       capture; 'previous': the run before the candidate;\n"
+"                       or a RUN id or label\n"
+"  --noise RUN          an A/A partner of the baseline (same release, run\n"
+"                       again); per endpoint, its difference from the\n"
+"                       baseline is the noise floor a change must exceed\n"
+"\n"
+"Grouping:\n"
+"  --group-by KIND      endpoint (default), host, status or none\n"
+"  --template PATTERN   endpoint rule, tried before the automatic ones, in\n"
+"                       order; repeatable. '[METHOD ]/users/:id/orders':\n"
+"                       ':name' matches one segment, a final '*' the rest\n"
+"  --keep-query         keep the query string in endpoint names\n"
+"                       Automatic rules: numeric, UUID, hex (8+ chars with a\n"
+"                       digit) and token-like (16+ base64 chars mixing letters\n"
+"                       and digits) segments become ':id'\n"
+"\n"
+"Judging:\n"
+"  --metric M           latency (default; from the scheduled time, corrected\n"
+"                       for coordinated omission) or service (from sent)\n"
+"  --alpha P            significance level of the test (default 0.01)\n"
+"  --threshold PCT      minimum p50 or p99 shift in percent (default 10)\n"
+"  --min-effect DUR     minimum absolute shift (default 1ms); a change counts\n"
+"                       when it is >= max(threshold, min-effect)\n"
+"  --fail-if EXPR       exit 1 when EXPR holds for any endpoint; repeatable.\n"
+"                       METRIC OP VALUE with METRIC p50 p90 p95 p99 p99.9 max\n"
+"                       mean errors status-changed body-changed, OP > >= < <=:\n"
+"                         p99>+10%  p50>+5ms   change from the baseline; only\n"
+"                                              counts when significant\n"
+"                         p95>250ms            absolute candidate value\n"
+"                         errors>1%  errors>+1% error rate (5xx, transport\n"
+"                                              errors, no response), absolute\n"
+"                                              or in points over the baseline\n"
+"                         status-changed>0.5%  body-changed>1% share of\n"
+"                                              exchanges whose status/body hash\n"
+"                                              differs from the baseline\n"
+"  --min-count N        endpoints with fewer candidate requests are reported\n"
+"                       but not gated by --fail-if (default 1)\n"
+"\n"
+"Output:\n"
+"  --format F           text (default), json, csv, markdown or html\n"
+"  -o, --output FILE    write the report to FILE instead of stdout\n"
+"  --top N              rows in the text table (default 50; 0 = all)\n"
+"  --color, --no-color  force colour on or off (default: on a terminal,\n"
+"                       unless NO_COLOR is set)\n"
+"  -h, --help           this help\n"
+"\n"
+"Exit status: 0 pass, 1 a --fail-if condition held (or a runtime failure),\n"
+"2 bad usage or input (unknown run or label, malformed expression).\n";
+
+/* Returns the value of flag `name` at argv[*i] ("--x V" or "--x=V"), or
+ * NULL when argv[*i] is not that flag. *missing is set when it is but has
+ * no value. */
+static const char *flag_value(int argc, char **argv, int *i,
+                              const char *name, int *missing)
+{
+    const char *a = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(a, name, n))
+        return NULL;
+    if (a[n] == '=')
+        return a + n + 1;
+    if (a[n])
+        return NULL;
+    if (*i + 1 >= argc) {
+        *missing = 1;
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+static int parse_args(int argc, char **argv, struct an_opts *o, char *err)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        int miss = 0, rc;
+#define FLAG(name) ((v = flag_value(argc, argv, &i, name, &miss)) || miss)
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            return 1;
+        } else if (!strcmp(a, "--keep-query")) {
+            an_templater_free(o->tmpl);
+            if (!(o->tmpl = an_templater_new(1)))
+                return RP_ENOMEM;
+        } else if (!strcmp(a, "--color")) {
+            o->color = 1;
+        } else if (!strcmp(a, "--no-color")) {
+            o->color = 0;
+        } else if (FLAG("--baseline")) {
+            if (miss)
+                goto missing;
+            o->baseline = v;
+        } else if (FLAG("--candidate")) {
+            if (miss)
+                goto missing;
+            o->candidate = v;
+        } else if (FLAG("--noise")) {
+            if (miss)
+                goto missing;
+            o->noise = v;
+        } else if (FLAG("--template")) {
+            if (miss)
+                goto missing;
+            if ((rc = an_templater_add(o->tmpl, v, err)))
+                return rc;
+        } else if (FLAG("--group-by")) {
+            if (miss)
+                goto missing;
+            if (!strcmp(v, "endpoint"))
+                o->group_by = AN_BY_ENDPOINT;
+            else if (!strcmp(v, "host"))
+                o->group_by = AN_BY_HOST;
+            else if (!strcmp(v, "status"))
+                o->group_by = AN_BY_STATUS;
+            else if (!strcmp(v, "none"))
+                o->group_by = AN_BY_NONE;
+            else
+                return rp_fail(err, RP_EUSAGE, "--group-by '%s': expected "
+                               "endpoint, host, status or none", v);
+        } else if (FLAG("--metric")) {
+            if (miss)
+                goto missing;
+            if (!strcmp(v, "latency"))
+                o->metric = AN_METRIC_LATENCY;
+            else if (!strcmp(v, "service"))
+                o->metric = AN_METRIC_SERVICE;
+            else
+                return rp_fail(err, RP_EUSAGE, "--metric '%s': expected "
+                               "latency or service", v);
+        } else if (FLAG("--alpha")) {
+            if (miss)
+                goto missing;
+            if ((rc = rp_parse_double(v, "--alpha", 0, &o->alpha, err)))
+                return rc;
+            if (o->alpha >= 1)
+                return rp_fail(err, RP_EUSAGE, "--alpha %s: expected a "
+                               "probability between 0 and 1", v);
+        } else if (FLAG("--threshold")) {
+            if (miss)
+                goto missing;
+            char tmp[64];
+            snprintf(tmp, sizeof tmp, "%s", v);
+            size_t l = strlen(tmp);
+            if (l && tmp[l - 1] == '%')
+                tmp[l - 1] = '\0';
+            if ((rc = rp_parse_double(tmp, "--threshold", -1e-300,
+                                      &o->threshold_pct, err)))
+                return rc;
+        } else if (FLAG("--min-effect")) {
+            if (miss)
+                goto missing;
+            if ((rc = rp_parse_duration_us(v, "--min-effect",
+                                           &o->min_effect_us, err)))
+                return rc;
+        } else if (FLAG("--min-count")) {
+            if (miss)
+                goto missing;
+            if ((rc = rp_parse_i64(v, "--min-count", 0, INT64_MAX,
+                                   &o->min_count, err)))
+                return rc;
+        } else if (FLAG("--top")) {
+            if (miss)
+                goto missing;
+            int64_t t;
+            if ((rc = rp_parse_i64(v, "--top", 0, 1000000, &t, err)))
+                return rc;
+            o->top = (int)t;
+        } else if (FLAG("--fail-if")) {
+            if (miss)
+                goto missing;
+            if (o->ncond >= AN_MAX_CONDS)
+                return rp_fail(err, RP_EUSAGE, "at most %d --fail-if",
+                               AN_MAX_CONDS);
+            if ((rc = an_cond_parse(v, &o->cond[o->ncond], err)))
+                return rc;
+            o->ncond++;
+        } else if (FLAG("--format")) {
+            if (miss)
+                goto missing;
+            if (!strcmp(v, "text"))
+                o->format = AN_FMT_TEXT;
+            else if (!strcmp(v, "json"))
+                o->format = AN_FMT_JSON;
+            else if (!strcmp(v, "csv"))
+                o->format = AN_FMT_CSV;
+            else if (!strcmp(v, "markdown") || !strcmp(v, "md"))
+                o->format = AN_FMT_MD;
+            else if (!strcmp(v, "html"))
+                o->format = AN_FMT_HTML;
+            else
+                return rp_fail(err, RP_EUSAGE, "--format '%s': expected "
+                               "text, json, csv, markdown or html", v);
+        } else if (FLAG("--output") || FLAG("-o")) {
+            if (miss)
+                goto missing;
+            o->out_path = v;
+        } else if (a[0] == '-' && a[1]) {
+            return rp_fail(err, RP_EUSAGE, "unknown flag '%s'; see "
+                           "'reprise analyze --help'", a);
+        } else if (!o->db) {
+            o->db = a;
+        } else {
+            return rp_fail(err, RP_EUSAGE, "unexpected argument '%s' (the "
+                           "corpus is '%s'); see 'reprise analyze --help'",
+                           a, o->db);
+        }
+        continue;
+    missing:
+        return rp_fail(err, RP_EUSAGE, "%s needs a value; see 'reprise "
+                       "analyze --help'", a);
+#undef FLAG
+    }
+    if (!o->db)
+        return rp_fail(err, RP_EUSAGE, "missing DB; usage: reprise analyze "
+                       "DB [--baseline RUN] [--candidate RUN]");
+    return 0;
+}
+
+static void set_from_run(struct an_set *s, const struct corpus_run_row *r)
+{
+    memset(s, 0, sizeof *s);
+    s->present = 1;
+    s->kind = CORPUS_SET_RUN;
+    s->id = r->id;
+    s->capture_id = r->capture_id;
+    snprintf(s->label, sizeof s->label, "%s", r->label);
+    snprintf(s->target, sizeof s->target, "%s", r->target);
+    snprintf(s->mode, sizeof s->mode, "%s", r->mode);
+    snprintf(s->status, sizeof s->status, "%s", r->status);
+    s->started_us = r->started_us;
+}
+
+static int resolve(struct corpus *c, struct an_analysis *a, char *err)
+{
+    const struct an_opts *o = a->o;
+    struct corpus_run_row row;
+    int rc;
+    if (o->candidate) {
+        if ((rc = corpus_run_find(c, o->candidate, &row, err)))
+            return rc;
+    } else if ((rc = corpus_run_latest(c, 0, &row, err))) {
+        return rp_fail(err, RP_EINPUT, "%s has no replay run to analyze; "
+                       "run 'reprise replay %s TARGET' first", o->db, o->db);
+    }
+    set_from_run(&a->set[AN_CAND], &row);
+    int64_t cand_id = row.id;
+    const char *b = o->baseline;
+    if (!b || !strcmp(b, "capture") || !strncmp(b, "capture:", 8)) {
+        struct an_set *s = &a->set[AN_BASE];
+        memset(s, 0, sizeof *s);
+        s->present = 1;
+        s->kind = CORPUS_SET_CAPTURE;
+        s->id = a->set[AN_CAND].capture_id;
+        if (b && b[7] == ':') {
+            if ((rc = rp_parse_i64(b + 8, "--baseline capture:ID", 1,
+                                   INT64_MAX, &s->id, err)))
+                return rc;
+            int64_t n = 0;
+            if ((rc = corpus_ex_count(c, s->id, &n, err)))
+                return rc;
+            if (!n)
+                return rp_fail(err, RP_EINPUT, "%s: capture %lld has no "
+                               "exchanges (see 'reprise ls %s')", o->db,
+                               (long long)s->id, o->db);
+        }
+        s->capture_id = s->id;
+    } else if (!strcmp(b, "previous")) {
+        int found = 0;
+        for (int n = 0; n < 100000; n++) {
+            if (corpus_run_latest(c, n, &row, err))
+                break;
+            if (row.id < cand_id) {
+                found = 1;
+                break;
+            }
+        }
+        if (!found)
+            return rp_fail(err, RP_EINPUT, "%s: no run before run %lld to "
+                           "use as --baseline previous", o->db,
+                           (long long)cand_id);
+        set_from_run(&a->set[AN_BASE], &row);
+    } else {
+        if ((rc = corpus_run_find(c, b, &row, err)))
+            return rc;
+        set_from_run(&a->set[AN_BASE], &row);
+    }
+    if (a->set[AN_BASE].kind == CORPUS_SET_RUN && a->set[AN_BASE].id == cand_id)
+        rp_warn("analyze: the baseline and the candidate are the same run "
+                "(%lld)", (long long)cand_id);
+    if (o->noise) {
+        if ((rc = corpus_run_find(c, o->noise, &row, err)))
+            return rc;
+        set_from_run(&a->set[AN_NOISE], &row);
+    }
+    return 0;
+}
+
+int an_cmd(int argc, char **argv)
+{
+    char err[RP_ERRLEN] = "";
+    struct an_opts o;
+    struct an_analysis a;
+    struct corpus *c = NULL;
+    FILE *out = stdout;
+    int rc, exit_code = 2;
+    memset(&o, 0, sizeof o);
+    o.alpha = 0.01;
+    o.threshold_pct = 10;
+    o.min_effect_us = 1000;
+    o.min_count = 1;
+    o.color = -1;
+    o.top = 50;
+    an_analysis_init(&a, &o);
+    o.tmpl = an_templater_new(0);
+    if (!o.tmpl) {
+        rc = rp_fail(err, RP_ENOMEM, "out of memory");
+        goto done;
+    }
+    rc = parse_args(argc, argv, &o, err);
+    if (rc == 1) {
+        fputs(usage_text, stdout);
+        exit_code = 0;
+        rc = 0;
+        goto out;
+    }
+    if (rc)
+        goto done;
+    if ((rc = corpus_open(o.db, CORPUS_READ, &c, err)))
+        goto done;
+    if ((rc = resolve(c, &a, err)))
+        goto done;
+    if ((rc = an_load(&a, c, err)))
+        goto done;
+    if ((rc = an_compute(&a, err)))
+        goto done;
+    if (o.out_path && !(out = fopen(o.out_path, "w"))) {
+        rc = rp_fail(err, RP_EIO, "cannot write %s: %m", o.out_path);
+        out = stdout;
+        goto done;
+    }
+    int color = o.color >= 0 ? o.color
+                : (!o.out_path && isatty(1) && !getenv("NO_COLOR"));
+    switch (o.format) {
+    case AN_FMT_TEXT: rc = an_report_text(&a, out, color); break;
+    case AN_FMT_JSON: rc = an_report_json(&a, out); break;
+    case AN_FMT_CSV: rc = an_report_csv(&a, out); break;
+    case AN_FMT_MD: rc = an_report_md(&a, out); break;
+    case AN_FMT_HTML: rc = an_report_html(&a, out); break;
+    }
+    if (fflush(out) || rc)
+        rc = rp_fail(err, RP_EIO, "cannot write the report to %s: %m",
+                     o.out_path ? o.out_path : "stdout");
+done:
+    if (out != stdout && fclose(out) && !rc)
+        rc = rp_fail(err, RP_EIO, "cannot write %s: %m", o.out_path);
+    if (rc) {
+        fprintf(stderr, "reprise: analyze: %s\n", err);
+        exit_code = rp_exit_code(rc);
+    } else {
+        exit_code = a.verdict_fail ? 1 : 0;
+    }
+out:
+    an_analysis_cleanup(&a);
+    an_templater_free(o.tmpl);
+    corpus_close(c, NULL);
+    return exit_code;
+}

@@ -12,7 +12,9 @@
  * Conventions: functions return 0 (RP_OK) or a negative RP_E* code with a
  * sentence in err[RP_ERRLEN]. Pointers inside structs returned by cursors
  * are views that stay valid until the next call on that cursor.
- * All times are int64_t microseconds.
+ * All times are int64_t microseconds. A struct corpus must be used by one
+ * thread at a time (open one per thread; SQLite allows many readers and
+ * one writer on the same file).
  */
 #ifndef RP_CORPUS_H
 #define RP_CORPUS_H
@@ -164,6 +166,11 @@ int corpus_ex_get(struct corpus *c, int64_t ex_id, struct corpus_exchange *ex,
  * its length into *len. RP_EINPUT if absent. */
 int corpus_body_get(struct corpus *c, const uint8_t hash[RP_HASH_LEN],
                     uint8_t **out, size_t *len, char *err);
+
+/* Counts the stored bodies (deduplicated) with their total size and their
+ * compressed size in the file. Any out pointer may be NULL. */
+int corpus_body_stats(struct corpus *c, int64_t *count, int64_t *size_bytes,
+                      int64_t *stored_bytes, char *err);
 
 /* ---- runs and results (written by replay) ------------------------------ */
 

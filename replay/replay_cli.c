@@ -1,4 +1,272 @@
-/* replay_cli.c: placeholder until the module lands. */
-#include <stdio.h>
+/*
+ * replay_cli.c: `reprise replay`, the orchestration of a replay run. It
+ * parses the options, makes the first pass over the corpus that fixes the
+ * schedule, opens the run, starts the recorder, the feeder and one engine
+ * per --threads, turns SIGINT/SIGTERM into an orderly stop, and closes the
+ * run with its status and summary. The corpus write handle is used by this
+ * thread before the threads start and after they end, by the recorder only
+ * in between; the feeder reads through its own handle.
+ */
+#include <curl/curl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "replay/replay.h"
-int replay_cmd(int argc, char **argv) { (void)argc; fprintf(stderr, "reprise: %s: not built yet\n", argv[0]); return 1; }
+#include "replay/replay_int.h"
+
+#define RING_CAP 2048
+#define RESQ_CAP 16384 /* results per producer queue */
+#define START_DELAY_US 2000   /* after priming, before the first due time */
+#define PRIME_MAX_US 1000000  /* longest wait for the feeder to prime */
+
+static struct rp_ctx *volatile sig_ctx;
+
+static void on_signal(int sig)
+{
+    struct rp_ctx *c = sig_ctx;
+    (void)sig;
+    if (!c)
+        return;
+    atomic_fetch_add(&c->stop, 1);
+    for (int i = 0; i < c->nengines; i++)
+        if (c->engines[i])
+            engine_wake(c->engines[i]);
+}
+
+/* Waits until the feeder has filled the rings (or scheduled everything,
+ * or a second passed), so the first due requests do not race the reader. */
+static void prime(struct rp_ctx *c)
+{
+    uint64_t want = (uint64_t)RING_CAP * (uint64_t)c->nengines;
+    if (c->total >= 0 && (uint64_t)c->total < want)
+        want = (uint64_t)c->total;
+    int64_t until = rp_mono_us() + PRIME_MAX_US;
+    while (!atomic_load(&c->feed_done) && !atomic_load(&c->stop) &&
+           atomic_load(&c->scheduled) < want && rp_mono_us() < until)
+        usleep(1000);
+}
+
+static const char *mode_name(enum rp_mode m)
+{
+    return m == RM_RATE ? "rate" : m == RM_MAX ? "max" : "speed";
+}
+
+static int run(struct rp_opts *o, char *err)
+{
+    struct rp_ctx c;
+    struct corpus_run_info ri;
+    struct rp_buf opts_json, sum_json;
+    pthread_t rec_t, feed_t, *eng_t = NULL;
+    int rec_started = 0, feed_started = 0, neng_started = 0, rc;
+    struct sigaction sa, old_int, old_term;
+    int sig_set = 0, run_open = 0;
+
+    memset(&c, 0, sizeof c);
+    rp_buf_init(&opts_json, 0);
+    rp_buf_init(&sum_json, 0);
+    c.o = o;
+    c.st.first_sent_us = -1;
+    c.tty = isatty(STDERR_FILENO);
+
+    if (access(o->db, F_OK)) {
+        rc = rp_fail(err, RP_EINPUT, "%s: no such corpus file", o->db);
+        goto done;
+    }
+    if ((rc = corpus_open(o->db, CORPUS_WRITE, &c.wr, err)))
+        goto done;
+    if ((rc = corpus_open(o->db, CORPUS_READ, &c.rd, err)))
+        goto done;
+    if ((rc = sched_plan(&c, err)))
+        goto done;
+    c.total = sched_total(&c.plan);
+
+    c.nengines = o->threads;
+    c.rings = calloc((size_t)c.nengines, sizeof *c.rings);
+    c.engines = calloc((size_t)c.nengines, sizeof *c.engines);
+    eng_t = calloc((size_t)c.nengines, sizeof *eng_t);
+    if (!c.rings || !c.engines || !eng_t ||
+        resq_init(&c.resq, c.nengines + 1, RESQ_CAP)) {
+        rc = rp_fail(err, RP_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (int i = 0; i < c.nengines; i++) {
+        struct rp_ring *r = &c.rings[i];
+        r->wake_fd = -1;
+        atomic_init(&r->done, 0);
+        if (spsc_init(&r->q, RING_CAP, sizeof(struct rp_job))) {
+            rc = rp_fail(err, RP_ENOMEM, "out of memory");
+            goto done;
+        }
+    }
+    for (int i = 0; i < c.nengines; i++)
+        if ((rc = engine_new(&c, i, &c.engines[i], err)))
+            goto done;
+
+    if ((rc = rp_opts_json(o, &opts_json))) {
+        rp_fail(err, rc, "out of memory");
+        goto done;
+    }
+    memset(&ri, 0, sizeof ri);
+    ri.capture_id = c.plan.capture_id;
+    ri.label = o->label;
+    ri.target = o->target;
+    ri.mode = mode_name(o->mode);
+    ri.options_json = opts_json.data;
+    ri.started_us = rp_wall_us();
+    if ((rc = corpus_run_begin(c.wr, &ri, &c.run_id, err)))
+        goto done;
+    if ((rc = corpus_flush(c.wr, err)))
+        goto done;
+    run_open = 1;
+    if (!o->quiet)
+        rp_info("run %lld: replaying %lld exchanges of capture %lld%s "
+                "against %s (%s mode)",
+                (long long)c.run_id, (long long)c.plan.nsel,
+                (long long)c.plan.capture_id,
+                c.total >= 0 ? "" : " until --duration", o->target,
+                mode_name(o->mode));
+
+    sig_ctx = &c;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    sig_set = 1;
+
+    /* Provisional start for the recorder's clock until the rings are
+     * primed; the engines read t0 only once they start. */
+    atomic_store(&c.t0_mono_us, rp_mono_us());
+    if (pthread_create(&rec_t, NULL, recorder_main, &c)) {
+        rc = rp_fail(err, RP_EIO, "cannot start the recorder thread");
+        goto done;
+    }
+    rec_started = 1;
+    if (pthread_create(&feed_t, NULL, feeder_main, &c)) {
+        rc = rp_fail(err, RP_EIO, "cannot start the feeder thread");
+        atomic_store(&c.stop, 2);
+        resq_producer_done(&c.resq);
+        for (int i = 0; i < c.nengines; i++)
+            resq_producer_done(&c.resq);
+        goto done;
+    }
+    feed_started = 1;
+    prime(&c);
+    for (int i = 0; i < c.nengines; i++) {
+        if (pthread_create(&eng_t[i], NULL, engine_main, c.engines[i])) {
+            rc = rp_fail(err, RP_EIO, "cannot start engine thread %d", i);
+            atomic_store(&c.stop, 2);
+            for (int k = i; k < c.nengines; k++)
+                resq_producer_done(&c.resq);
+            /* the feeder may wait on a ring nobody drains: it gives up
+             * when it sees stop */
+            goto done;
+        }
+        neng_started++;
+    }
+    {
+        /* Every engine set up: fix the start and let them go. */
+        int64_t until = rp_mono_us() + PRIME_MAX_US;
+        while (atomic_load(&c.ready) < c.nengines && rp_mono_us() < until)
+            usleep(100);
+        atomic_store(&c.t0_mono_us, rp_mono_us() + START_DELAY_US);
+        atomic_store(&c.go, 1);
+    }
+
+done:
+    atomic_store(&c.go, 1); /* engines started before a failure must run */
+    for (int i = 0; i < neng_started; i++)
+        pthread_join(eng_t[i], NULL);
+    if (feed_started)
+        pthread_join(feed_t, NULL);
+    if (rec_started)
+        pthread_join(rec_t, NULL);
+    if (sig_set) {
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+        sig_ctx = NULL;
+    }
+    if (run_open) {
+        int64_t elapsed = ctx_now(&c);
+        const char *status = atomic_load(&c.stop) || rc || c.feed_rc
+                                 ? "interrupted" : "complete";
+        char err2[RP_ERRLEN];
+        if (!rc && c.feed_rc)
+            rc = rp_fail(err, c.feed_rc, "%s", c.feed_err);
+        if (recorder_summary_json(&c, &sum_json, elapsed, status))
+            rp_buf_reset(&sum_json);
+        int rc2 = corpus_run_end(c.wr, c.run_id, rp_wall_us(), status,
+                                 sum_json.data, err2);
+        if (!rc && rc2) {
+            rc = rc2;
+            snprintf(err, RP_ERRLEN, "%s", err2);
+        }
+        if (o->json && sum_json.data)
+            printf("%s\n", sum_json.data);
+        else if (!o->quiet)
+            recorder_summary(&c, stdout, elapsed, status);
+        fflush(stdout);
+        if (!rc && c.result_errors)
+            rc = rp_fail(err, RP_EIO, "%lld results could not be written: "
+                         "%s", (long long)c.result_errors, c.rec_err);
+    }
+    for (int i = 0; c.engines && i < c.nengines; i++)
+        engine_free(c.engines[i]);
+    for (int i = 0; c.rings && i < c.nengines; i++) {
+        struct rp_ring *r = &c.rings[i];
+        struct rp_job j;
+        while (r->q.v && spsc_pop(&r->q, &j))
+            rq_unref(j.rq);
+        spsc_free(&r->q);
+    }
+    free(c.rings);
+    free(c.engines);
+    free(eng_t);
+    resq_cleanup(&c.resq);
+    corpus_close(c.rd, NULL);
+    if (c.wr) {
+        char err3[RP_ERRLEN];
+        int rc3 = corpus_close(c.wr, err3);
+        if (!rc && rc3) {
+            rc = rc3;
+            snprintf(err, RP_ERRLEN, "%s", err3);
+        }
+    }
+    rp_buf_cleanup(&opts_json);
+    rp_buf_cleanup(&sum_json);
+    return rc;
+}
+
+int replay_cmd(int argc, char **argv)
+{
+    struct rp_opts o;
+    char err[RP_ERRLEN] = "";
+    int help = 0, rc;
+
+    rc = rp_opts_parse(argc, argv, &o, &help, err);
+    if (help) {
+        rp_opts_usage(stdout);
+        rp_opts_cleanup(&o);
+        return 0;
+    }
+    if (rc) {
+        fprintf(stderr, "reprise: replay: %s\n", err);
+        rp_opts_cleanup(&o);
+        return rp_exit_code(rc);
+    }
+    if (o.quiet)
+        rp_quiet = 1;
+    if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
+        fprintf(stderr, "reprise: replay: libcurl initialisation failed\n");
+        rp_opts_cleanup(&o);
+        return 1;
+    }
+    rc = run(&o, err);
+    curl_global_cleanup();
+    if (rc)
+        fprintf(stderr, "reprise: replay: %s\n", err);
+    rp_opts_cleanup(&o);
+    return rp_exit_code(rc);
+}

@@ -90,18 +90,25 @@ CONF
     wait_port "$port"
 }
 
-# Records loopback traffic on PORT to FILE with tcpdump; prints its pid.
-# Stop with stop_tcpdump PID (flushes the file).
+# start_tcpdump PORT FILE: records loopback traffic on PORT to FILE with
+# tcpdump and sets TCPDUMP_PID. Call it directly, not in $(...): a command
+# substitution would wait for tcpdump to exit. Stop with stop_tcpdump, which
+# lets tcpdump flush the file.
 start_tcpdump() {
     local port=$1 file=$2
-    tcpdump -i lo -s 0 -U -w "$file" "tcp port $port" 2>"$file.log" &
-    local pid=$!
-    track_pid $pid
+    tcpdump -i lo -s 0 -U --immediate-mode -w "$file" "tcp port $port" >/dev/null 2>"$file.log" &
+    TCPDUMP_PID=$!
+    track_pid "$TCPDUMP_PID"
     local i
     for i in $(seq 1 50); do
-        grep -q "listening on" "$file.log" 2>/dev/null && break
+        grep -q "listening on" "$file.log" 2>/dev/null && return 0
         sleep 0.1
     done
-    echo $pid
+    fail "tcpdump did not start: $(cat "$file.log")"
 }
-stop_tcpdump() { sleep 0.3; kill -INT "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+stop_tcpdump() {
+    local pid=${1:-$TCPDUMP_PID}
+    sleep 0.3
+    kill -INT "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}

@@ -12,14 +12,14 @@ mkdir -p "$TMP/prod/html/api" "$TMP/stage/html/api"
 for d in prod stage; do echo '{"id":1}' > "$TMP/$d/html/api/item.json"; done
 
 pcap=$TMP/traffic.pcap
-tcpd=$(start_tcpdump "$prod" "$pcap")
+start_tcpdump "$prod" "$pcap"
 base=http://127.0.0.1:$prod
 # keep-alive connection with several requests, then separate connections
 curl -s -o /dev/null -o /dev/null -o /dev/null "$base/" "$base/api/item.json" "$base/missing?x=1"
 curl -s -o /dev/null -d 'name=reprise&n=1' "$base/post"
 curl -s -o /dev/null -H 'Authorization: Bearer s3cr3t' "$base/api/item.json?id=7"
 curl -s -o /dev/null -I "$base/"
-stop_tcpdump "$tcpd"
+stop_tcpdump
 
 db=$TMP/c.db
 "$REPRISE" capture -r "$pcap" -o "$db" --port "$prod" || fail "capture failed"

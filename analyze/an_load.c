@@ -1,0 +1,471 @@
+/*
+ * an_load.c: streams samples from the corpus into per-group accumulators.
+ * The baseline and the candidate are read together as a merge join on
+ * (exchange id, copy) -- both cursors are ordered that way -- so the
+ * correctness diff (status and body hash per exchange) needs no index and
+ * no memory beyond the current pair. Memory is bounded by the number of
+ * groups (a few KiB of histogram each plus at most AN_MW_MAX kept values
+ * per side) and by the timeline, which widens its buckets instead of
+ * growing past AN_MAX_TICKS.
+ */
+#include "analyze/an_priv.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static void side_cleanup(struct an_side *s)
+{
+    hist_free(s->lat);
+    hist_free(s->svc);
+    hist_free(s->ttfb);
+    an_reservoir_cleanup(&s->res);
+}
+
+/* The noise side is only allocated when there is a noise run. */
+static int group_init(struct an_group *g, const char *key, int sides)
+{
+    memset(g, 0, sizeof *g);
+    g->key = strdup(key);
+    if (!g->key)
+        return RP_ENOMEM;
+    for (int i = 0; i < sides; i++) {
+        struct an_side *s = &g->side[i];
+        s->lat = hist_new();
+        s->svc = hist_new();
+        s->ttfb = hist_new();
+        an_reservoir_init(&s->res, AN_MW_MAX);
+        if (!s->lat || !s->svc || !s->ttfb)
+            return RP_ENOMEM;
+    }
+    return 0;
+}
+
+static void group_cleanup(struct an_group *g)
+{
+    free(g->key);
+    for (int i = 0; i < AN_NSIDES; i++)
+        side_cleanup(&g->side[i]);
+}
+
+void an_analysis_init(struct an_analysis *a, struct an_opts *o)
+{
+    memset(a, 0, sizeof *a);
+    a->o = o;
+    a->tick_us = 1000000;
+}
+
+void an_analysis_cleanup(struct an_analysis *a)
+{
+    for (size_t i = 0; i < a->ngroups; i++) {
+        group_cleanup(a->groups[i]);
+        free(a->groups[i]);
+    }
+    free(a->groups);
+    free(a->slot);
+    group_cleanup(&a->all);
+    for (size_t i = 0; i < a->nticks; i++)
+        hist_free(a->tick[i].lat);
+    free(a->tick);
+    for (int i = 0; i < AN_NSIDES; i++)
+        hist_free(a->set[i].lateness);
+    free(a->order);
+    free(a->fail);
+    memset(a, 0, sizeof *a);
+}
+
+static int rehash(struct an_analysis *a, size_t nslots)
+{
+    uint32_t *slot = calloc(nslots, sizeof *slot);
+    if (!slot)
+        return RP_ENOMEM;
+    for (size_t i = 0; i < a->ngroups; i++) {
+        size_t k = hash_str(a->groups[i]->key) & (nslots - 1);
+        while (slot[k])
+            k = (k + 1) & (nslots - 1);
+        slot[k] = (uint32_t)(i + 1);
+    }
+    free(a->slot);
+    a->slot = slot;
+    a->nslots = nslots;
+    return 0;
+}
+
+/* Finds or creates the group for key; NULL when out of memory. */
+static struct an_group *group_get(struct an_analysis *a, const char *key)
+{
+    if (a->ngroups >= AN_MAX_GROUPS - 1 && strcmp(key, "(other)")) {
+        if (!a->groups_capped++)
+            rp_warn("analyze: more than %d groups; the rest are counted as "
+                    "'(other)' (use --template to merge endpoints)",
+                    AN_MAX_GROUPS - 1);
+        key = "(other)";
+    }
+    if (a->nslots == 0 && rehash(a, 1024))
+        return NULL;
+    uint64_t h = hash_str(key);
+    size_t k = h & (a->nslots - 1);
+    while (a->slot[k]) {
+        struct an_group *g = a->groups[a->slot[k] - 1];
+        if (!strcmp(g->key, key))
+            return g;
+        k = (k + 1) & (a->nslots - 1);
+    }
+    if (a->ngroups == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 64;
+        struct an_group **ng = realloc(a->groups, cap * sizeof *ng);
+        if (!ng)
+            return NULL;
+        a->groups = ng;
+        a->cap = cap;
+    }
+    struct an_group *g = malloc(sizeof *g);
+    if (!g)
+        return NULL;
+    if (group_init(g, key, a->set[AN_NOISE].present ? AN_NSIDES : 2)) {
+        group_cleanup(g);
+        free(g);
+        return NULL;
+    }
+    a->groups[a->ngroups++] = g;
+    if (a->ngroups * 2 > a->nslots) {
+        if (rehash(a, a->nslots * 2))
+            return NULL;
+    } else {
+        a->slot[k] = (uint32_t)a->ngroups;
+    }
+    return g;
+}
+
+static int is_error(const struct corpus_sample *s)
+{
+    return s->error_class != CORPUS_ERR_NONE || s->status <= 0 ||
+           s->status >= 500;
+}
+
+static int has_timing(const struct corpus_sample *s)
+{
+    return s->error_class == CORPUS_ERR_NONE && s->status > 0 &&
+           s->latency_us >= 0;
+}
+
+static void group_key(const struct an_analysis *a,
+                      const struct corpus_sample *s, char *key)
+{
+    switch (a->o->group_by) {
+    case AN_BY_ENDPOINT:
+        an_endpoint(a->o->tmpl, s->method, s->target, key, AN_KEYLEN);
+        break;
+    case AN_BY_HOST:
+        snprintf(key, AN_KEYLEN, "%s",
+                 s->host && *s->host ? s->host : "(no host)");
+        break;
+    case AN_BY_STATUS:
+        if (s->error_class != CORPUS_ERR_NONE)
+            snprintf(key, AN_KEYLEN, "error:%s",
+                     corpus_errclass_name(s->error_class));
+        else if (s->status <= 0)
+            snprintf(key, AN_KEYLEN, "no-response");
+        else
+            snprintf(key, AN_KEYLEN, "%d", s->status);
+        break;
+    case AN_BY_NONE:
+        snprintf(key, AN_KEYLEN, "all");
+        break;
+    }
+}
+
+static int side_add(struct an_side *d, const struct corpus_sample *s,
+                    int64_t metric_us)
+{
+    d->count++;
+    if (is_error(s))
+        d->errors++;
+    int cls = s->status >= 100 && s->status < 600 ? s->status / 100 : 0;
+    d->status_class[cls]++;
+    if ((unsigned)s->error_class < CORPUS_ERR__COUNT)
+        d->errclass[s->error_class]++;
+    if (!has_timing(s))
+        return 0;
+    int rc = hist_record(d->lat, metric_us);
+    if (!rc && s->service_us >= 0)
+        rc = hist_record(d->svc, s->service_us);
+    if (!rc && s->ttfb_us >= 0)
+        rc = hist_record(d->ttfb, s->ttfb_us);
+    if (!rc)
+        rc = an_reservoir_add(&d->res, metric_us);
+    return rc;
+}
+
+static struct an_tick *tick_at(struct an_analysis *a, int64_t t_us)
+{
+    if (t_us < 0)
+        t_us = 0;
+    size_t i = (size_t)(t_us / a->tick_us);
+    while (i >= AN_MAX_TICKS) {
+        /* widen: merge pairs of buckets */
+        for (size_t j = 0; j < a->nticks; j++) {
+            struct an_tick *dst = &a->tick[j / 2], *src = &a->tick[j];
+            if (j % 2 == 0) {
+                if (dst != src) {
+                    *dst = *src;
+                    src->lat = NULL;
+                }
+                continue;
+            }
+            dst->due += src->due;
+            dst->done += src->done;
+            dst->errors += src->errors;
+            if (src->lat) {
+                if (!dst->lat) {
+                    dst->lat = src->lat;
+                } else {
+                    if (hist_merge(dst->lat, src->lat))
+                        return NULL;
+                    hist_free(src->lat);
+                }
+                src->lat = NULL;
+            }
+        }
+        size_t keep = (a->nticks + 1) / 2;
+        for (size_t j = keep; j < a->nticks; j++)
+            memset(&a->tick[j], 0, sizeof a->tick[j]);
+        a->nticks = keep;
+        a->tick_us *= 2;
+        i = (size_t)(t_us / a->tick_us);
+    }
+    if (i >= a->tick_cap) {
+        size_t cap = a->tick_cap ? a->tick_cap : 64;
+        while (cap <= i)
+            cap *= 2;
+        if (cap > AN_MAX_TICKS)
+            cap = AN_MAX_TICKS;
+        struct an_tick *nt = realloc(a->tick, cap * sizeof *nt);
+        if (!nt)
+            return NULL;
+        memset(nt + a->tick_cap, 0, (cap - a->tick_cap) * sizeof *nt);
+        a->tick = nt;
+        a->tick_cap = cap;
+    }
+    if (i >= a->nticks)
+        a->nticks = i + 1;
+    return &a->tick[i];
+}
+
+static int timeline_add(struct an_analysis *a, const struct corpus_sample *s,
+                        int64_t metric_us)
+{
+    struct an_tick *t = tick_at(a, s->t_us);
+    if (!t)
+        return RP_ENOMEM;
+    t->due++;
+    if (is_error(s))
+        t->errors++;
+    if (!has_timing(s))
+        return 0;
+    if (!t->lat && !(t->lat = hist_new()))
+        return RP_ENOMEM;
+    if (hist_record(t->lat, metric_us))
+        return RP_ENOMEM;
+    struct an_tick *d = tick_at(a, s->t_us + s->latency_us);
+    if (!d)
+        return RP_ENOMEM;
+    d->done++;
+    return 0;
+}
+
+static void slow_add(struct an_analysis *a, const struct corpus_sample *s,
+                     int64_t metric_us, const char *key)
+{
+    int at;
+    if (a->nslow < AN_MAX_SLOW) {
+        at = a->nslow++;
+    } else {
+        at = 0;
+        for (int i = 1; i < a->nslow; i++)
+            if (a->slow[i].latency_us < a->slow[at].latency_us)
+                at = i;
+        if (a->slow[at].latency_us >= metric_us)
+            return;
+    }
+    struct an_slow *w = &a->slow[at];
+    w->exchange_id = s->exchange_id;
+    w->copy = s->copy;
+    w->latency_us = metric_us;
+    w->status = s->status;
+    snprintf(w->endpoint, sizeof w->endpoint, "%s", key);
+}
+
+/* Records one sample of side `which`; *gout receives its group. */
+static int record(struct an_analysis *a, int which,
+                  const struct corpus_sample *s, struct an_group **gout)
+{
+    struct an_set *set = &a->set[which];
+    *gout = NULL;
+    set->samples++;
+    if (s->error_class == CORPUS_ERR_NOT_SENT) {
+        set->not_sent++;
+        return 0;
+    }
+    /* Copies of one exchange are adjacent and share method and target, so
+     * the group of the last exchange is reused unless it depends on the
+     * status. */
+    struct an_group *g;
+    if (a->o->group_by != AN_BY_STATUS && a->last_group &&
+        a->last_ex_id == s->exchange_id) {
+        g = a->last_group;
+    } else {
+        char key[AN_KEYLEN];
+        group_key(a, s, key);
+        if (!(g = group_get(a, key)))
+            return RP_ENOMEM;
+        a->last_group = g;
+        a->last_ex_id = s->exchange_id;
+    }
+    const char *key = g->key;
+    *gout = g;
+    int64_t m = a->o->metric == AN_METRIC_SERVICE && s->service_us >= 0
+                    ? s->service_us : s->latency_us;
+    if (side_add(&g->side[which], s, m) || side_add(&a->all.side[which], s, m))
+        return RP_ENOMEM;
+    int64_t end = s->t_us + (s->latency_us > 0 ? s->latency_us : 0);
+    if (set->samples - set->not_sent == 1 || s->t_us < set->t_first_us)
+        set->t_first_us = s->t_us;
+    if (set->samples - set->not_sent == 1 || end > set->t_last_us)
+        set->t_last_us = end;
+    if (set->kind == CORPUS_SET_RUN && has_timing(s) && s->service_us >= 0 &&
+        s->latency_us >= s->service_us) {
+        if (!set->lateness && !(set->lateness = hist_new()))
+            return RP_ENOMEM;
+        if (hist_record(set->lateness, s->latency_us - s->service_us))
+            return RP_ENOMEM;
+    }
+    if (which == AN_CAND) {
+        if (timeline_add(a, s, m))
+            return RP_ENOMEM;
+        if (has_timing(s))
+            slow_add(a, s, m, key);
+    }
+    return 0;
+}
+
+static void add_example(int64_t *ex, int *n, int64_t id)
+{
+    if (*n < AN_MAX_EXAMPLES)
+        ex[(*n)++] = id;
+}
+
+static void diff(struct an_group *g, const struct corpus_sample *b,
+                 const struct corpus_sample *c)
+{
+    if (!g || b->error_class == CORPUS_ERR_NOT_SENT)
+        return;
+    g->compared++;
+    if (b->status != c->status) {
+        g->status_changed++;
+        add_example(g->status_ex, &g->n_status_ex, c->exchange_id);
+    } else if (b->has_body_hash && c->has_body_hash) {
+        g->body_compared++;
+        if (memcmp(b->body_hash, c->body_hash, RP_HASH_LEN)) {
+            g->body_changed++;
+            add_example(g->body_ex, &g->n_body_ex, c->exchange_id);
+        }
+    }
+}
+
+/* Orders (exchange, copy); the copy only counts when both sets are runs. */
+static int key_cmp(const struct corpus_sample *b,
+                   const struct corpus_sample *c, int use_copy)
+{
+    if (b->exchange_id != c->exchange_id)
+        return b->exchange_id < c->exchange_id ? -1 : 1;
+    if (!use_copy || b->copy == c->copy)
+        return 0;
+    return b->copy < c->copy ? -1 : 1;
+}
+
+static int open_set(struct corpus *c, const struct an_set *s,
+                    struct corpus_sample_cursor **cur, char *err)
+{
+    return corpus_samples_open(c, s->kind, s->id, cur, err);
+}
+
+int an_load(struct an_analysis *a, struct corpus *c, char *err)
+{
+    struct corpus_sample_cursor *cb = NULL, *cc = NULL, *cn = NULL;
+    struct corpus_sample sb, sc, sn;
+    int rc = group_init(&a->all, "(all)", AN_NSIDES);
+    if (rc)
+        goto oom;
+    rc = open_set(c, &a->set[AN_BASE], &cb, err);
+    if (rc)
+        goto done;
+    rc = open_set(c, &a->set[AN_CAND], &cc, err);
+    if (rc)
+        goto done;
+    int use_copy = a->set[AN_BASE].kind == CORPUS_SET_RUN;
+    int hb = corpus_samples_next(cb, &sb, err);
+    int hc = hb < 0 ? 0 : corpus_samples_next(cc, &sc, err);
+    while (hb > 0 || hc > 0) {
+        struct an_group *g;
+        int k = hb > 0 && hc > 0 ? key_cmp(&sb, &sc, use_copy)
+                                 : hb > 0 ? -1 : 1;
+        if (k < 0) {
+            if ((rc = record(a, AN_BASE, &sb, &g)))
+                goto oom;
+            hb = corpus_samples_next(cb, &sb, err);
+            continue;
+        }
+        if ((rc = record(a, AN_CAND, &sc, &g)))
+            goto oom;
+        if (k == 0) {
+            diff(g, &sb, &sc);
+            if (use_copy) {
+                struct an_group *gb;
+                if ((rc = record(a, AN_BASE, &sb, &gb)))
+                    goto oom;
+                hb = corpus_samples_next(cb, &sb, err);
+            }
+        }
+        if (hb >= 0)
+            hc = corpus_samples_next(cc, &sc, err);
+        if (hb < 0 || hc < 0)
+            break;
+    }
+    if (hb < 0 || hc < 0) {
+        rc = hb < 0 ? hb : hc;
+        goto done;
+    }
+    if (a->set[AN_NOISE].present) {
+        rc = open_set(c, &a->set[AN_NOISE], &cn, err);
+        if (rc)
+            goto done;
+        int hn;
+        while ((hn = corpus_samples_next(cn, &sn, err)) > 0) {
+            struct an_group *g;
+            if ((rc = record(a, AN_NOISE, &sn, &g)))
+                goto oom;
+        }
+        if (hn < 0) {
+            rc = hn;
+            goto done;
+        }
+    }
+    rc = 0;
+    goto done;
+oom:
+    rc = rp_fail(err, RP_ENOMEM, "out of memory while analyzing %s",
+                 a->o->db);
+done:
+    corpus_samples_close(cb);
+    corpus_samples_close(cc);
+    corpus_samples_close(cn);
+    return rc;
+}

@@ -1,0 +1,392 @@
+/*
+ * an_show.c: `reprise show DB ID [--curl]`: prints one captured exchange --
+ * request line, headers and a body preview, the response likewise, and the
+ * wire timings -- or, with --curl, a curl command line that reissues the
+ * request. Captured bytes are never trusted: control characters are
+ * escaped before they reach a terminal, and in the curl command every
+ * argument is shell-quoted ('...' or $'...'; a body with NUL bytes is fed
+ * by printf through --data-binary @-). Nothing is ever run by a shell here.
+ */
+#include "analyze/analyze.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/rp.h"
+#include "corpus/corpus.h"
+
+static const char show_usage[] =
+"usage: reprise show DB ID [--curl [--target URL]] [--body-bytes N]\n"
+"\n"
+"Prints exchange ID of the corpus DB: the request line, headers and body,\n"
+"the response status, headers and body, the wire timings and flags. IDs\n"
+"appear in 'reprise analyze' (slowest exchanges, correctness examples) and\n"
+"in 'reprise export'. Control characters in captured data are shown\n"
+"escaped (\\xHH).\n"
+"\n"
+"  --curl           print a curl command reproducing the request instead:\n"
+"                   method, target (sent as-is: --path-as-is, --globoff),\n"
+"                   headers and body, every argument shell-quoted\n"
+"  --target URL     with --curl: send to URL (scheme://host[:port]) instead\n"
+"                   of http://HOST from the Host header; the original Host\n"
+"                   header is kept\n"
+"  --body-bytes N   body preview length in bytes (default 1024; 0 = all)\n"
+"  -h, --help       this help\n";
+
+/* Writes s[0..n) with control and non-ASCII bytes escaped as \xHH (tab and,
+ * when keep_nl, newline kept). */
+static void safe_write(FILE *f, const char *s, size_t n, int keep_nl,
+                       const char *line_prefix)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\n' && keep_nl) {
+            fputc('\n', f);
+            if (line_prefix && i + 1 < n)
+                fputs(line_prefix, f);
+        } else if (c == '\t' || (c >= 0x20 && c < 0x7f)) {
+            fputc(c, f);
+        } else if (c == '\r' && i + 1 < n && s[i + 1] == '\n' && keep_nl) {
+            continue;
+        } else {
+            fprintf(f, "\\x%02x", c);
+        }
+    }
+}
+
+static void print_headers(FILE *f, const char *h, size_t n, const char *pfx)
+{
+    size_t i = 0;
+    while (i < n) {
+        size_t j = i;
+        while (j < n && h[j] != '\n')
+            j++;
+        size_t end = j;
+        if (end > i && h[end - 1] == '\r')
+            end--;
+        if (end > i) {
+            fputs(pfx, f);
+            safe_write(f, h + i, end - i, 0, NULL);
+            fputc('\n', f);
+        }
+        i = j + 1;
+    }
+}
+
+static void print_body(FILE *f, struct corpus *c, const struct corpus_msg *m,
+                       size_t limit, const char *pfx)
+{
+    char err[RP_ERRLEN];
+    if (!m->has_body && !m->body_size)
+        return;
+    fprintf(f, "%s\n%s[body: %llu bytes on the wire, %zu stored]\n", pfx, pfx,
+            (unsigned long long)m->body_size, m->body_len);
+    if (!m->has_body)
+        return;
+    uint8_t *b = NULL;
+    size_t len = 0;
+    if (corpus_body_get(c, m->body_hash, &b, &len, err)) {
+        fprintf(f, "%s[body unavailable: %s]\n", pfx, err);
+        return;
+    }
+    size_t n = limit && len > limit ? limit : len;
+    fputs(pfx, f);
+    safe_write(f, (const char *)b, n, 1, pfx);
+    fputc('\n', f);
+    if (n < len)
+        fprintf(f, "%s[... %zu more bytes; --body-bytes 0 shows all]\n", pfx,
+                len - n);
+    free(b);
+}
+
+static void fmt_dur(int64_t us, char *out, size_t n)
+{
+    if (us < 0)
+        snprintf(out, n, "-");
+    else if (us < 10000)
+        snprintf(out, n, "%lldus", (long long)us);
+    else
+        snprintf(out, n, "%.1fms", (double)us / 1000.0);
+}
+
+/* ---- shell quoting ----------------------------------------------------- */
+
+static int printable(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f)
+            return 0;
+    return 1;
+}
+
+/* Writes s[0..n) as one shell word: '...' when printable, else $'...'.
+ * NUL bytes cannot be in an argument; callers avoid them. */
+static void sh_quote(FILE *f, const char *s, size_t n)
+{
+    if (printable(s, n)) {
+        fputc('\'', f);
+        for (size_t i = 0; i < n; i++) {
+            if (s[i] == '\'')
+                fputs("'\\''", f);
+            else
+                fputc(s[i], f);
+        }
+        fputc('\'', f);
+        return;
+    }
+    fputs("$'", f);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\\' || c == '\'')
+            fprintf(f, "\\%c", c);
+        else if (c >= 0x20 && c < 0x7f)
+            fputc(c, f);
+        else
+            fprintf(f, "\\x%02x", c);
+    }
+    fputc('\'', f);
+}
+
+/* A printf(1) format that prints exactly s[0..n), NULs included, as one
+ * single-quoted word with octal escapes. */
+static void printf_quote(FILE *f, const uint8_t *s, size_t n)
+{
+    fputc('\'', f);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = s[i];
+        if (c == '%')
+            fputs("%%", f);
+        else if (c == '\\' || c == '\'' || c < 0x20 || c >= 0x7f)
+            fprintf(f, "\\%03o", c);
+        else
+            fputc(c, f);
+    }
+    fputc('\'', f);
+}
+
+static int skip_header(const char *name, size_t n, int keep_host)
+{
+    static const char *const skip[] = {"content-length", "transfer-encoding",
+                                       "connection", "expect", "keep-alive",
+                                       "proxy-connection", "te", "upgrade"};
+    if (n == 4 && !strncasecmp(name, "host", 4))
+        return !keep_host;
+    for (size_t i = 0; i < sizeof skip / sizeof skip[0]; i++)
+        if (strlen(skip[i]) == n && !strncasecmp(name, skip[i], n))
+            return 1;
+    return 0;
+}
+
+static int print_curl(FILE *f, struct corpus *c,
+                      const struct corpus_exchange *ex, const char *target,
+                      char *err)
+{
+    uint8_t *body = NULL;
+    size_t blen = 0;
+    int rc = 0;
+    if (ex->req.has_body &&
+        (rc = corpus_body_get(c, ex->req.body_hash, &body, &blen, err)))
+        return rc;
+    if (ex->req.body_len < ex->req.body_size)
+        fprintf(stderr, "reprise: show: note: the request body was "
+                "truncated at capture (%zu of %llu bytes kept)\n",
+                ex->req.body_len, (unsigned long long)ex->req.body_size);
+    if (ex->flags & 0x20u)
+        fprintf(stderr, "reprise: show: note: some values of this exchange "
+                "were redacted at capture\n");
+    int nul = body && memchr(body, 0, blen) != NULL;
+    if (nul) {
+        fputs("printf ", f);
+        printf_quote(f, body, blen);
+        fputs(" | ", f);
+    }
+    fputs("curl -sS", f);
+    if (!strcmp(ex->version, "HTTP/1.0"))
+        fputs(" --http1.0", f);
+    else
+        fputs(" --http1.1", f);
+    fputs(" --globoff --path-as-is", f);
+    if (!strcmp(ex->method, "HEAD")) {
+        fputs(" --head", f);
+    } else if (strcmp(ex->method, "GET") || body) {
+        fputs(" -X ", f);
+        sh_quote(f, ex->method, strlen(ex->method));
+    }
+    /* URL: base + path; absolute-form targets keep their path only when a
+     * --target is given. */
+    const char *path = ex->target;
+    const char *abs = strstr(path, "://");
+    char url[8192];
+    if (abs && path[0] != '/') {
+        const char *slash = strchr(abs + 3, '/');
+        if (target)
+            snprintf(url, sizeof url, "%s%s", target, slash ? slash : "/");
+        else
+            snprintf(url, sizeof url, "%s", path);
+    } else if (path[0] != '/') {
+        snprintf(url, sizeof url, "%s/", target ? target : "http://localhost");
+        if (strcmp(path, "*"))
+            fprintf(stderr, "reprise: show: note: request-target '%s' is not "
+                    "a path; curl gets '/'\n", path);
+    } else if (target) {
+        size_t tl = strlen(target);
+        snprintf(url, sizeof url, "%.*s%s",
+                 (int)(tl && target[tl - 1] == '/' ? tl - 1 : tl), target,
+                 path);
+    } else {
+        snprintf(url, sizeof url, "http://%s%s",
+                 *ex->host ? ex->host : "localhost", path);
+    }
+    fputs(" ", f);
+    sh_quote(f, url, strlen(url));
+    const char *h = ex->req.headers;
+    size_t n = ex->req.headers_len, i = 0;
+    while (h && i < n) {
+        size_t j = i;
+        while (j < n && h[j] != '\n')
+            j++;
+        size_t end = j;
+        if (end > i && h[end - 1] == '\r')
+            end--;
+        const char *colon = memchr(h + i, ':', end - i);
+        if (colon && !memchr(h + i, 0, end - i) &&
+            !skip_header(h + i, (size_t)(colon - (h + i)), target != NULL)) {
+            fputs(" \\\n  -H ", f);
+            sh_quote(f, h + i, end - i);
+        }
+        i = j + 1;
+    }
+    if (body) {
+        if (nul) {
+            fputs(" \\\n  --data-binary @-", f);
+        } else {
+            fputs(" \\\n  --data-binary ", f);
+            sh_quote(f, (const char *)body, blen);
+        }
+    }
+    fputc('\n', f);
+    free(body);
+    return 0;
+}
+
+int an_show_cmd(int argc, char **argv)
+{
+    char err[RP_ERRLEN] = "";
+    const char *db = NULL, *id_s = NULL, *target = NULL;
+    int curl = 0, rc = 0;
+    int64_t id = 0, limit = 1024;
+    struct corpus *c = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(show_usage, stdout);
+            return 0;
+        } else if (!strcmp(a, "--curl")) {
+            curl = 1;
+        } else if (!strcmp(a, "--target") || !strcmp(a, "--body-bytes")) {
+            if (i + 1 >= argc) {
+                rc = rp_fail(err, RP_EUSAGE, "%s needs a value", a);
+                goto done;
+            }
+            if (!strcmp(a, "--target")) {
+                target = argv[++i];
+                if (!strstr(target, "://")) {
+                    rc = rp_fail(err, RP_EUSAGE, "--target '%s': expected "
+                                 "a URL such as http://127.0.0.1:8080",
+                                 target);
+                    goto done;
+                }
+            } else if ((rc = rp_parse_i64(argv[++i], "--body-bytes", 0,
+                                          INT64_MAX, &limit, err))) {
+                goto done;
+            }
+        } else if (a[0] == '-' && a[1]) {
+            rc = rp_fail(err, RP_EUSAGE, "unknown flag '%s'; see 'reprise "
+                         "show --help'", a);
+            goto done;
+        } else if (!db) {
+            db = a;
+        } else if (!id_s) {
+            id_s = a;
+        } else {
+            rc = rp_fail(err, RP_EUSAGE, "unexpected argument '%s'", a);
+            goto done;
+        }
+    }
+    if (!db || !id_s) {
+        rc = rp_fail(err, RP_EUSAGE, "usage: reprise show DB ID [--curl]");
+        goto done;
+    }
+    if ((rc = rp_parse_i64(id_s, "exchange ID", 1, INT64_MAX, &id, err)))
+        goto done;
+    if ((rc = corpus_open(db, CORPUS_READ, &c, err)))
+        goto done;
+    struct corpus_exchange ex;
+    if ((rc = corpus_ex_get(c, id, &ex, err)))
+        goto done;
+    if (curl) {
+        rc = print_curl(stdout, c, &ex, target, err);
+        goto done;
+    }
+    FILE *f = stdout;
+    fprintf(f, "exchange %lld (capture %lld, connection %lld, request #%lld "
+            "on it)\n", (long long)ex.id, (long long)ex.capture_id,
+            (long long)ex.conn_id, (long long)ex.seq);
+    fputs("> ", f);
+    safe_write(f, ex.method, strlen(ex.method), 0, NULL);
+    fputc(' ', f);
+    safe_write(f, ex.target, strlen(ex.target), 0, NULL);
+    fputc(' ', f);
+    safe_write(f, ex.version, strlen(ex.version), 0, NULL);
+    fputc('\n', f);
+    if (ex.req.headers)
+        print_headers(f, ex.req.headers, ex.req.headers_len, "> ");
+    print_body(f, c, &ex.req, (size_t)limit, "> ");
+    if (ex.status > 0) {
+        fprintf(f, "< %s %d ", ex.version, ex.status);
+        if (ex.reason)
+            safe_write(f, ex.reason, strlen(ex.reason), 0, NULL);
+        fputc('\n', f);
+        if (ex.interim)
+            fprintf(f, "< [interim responses: %s]\n", ex.interim);
+        if (ex.resp.headers)
+            print_headers(f, ex.resp.headers, ex.resp.headers_len, "< ");
+        print_body(f, c, &ex.resp, (size_t)limit, "< ");
+    } else {
+        fputs("< (no response seen)\n", f);
+    }
+    char t[4][32];
+    fmt_dur(ex.req.last_us - ex.req.first_us, t[0], sizeof t[0]);
+    fmt_dur(ex.status > 0 ? ex.resp.first_us - ex.req.last_us : -1, t[1],
+            sizeof t[1]);
+    fmt_dur(ex.status > 0 ? ex.resp.last_us - ex.resp.first_us : -1, t[2],
+            sizeof t[2]);
+    fmt_dur(ex.status > 0 ? ex.resp.last_us - ex.req.first_us : -1, t[3],
+            sizeof t[3]);
+    fprintf(f, "timings: request sent in %s, first response byte %s later, "
+            "response received in %s; total %s\n", t[0], t[1], t[2], t[3]);
+    fprintf(f, "wire: request %llu bytes, response %llu bytes; first "
+            "request byte at %lld us (epoch)\n",
+            (unsigned long long)ex.req.wire_bytes,
+            (unsigned long long)ex.resp.wire_bytes,
+            (long long)ex.req.first_us);
+    if (ex.flags) {
+        static const char *const names[] = {
+            "request-incomplete", "response-incomplete", "no-response",
+            "request-truncated", "response-truncated", "redacted",
+            "upgraded"};
+        fputs("flags:", f);
+        for (int i = 0; i < 7; i++)
+            if (ex.flags & (1u << i))
+                fprintf(f, " %s", names[i]);
+        fputc('\n', f);
+    }
+done:
+    corpus_close(c, NULL);
+    if (rc) {
+        fprintf(stderr, "reprise: show: %s\n", err);
+        return rp_exit_code(rc);
+    }
+    return 0;
+}

@@ -1,0 +1,70 @@
+/*
+ * redact.h: redaction of secrets at capture time. Header values of
+ * Authorization, Proxy-Authorization, Cookie and Set-Cookie (names compared
+ * case-insensitively), plus any extra header names and query parameters the
+ * user lists, are replaced by a marker before anything reaches the corpus.
+ *
+ * Marker format (other modules, e.g. replay, recognize it):
+ *
+ *     [redacted len=N h=XXXXXXXXXXXX]
+ *
+ * N is the length in bytes of the original value (decimal) and XXXXXXXXXXXX
+ * the first 6 bytes, in lower-case hex, of HMAC-SHA256(key, value). The key
+ * is 32 random bytes from getrandom(), made per capture and wiped when the
+ * capture ends, so equal values carry equal markers within one capture
+ * (sessions can still be told apart) while the originals cannot be
+ * recovered or confirmed by guessing afterwards. A value is a marker exactly
+ * when it starts with "[redacted " (see cap_redact_is_marker). In a request
+ * target only the parameter value is replaced: "?token=[redacted len=..]",
+ * so such a target contains spaces and brackets; a replayer must substitute
+ * or percent-encode it before sending.
+ */
+#ifndef RP_CAP_REDACT_H
+#define RP_CAP_REDACT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+
+/* Longest marker, NUL included. */
+#define CAP_REDACT_MARKER_MAX 64
+
+struct cap_redact;
+
+/* Creates a redactor with a fresh random key. defaults: 1 to redact the
+ * four default headers. headers / query: extra header names and query
+ * parameter names, NULL-terminated lists (or NULL); the strings are copied.
+ * Returns NULL when allocation or getrandom fails. */
+struct cap_redact *cap_redact_new(int defaults, const char *const *headers,
+                                  const char *const *query);
+/* As cap_redact_new with a given key (tests compare with HMAC()). */
+#define CAP_REDACT_KEY_LEN 32
+struct cap_redact *cap_redact_new_keyed(const uint8_t key[CAP_REDACT_KEY_LEN],
+                                        int defaults,
+                                        const char *const *headers,
+                                        const char *const *query);
+/* Wipes the key and frees. Accepts NULL. */
+void cap_redact_free(struct cap_redact *r);
+
+/* 1 when the value of header name[0..n) must be redacted. */
+int cap_redact_header(const struct cap_redact *r, const char *name, size_t n);
+/* 1 when some query parameter is to be redacted at all. */
+int cap_redact_has_query(const struct cap_redact *r);
+
+/* Writes the marker for v[0..n) into out (CAP_REDACT_MARKER_MAX bytes,
+ * NUL-terminated) and returns its length. Recent values are cached (the
+ * cache is wiped by cap_redact_free), so r is not const. */
+size_t cap_redact_marker(struct cap_redact *r, const void *v, size_t n,
+                         char *out);
+
+/* Appends target t[0..n) to out with the values of the listed query
+ * parameters replaced by markers. Returns the number of values replaced
+ * (>= 0), or RP_ENOMEM when out is full. */
+int cap_redact_target(struct cap_redact *r, const char *t, size_t n,
+                      struct rp_buf *out);
+
+/* 1 when v[0..n) is a redaction marker (starts with "[redacted "). */
+int cap_redact_is_marker(const char *v, size_t n);
+
+#endif

@@ -1,0 +1,537 @@
+/*
+ * corpus_read.c: the streaming readers of the corpus: exchange cursors,
+ * single exchange and body lookups, run lookups by id or label, and the
+ * sample cursors analyze reads (a capture's wire timings or a run's
+ * results). Cursors hand out views into SQLite's row buffers, valid until
+ * the next call, so reading a million rows allocates nothing per row.
+ */
+#include "corpus_priv.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#define EX_COLUMNS                                                          \
+    "id, capture_id, connection_id, seq, method, target, host, version,"   \
+    " req_first_us, req_last_us, req_headers, req_body_hash,"              \
+    " req_body_stored_bytes, req_body_size_bytes, req_wire_bytes,"         \
+    " status, reason, interim,"                                            \
+    " resp_first_us, resp_last_us, resp_headers, resp_body_hash,"          \
+    " resp_body_stored_bytes, resp_body_size_bytes, resp_wire_bytes, flags"
+
+const char corpus_ex_get_sql[] =
+    "SELECT " EX_COLUMNS " FROM exchanges WHERE id = ?";
+
+struct corpus_ex_cursor {
+    struct corpus *c;
+    sqlite3_stmt *st;
+};
+
+struct corpus_sample_cursor {
+    struct corpus *c;
+    sqlite3_stmt *st;
+    enum corpus_set_kind kind;
+    int64_t origin_us; /* capture: first request's wire time */
+};
+
+static const char *text_or(sqlite3_stmt *st, int i, const char *dflt)
+{
+    const char *s = (const char *)sqlite3_column_text(st, i);
+    return s ? s : dflt;
+}
+
+static int copy_hash(sqlite3_stmt *st, int i, uint8_t out[RP_HASH_LEN])
+{
+    if (sqlite3_column_bytes(st, i) != RP_HASH_LEN) {
+        memset(out, 0, RP_HASH_LEN);
+        return 0;
+    }
+    memcpy(out, sqlite3_column_blob(st, i), RP_HASH_LEN);
+    return 1;
+}
+
+/* Columns first_us, last_us, headers, body_hash, stored, size, wire. */
+static void fill_msg(sqlite3_stmt *st, int i, struct corpus_msg *m)
+{
+    m->first_us = sqlite3_column_int64(st, i);
+    m->last_us = sqlite3_column_int64(st, i + 1);
+    m->headers = (const char *)sqlite3_column_text(st, i + 2);
+    m->headers_len = m->headers ? (size_t)sqlite3_column_bytes(st, i + 2) : 0;
+    m->has_body = copy_hash(st, i + 3, m->body_hash);
+    m->body = NULL;
+    m->body_len = (size_t)sqlite3_column_int64(st, i + 4);
+    m->body_size = (uint64_t)sqlite3_column_int64(st, i + 5);
+    m->wire_bytes = (uint64_t)sqlite3_column_int64(st, i + 6);
+}
+
+static void fill_exchange(sqlite3_stmt *st, struct corpus_exchange *ex)
+{
+    memset(ex, 0, sizeof *ex);
+    ex->id = sqlite3_column_int64(st, 0);
+    ex->capture_id = sqlite3_column_int64(st, 1);
+    ex->conn_id = sqlite3_column_int64(st, 2);
+    ex->seq = sqlite3_column_int64(st, 3);
+    ex->method = text_or(st, 4, "");
+    ex->target = text_or(st, 5, "");
+    ex->host = text_or(st, 6, "");
+    ex->version = text_or(st, 7, "");
+    fill_msg(st, 8, &ex->req);
+    ex->status = sqlite3_column_int(st, 15);
+    ex->reason = (const char *)sqlite3_column_text(st, 16);
+    ex->interim = (const char *)sqlite3_column_text(st, 17);
+    fill_msg(st, 18, &ex->resp);
+    ex->flags = (uint32_t)sqlite3_column_int64(st, 25);
+}
+
+int corpus_ex_open(struct corpus *c, int64_t capture_id,
+                   struct corpus_ex_cursor **out, char *err)
+{
+    *out = NULL;
+    struct corpus_ex_cursor *cur = calloc(1, sizeof *cur);
+    if (!cur)
+        return rp_fail(err, RP_ENOMEM, "%s: out of memory", c->path);
+    cur->c = c;
+    /* The index (capture_id, req_first_us, id) gives the order without a
+     * sort; across all captures they come capture by capture. */
+    const char *sql = capture_id > 0
+        ? "SELECT " EX_COLUMNS " FROM exchanges WHERE capture_id = ?"
+          " ORDER BY capture_id, req_first_us, id"
+        : "SELECT " EX_COLUMNS " FROM exchanges"
+          " ORDER BY capture_id, req_first_us, id";
+    int r = corpus_prepare(c, sql, &cur->st, err);
+    if (r) {
+        free(cur);
+        return r;
+    }
+    if (capture_id > 0)
+        sqlite3_bind_int64(cur->st, 1, capture_id);
+    *out = cur;
+    return RP_OK;
+}
+
+int corpus_ex_next(struct corpus_ex_cursor *cur, struct corpus_exchange *ex,
+                   char *err)
+{
+    int rc = sqlite3_step(cur->st);
+    if (rc == SQLITE_ROW) {
+        fill_exchange(cur->st, ex);
+        return 1;
+    }
+    if (rc == SQLITE_DONE)
+        return 0;
+    return corpus_db_fail(cur->c, rc, "reading exchanges", err);
+}
+
+void corpus_ex_close(struct corpus_ex_cursor *cur)
+{
+    if (!cur)
+        return;
+    sqlite3_finalize(cur->st);
+    free(cur);
+}
+
+/* Runs a query returning one integer, with up to one int64 parameter. */
+static int query_i64(struct corpus *c, const char *sql, int nparams,
+                     int64_t param, int64_t *out, int *found, char *err)
+{
+    sqlite3_stmt *st;
+    int r = corpus_prepare(c, sql, &st, err);
+    if (r)
+        return r;
+    if (nparams)
+        sqlite3_bind_int64(st, 1, param);
+    int rc = sqlite3_step(st);
+    *found = rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL;
+    *out = *found ? sqlite3_column_int64(st, 0) : 0;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        r = corpus_db_fail(c, rc, "querying", err);
+    sqlite3_finalize(st);
+    return r;
+}
+
+int corpus_ex_count(struct corpus *c, int64_t capture_id, int64_t *n,
+                    char *err)
+{
+    int found;
+    if (capture_id > 0)
+        return query_i64(c, "SELECT COUNT(*) FROM exchanges"
+                            " WHERE capture_id = ?", 1, capture_id, n, &found,
+                         err);
+    return query_i64(c, "SELECT COUNT(*) FROM exchanges", 0, 0, n, &found,
+                     err);
+}
+
+int corpus_ex_get(struct corpus *c, int64_t ex_id, struct corpus_exchange *ex,
+                  char *err)
+{
+    sqlite3_stmt *st = corpus_stmt(c, ST_EX_GET, err);
+    if (!st)
+        return RP_EIO;
+    sqlite3_bind_int64(st, 1, ex_id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        fill_exchange(st, ex);
+        return RP_OK;
+    }
+    if (rc == SQLITE_DONE)
+        return rp_fail(err, RP_EINPUT, "%s: no exchange with id %lld",
+                       c->path, (long long)ex_id);
+    return corpus_db_fail(c, rc, "reading an exchange", err);
+}
+
+/* Inflates exactly want bytes from z into out with the corpus's reused
+ * inflater; -1 when the stream is damaged or has another length. */
+static int inflate_body(struct corpus *c, const uint8_t *z, size_t zlen,
+                        uint8_t *out, size_t want)
+{
+    if (!z || zlen > UINT32_MAX || want > UINT32_MAX)
+        return -1;
+    if (!c->inflater_ready) {
+        if (inflateInit(&c->inflater) != Z_OK)
+            return -1;
+        c->inflater_ready = 1;
+    } else if (inflateReset(&c->inflater) != Z_OK) {
+        return -1;
+    }
+    c->inflater.next_in = (Bytef *)(uintptr_t)z;
+    c->inflater.avail_in = (uInt)zlen;
+    c->inflater.next_out = out;
+    c->inflater.avail_out = (uInt)want;
+    int zr = inflate(&c->inflater, Z_FINISH);
+    return zr == Z_STREAM_END && c->inflater.avail_out == 0 ? 0 : -1;
+}
+
+int corpus_body_get(struct corpus *c, const uint8_t hash[RP_HASH_LEN],
+                    uint8_t **out, size_t *len, char *err)
+{
+    *out = NULL;
+    *len = 0;
+    sqlite3_stmt *st = corpus_stmt(c, ST_BODY_GET, err);
+    if (!st)
+        return RP_EIO;
+    sqlite3_bind_blob(st, 1, hash, RP_HASH_LEN, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    char hex[2 * RP_HASH_LEN + 1];
+    rp_hash_hex(hash, hex);
+    if (rc == SQLITE_DONE)
+        return rp_fail(err, RP_EINPUT, "%s: no body with hash %s", c->path,
+                       hex);
+    if (rc != SQLITE_ROW)
+        return corpus_db_fail(c, rc, "reading a body", err);
+    sqlite3_int64 size = sqlite3_column_int64(st, 0);
+    const uint8_t *z = sqlite3_column_blob(st, 1);
+    int zlen = sqlite3_column_bytes(st, 1);
+    uint8_t *buf = size >= 0 ? malloc((size_t)size + 1) : NULL;
+    int r = RP_OK;
+    if (!buf) {
+        r = rp_fail(err, size < 0 ? RP_EINPUT : RP_ENOMEM,
+                    "%s: cannot hold body %s (%lld bytes)", c->path, hex,
+                    (long long)size);
+        goto done;
+    }
+    if (size > 0 && inflate_body(c, z, (size_t)zlen, buf, (size_t)size)) {
+        free(buf);
+        r = rp_fail(err, RP_EINPUT, "%s: body %s is damaged (zlib)", c->path,
+                    hex);
+        goto done;
+    }
+    buf[size] = 0;
+    *out = buf;
+    *len = (size_t)size;
+done:
+    sqlite3_reset(st);
+    return r;
+}
+
+int corpus_body_stats(struct corpus *c, int64_t *count, int64_t *size_bytes,
+                      int64_t *stored_bytes, char *err)
+{
+    sqlite3_stmt *st;
+    int r = corpus_prepare(c, "SELECT COUNT(*), TOTAL(size_bytes),"
+                              " TOTAL(stored_bytes) FROM bodies", &st, err);
+    if (r)
+        return r;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        if (count)
+            *count = sqlite3_column_int64(st, 0);
+        if (size_bytes)
+            *size_bytes = sqlite3_column_int64(st, 1);
+        if (stored_bytes)
+            *stored_bytes = sqlite3_column_int64(st, 2);
+    } else {
+        r = corpus_db_fail(c, rc, "counting bodies", err);
+    }
+    sqlite3_finalize(st);
+    return r;
+}
+
+/* ---- runs and captures ------------------------------------------------- */
+
+#define RUN_COLUMNS                                                        \
+    "SELECT id, capture_id, label, target, mode, status, started_us,"     \
+    " ended_us, COALESCE(result_count, (SELECT COUNT(*) FROM results"      \
+    " WHERE run_id = runs.id)) FROM runs "
+
+static void copy_str(char *dst, size_t n, const char *s)
+{
+    snprintf(dst, n, "%s", s ? s : "");
+}
+
+static void fill_run(sqlite3_stmt *st, struct corpus_run_row *o)
+{
+    memset(o, 0, sizeof *o);
+    o->id = sqlite3_column_int64(st, 0);
+    o->capture_id = sqlite3_column_int64(st, 1);
+    copy_str(o->label, sizeof o->label, text_or(st, 2, ""));
+    copy_str(o->target, sizeof o->target, text_or(st, 3, ""));
+    copy_str(o->mode, sizeof o->mode, text_or(st, 4, ""));
+    copy_str(o->status, sizeof o->status, text_or(st, 5, ""));
+    o->started_us = sqlite3_column_int64(st, 6);
+    o->ended_us = sqlite3_column_int64(st, 7);
+    o->results = sqlite3_column_int64(st, 8);
+}
+
+/* Runs a run query with an optional int or text parameter; *found = 1 when
+ * a row was read into out. */
+static int run_query(struct corpus *c, const char *where, const char *text,
+                     int64_t num, struct corpus_run_row *out, int *found,
+                     char *err)
+{
+    char sql[512];
+    sqlite3_stmt *st;
+    snprintf(sql, sizeof sql, "%s%s", RUN_COLUMNS, where);
+    int r = corpus_prepare(c, sql, &st, err);
+    if (r)
+        return r;
+    if (text)
+        sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_int64(st, 1, num);
+    int rc = sqlite3_step(st);
+    *found = rc == SQLITE_ROW;
+    if (*found)
+        fill_run(st, out);
+    else if (rc != SQLITE_DONE)
+        r = corpus_db_fail(c, rc, "reading runs", err);
+    sqlite3_finalize(st);
+    return r;
+}
+
+/* Appends "3 (v2), 2 (v1), 1" for the latest runs into out. */
+static void list_runs(struct corpus *c, char *out, size_t n)
+{
+    sqlite3_stmt *st;
+    size_t used = 0;
+    int count = 0;
+    out[0] = '\0';
+    if (sqlite3_prepare_v2(c->db, "SELECT id, label FROM runs ORDER BY id"
+                                  " DESC LIMIT 6", -1, &st, NULL) != SQLITE_OK)
+        return;
+    while (sqlite3_step(st) == SQLITE_ROW && used < n) {
+        const char *label = (const char *)sqlite3_column_text(st, 1);
+        int w;
+        if (++count > 5)
+            w = snprintf(out + used, n - used, ", ...");
+        else if (label)
+            w = snprintf(out + used, n - used, "%s%lld (%s)",
+                         used ? ", " : "", sqlite3_column_int64(st, 0), label);
+        else
+            w = snprintf(out + used, n - used, "%s%lld", used ? ", " : "",
+                         sqlite3_column_int64(st, 0));
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+    sqlite3_finalize(st);
+}
+
+int corpus_run_find(struct corpus *c, const char *id_or_label,
+                    struct corpus_run_row *out, char *err)
+{
+    int found = 0, r;
+    const char *s = id_or_label ? id_or_label : "";
+    int numeric = *s != '\0';
+    for (const char *p = s; *p; p++)
+        if (!isdigit((unsigned char)*p))
+            numeric = 0;
+    if (numeric && strlen(s) < 19) {
+        r = run_query(c, "WHERE id = ?", NULL, strtoll(s, NULL, 10), out,
+                      &found, err);
+        if (r || found)
+            return r;
+    }
+    r = run_query(c, "WHERE label = ? ORDER BY id DESC LIMIT 1", s, 0, out,
+                  &found, err);
+    if (r || found)
+        return r;
+    char runs[256];
+    list_runs(c, runs, sizeof runs);
+    if (!runs[0])
+        return rp_fail(err, RP_EINPUT, "%s: no run '%s': the corpus has no "
+                       "runs yet", c->path, s);
+    return rp_fail(err, RP_EINPUT, "%s: no run with id or label '%s'; "
+                   "runs (id (label), latest first): %s", c->path, s, runs);
+}
+
+int corpus_run_latest(struct corpus *c, int n, struct corpus_run_row *out,
+                      char *err)
+{
+    int found = 0;
+    int r = run_query(c, "ORDER BY id DESC LIMIT 1 OFFSET ?", NULL,
+                      n < 0 ? 0 : n, out, &found, err);
+    if (r || found)
+        return r;
+    if (n == 0)
+        return rp_fail(err, RP_EINPUT, "%s: the corpus has no runs yet; "
+                       "record one with 'reprise replay'", c->path);
+    return rp_fail(err, RP_EINPUT, "%s: the corpus has fewer than %d runs",
+                   c->path, n + 1);
+}
+
+int corpus_capture_latest(struct corpus *c, int64_t *capture_id, char *err)
+{
+    int found;
+    int r = query_i64(c, "SELECT MAX(id) FROM captures", 0, 0, capture_id,
+                      &found, err);
+    if (r)
+        return r;
+    if (!found)
+        return rp_fail(err, RP_EINPUT, "%s: the corpus has no captures yet; "
+                       "record one with 'reprise capture'", c->path);
+    return RP_OK;
+}
+
+/* ---- samples ----------------------------------------------------------- */
+
+int corpus_samples_open(struct corpus *c, enum corpus_set_kind kind,
+                        int64_t id, struct corpus_sample_cursor **out,
+                        char *err)
+{
+    int found = 0, r;
+    int64_t v;
+    *out = NULL;
+    if (kind == CORPUS_SET_CAPTURE) {
+        r = query_i64(c, "SELECT id FROM captures WHERE id = ?", 1, id, &v,
+                      &found, err);
+        if (!r && !found)
+            return rp_fail(err, RP_EINPUT, "%s: no capture with id %lld",
+                           c->path, (long long)id);
+    } else {
+        r = query_i64(c, "SELECT id FROM runs WHERE id = ?", 1, id, &v,
+                      &found, err);
+        if (!r && !found)
+            return rp_fail(err, RP_EINPUT, "%s: no run with id %lld",
+                           c->path, (long long)id);
+    }
+    if (r)
+        return r;
+    struct corpus_sample_cursor *cur = calloc(1, sizeof *cur);
+    if (!cur)
+        return rp_fail(err, RP_ENOMEM, "%s: out of memory", c->path);
+    cur->c = c;
+    cur->kind = kind;
+    if (kind == CORPUS_SET_CAPTURE) {
+        r = query_i64(c, "SELECT MIN(req_first_us) FROM exchanges"
+                         " WHERE capture_id = ?", 1, id, &cur->origin_us,
+                      &found, err);
+        if (!r)
+            r = corpus_prepare(c,
+                "SELECT id, method, target, host, status, req_first_us,"
+                " req_last_us, resp_first_us, resp_last_us,"
+                " resp_body_size_bytes, resp_body_hash FROM exchanges"
+                " WHERE capture_id = ? ORDER BY id", &cur->st, err);
+    } else {
+        r = corpus_prepare(c,
+            "SELECT r.exchange_id, r.copy, e.method, e.target, e.host,"
+            " r.status, r.error_class, IFNULL(r.scheduled_us, -1),"
+            " IFNULL(r.done_us - r.scheduled_us, -1),"
+            " IFNULL(r.done_us - r.sent_us, -1),"
+            " IFNULL(r.first_byte_us - r.sent_us, -1),"
+            " r.resp_bytes, r.body_hash"
+            " FROM results r LEFT JOIN exchanges e ON e.id = r.exchange_id"
+            " WHERE r.run_id = ? ORDER BY r.run_id, r.exchange_id, r.copy,"
+            " r.loop", &cur->st, err);
+    }
+    if (r) {
+        corpus_samples_close(cur);
+        return r;
+    }
+    sqlite3_bind_int64(cur->st, 1, id);
+    *out = cur;
+    return RP_OK;
+}
+
+/* b - a, or -1 when either is unknown (NULL). */
+static int64_t span(sqlite3_stmt *st, int a, int b)
+{
+    if (sqlite3_column_type(st, a) == SQLITE_NULL ||
+        sqlite3_column_type(st, b) == SQLITE_NULL)
+        return -1;
+    return sqlite3_column_int64(st, b) - sqlite3_column_int64(st, a);
+}
+
+/* Maps the stored class name back; no string compare for the common case
+ * (no error, NULL). */
+static enum corpus_errclass errclass_col(sqlite3_stmt *st, int i)
+{
+    if (sqlite3_column_type(st, i) == SQLITE_NULL)
+        return CORPUS_ERR_NONE;
+    return corpus_errclass_parse((const char *)sqlite3_column_text(st, i));
+}
+
+int corpus_samples_next(struct corpus_sample_cursor *cur,
+                        struct corpus_sample *s, char *err)
+{
+    sqlite3_stmt *st = cur->st;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (rc != SQLITE_ROW)
+        return corpus_db_fail(cur->c, rc, "reading samples", err);
+    if (cur->kind == CORPUS_SET_CAPTURE) {
+        s->exchange_id = sqlite3_column_int64(st, 0);
+        s->copy = 0;
+        s->method = text_or(st, 1, "");
+        s->target = text_or(st, 2, "");
+        s->host = text_or(st, 3, "");
+        s->status = sqlite3_column_int(st, 4);
+        s->error_class = CORPUS_ERR_NONE;
+        s->t_us = sqlite3_column_int64(st, 5) - cur->origin_us;
+        if (s->status > 0) {
+            s->latency_us = span(st, 5, 8);
+            s->ttfb_us = span(st, 6, 7);
+        } else {
+            s->latency_us = -1;
+            s->ttfb_us = -1;
+        }
+        s->service_us = s->latency_us;
+        s->resp_bytes = sqlite3_column_int64(st, 9);
+        s->has_body_hash = copy_hash(st, 10, s->body_hash);
+    } else {
+        s->exchange_id = sqlite3_column_int64(st, 0);
+        s->copy = sqlite3_column_int(st, 1);
+        s->method = text_or(st, 2, "");
+        s->target = text_or(st, 3, "");
+        s->host = text_or(st, 4, "");
+        s->status = sqlite3_column_int(st, 5);
+        s->error_class = errclass_col(st, 6);
+        /* the spans are computed by the query: one column read each */
+        s->t_us = sqlite3_column_int64(st, 7);
+        s->latency_us = sqlite3_column_int64(st, 8);
+        s->service_us = sqlite3_column_int64(st, 9);
+        s->ttfb_us = sqlite3_column_int64(st, 10);
+        s->resp_bytes = sqlite3_column_int64(st, 11);
+        s->has_body_hash = copy_hash(st, 12, s->body_hash);
+    }
+    return 1;
+}
+
+void corpus_samples_close(struct corpus_sample_cursor *cur)
+{
+    if (!cur)
+        return;
+    sqlite3_finalize(cur->st);
+    free(cur);
+}

@@ -1,0 +1,989 @@
+/*
+ * engine.c: one replay engine per --threads, each a thread running libcurl
+ * multi on its own epoll set through curl_multi_socket_action. Jobs arrive
+ * from the feeder's ring into a due-time heap; a timerfd armed at the next
+ * due time (or libcurl's timeout, whichever is first) wakes the loop with
+ * microsecond precision, so requests leave when they are due whether or not
+ * earlier responses arrived (open model) or, in --max, as soon as one of the
+ * N slots is free (closed model). Easy handles are reused, so libcurl keeps
+ * connections alive. In --sessions mode a captured connection's requests go
+ * one at a time, in order, on one easy handle, and a request that becomes
+ * due while its session is busy waits (its lateness is recorded). Every job
+ * yields exactly one result, batched into the recorder's queue.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "replay/replay_int.h"
+
+#define HEAP_FILL 2048       /* jobs pulled ahead from the ring */
+#define BATCH 64             /* results per push to the recorder */
+#define BATCH_AGE_US 5000    /* push a partial batch after this long */
+#define MAX_SLEEP_US 50000   /* wake at least this often (stop, batches) */
+#define H2_STREAMS 100       /* in-flight requests per connection with h2 */
+#define PREWARM_SLOTS 64     /* easy handles made before the start */
+
+struct rp_sess;
+struct rp_fdst;
+
+struct rp_slot {
+    CURL *h;
+    struct rp_engine *e;
+    struct rp_job job;          /* the job in flight */
+    struct rp_sess *sess;       /* --sessions: owner */
+    EVP_MD_CTX *md;
+    int md_on;                  /* digest started (first body byte seen) */
+    int busy;
+    int64_t bytes;              /* response body bytes */
+    int64_t sent_us;
+    char errbuf[CURL_ERROR_SIZE];
+    struct rp_slot *next_free;
+};
+
+/* A replayed session: one captured connection (and copy, loop). It exists
+ * only while a request of it is in flight. */
+struct rp_sess {
+    int64_t conn_id;
+    int copy, loop;
+    struct rp_slot *slot;
+    struct rp_job *wait;        /* FIFO of due jobs waiting for the slot */
+    size_t whead, wn, wcap;
+    struct rp_sess *next;       /* hash chain */
+};
+
+struct rp_engine {
+    struct rp_ctx *c;
+    int idx;
+    CURLM *multi;
+    EVP_MD *sha256;
+    int epfd, tfd, efd;
+    int64_t curl_deadline;      /* run-relative µs, -1 when none */
+    int64_t armed_us;           /* what the timerfd is armed for */
+    struct rp_heap heap;
+    struct rp_ring *ring;
+    int ring_done;
+    size_t ring_n;              /* jobs left in the ring at the last pull */
+    struct rp_slot **slots;     /* every slot ever made */
+    int nslots, slots_cap;
+    struct rp_slot *free_slots;
+    int inflight, max_inflight;
+    int kick;                   /* handles added since the last kick */
+    struct rp_sess **stab;      /* session hash table */
+    size_t stab_cap, nsess;
+    struct rp_res batch[BATCH];
+    size_t nbatch;
+    int64_t batch_first_us;
+    int64_t grace_end_us;       /* stopping: abort in-flight after this */
+    struct rp_fdst *fds;        /* epoll state by descriptor */
+    size_t nfds;
+};
+
+int64_t ctx_now(const struct rp_ctx *c)
+{
+    return rp_mono_us() -
+           atomic_load_explicit(&c->t0_mono_us, memory_order_relaxed);
+}
+
+enum corpus_errclass engine_errclass(int code)
+{
+    switch ((CURLcode)code) {
+    case CURLE_OK:
+        return CORPUS_ERR_NONE;
+    case CURLE_COULDNT_CONNECT:
+        return CORPUS_ERR_REFUSED;
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+        return CORPUS_ERR_RESET;
+    case CURLE_OPERATION_TIMEDOUT:
+        return CORPUS_ERR_TIMEOUT;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+        return CORPUS_ERR_DNS;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CLIENTCERT:
+    case CURLE_USE_SSL_FAILED:
+        return CORPUS_ERR_TLS;
+    default:
+        return CORPUS_ERR_PROTOCOL;
+    }
+}
+
+/* ---- results ------------------------------------------------------------ */
+
+static void batch_flush(struct rp_engine *e)
+{
+    for (size_t i = 0; i < e->nbatch; i++)
+        resq_push(&e->c->resq, e->idx, &e->batch[i]);
+    e->nbatch = 0;
+}
+
+static struct rp_res *batch_next(struct rp_engine *e)
+{
+    if (e->nbatch == BATCH)
+        batch_flush(e);
+    if (!e->nbatch)
+        e->batch_first_us = ctx_now(e->c);
+    struct rp_res *r = &e->batch[e->nbatch++];
+    memset(r, 0, sizeof *r);
+    return r;
+}
+
+/* Records a job that was never sent and releases it. */
+static void job_not_sent(struct rp_engine *e, struct rp_job *j,
+                         enum corpus_errclass ec, const char *msg)
+{
+    struct rp_res *r = batch_next(e);
+    r->exchange_id = j->rq->ex_id;
+    r->copy = j->copy;
+    r->loop = j->loop;
+    r->scheduled_us = j->due_us;
+    r->sent_us = r->first_byte_us = r->done_us = -1;
+    r->error_class = ec;
+    r->error = msg ? strdup(msg) : NULL;
+    rq_unref(j->rq);
+    j->rq = NULL;
+}
+
+/* ---- libcurl callbacks -------------------------------------------------- */
+
+/* epoll bookkeeping per descriptor. Sockets libcurl opens through
+ * open_cb are ours: when libcurl stops watching one (a kept-alive
+ * connection between two requests) it stays in the epoll set, marked
+ * inactive, so the next request on it costs no epoll_ctl; an event on an
+ * inactive one removes it then. Other descriptors (the resolver's) are
+ * added and removed as libcurl asks, since they are closed behind our
+ * back. */
+struct rp_fdst {
+    uint8_t ours;    /* opened by open_cb, closed by close_cb */
+    uint8_t in_ep;   /* in the epoll set */
+    uint8_t active;  /* libcurl wants events for it */
+    uint32_t events; /* EPOLL* mask registered */
+};
+
+static struct rp_fdst *fdst(struct rp_engine *e, int fd)
+{
+    if (fd < 0)
+        return NULL;
+    if ((size_t)fd >= e->nfds) {
+        size_t n = e->nfds ? e->nfds : 256;
+        while (n <= (size_t)fd)
+            n *= 2;
+        struct rp_fdst *v = realloc(e->fds, n * sizeof *v);
+        if (!v)
+            return NULL;
+        memset(v + e->nfds, 0, (n - e->nfds) * sizeof *v);
+        e->fds = v;
+        e->nfds = n;
+    }
+    return &e->fds[fd];
+}
+
+static curl_socket_t open_cb(void *clientp, curlsocktype purpose,
+                             struct curl_sockaddr *a)
+{
+    struct rp_engine *e = clientp;
+    (void)purpose;
+    int fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    struct rp_fdst *st = fdst(e, fd);
+    if (st) {
+        memset(st, 0, sizeof *st);
+        st->ours = 1;
+    }
+    return fd >= 0 ? fd : CURL_SOCKET_BAD;
+}
+
+static int close_cb(void *clientp, curl_socket_t fd)
+{
+    struct rp_engine *e = clientp;
+    struct rp_fdst *st = fdst(e, fd);
+    if (st) {
+        if (st->in_ep)
+            epoll_ctl(e->epfd, EPOLL_CTL_DEL, fd, NULL);
+        memset(st, 0, sizeof *st);
+    }
+    return close(fd);
+}
+
+static void ep_set(struct rp_engine *e, int fd, uint32_t events)
+{
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.data.fd = fd;
+    ev.events = events;
+    if (epoll_ctl(e->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 && errno == ENOENT)
+        epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static int sock_cb(CURL *h, curl_socket_t s, int what, void *userp,
+                   void *socketp)
+{
+    struct rp_engine *e = userp;
+    struct rp_fdst *st = fdst(e, s);
+    (void)h;
+    (void)socketp;
+    if (what == CURL_POLL_REMOVE) {
+        if (st && st->ours && st->in_ep) {
+            st->active = 0;
+            return 0;
+        }
+        epoll_ctl(e->epfd, EPOLL_CTL_DEL, s, NULL);
+        if (st)
+            st->in_ep = st->active = 0;
+        return 0;
+    }
+    uint32_t events = 0;
+    if (what & CURL_POLL_IN)
+        events |= EPOLLIN;
+    if (what & CURL_POLL_OUT)
+        events |= EPOLLOUT;
+    if (!st) {
+        ep_set(e, s, events);
+        return 0;
+    }
+    if (!st->in_ep) {
+        struct epoll_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.data.fd = s;
+        ev.events = events;
+        if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, s, &ev) < 0 && errno == EEXIST)
+            epoll_ctl(e->epfd, EPOLL_CTL_MOD, s, &ev);
+    } else if (st->events != events) {
+        ep_set(e, s, events);
+    }
+    st->in_ep = st->active = 1;
+    st->events = events;
+    return 0;
+}
+
+static int timer_cb(CURLM *m, long timeout_ms, void *userp)
+{
+    struct rp_engine *e = userp;
+    (void)m;
+    e->curl_deadline = timeout_ms < 0 ? -1
+                                      : ctx_now(e->c) + timeout_ms * 1000;
+    return 0;
+}
+
+static size_t write_cb(char *p, size_t size, size_t n, void *userp)
+{
+    struct rp_slot *s = userp;
+    size_t len = size * n;
+    if (!len)
+        return 0;
+    if (!s->md_on) {
+        EVP_DigestInit_ex(s->md, s->e->sha256, NULL);
+        s->md_on = 1;
+    }
+    EVP_DigestUpdate(s->md, p, len);
+    s->bytes += (int64_t)len;
+    return len;
+}
+
+/* ---- slots -------------------------------------------------------------- */
+
+static struct rp_slot *slot_get(struct rp_engine *e)
+{
+    struct rp_slot *s = e->free_slots;
+    if (s) {
+        e->free_slots = s->next_free;
+        return s;
+    }
+    if (e->nslots == e->slots_cap) {
+        int nc = e->slots_cap ? e->slots_cap * 2 : 64;
+        struct rp_slot **v = realloc(e->slots, (size_t)nc * sizeof *v);
+        if (!v)
+            return NULL;
+        e->slots = v;
+        e->slots_cap = nc;
+    }
+    s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->e = e;
+    s->h = curl_easy_init();
+    s->md = EVP_MD_CTX_new();
+    if (!s->h || !s->md) {
+        curl_easy_cleanup(s->h);
+        EVP_MD_CTX_free(s->md);
+        free(s);
+        return NULL;
+    }
+    const struct rp_opts *o = e->c->o;
+    CURL *h = s->h;
+    curl_easy_setopt(h, CURLOPT_URL, o->base_url);
+    curl_easy_setopt(h, CURLOPT_PRIVATE, s);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, s->errbuf);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(h, CURLOPT_PROXY, ""); /* no proxy from the environment */
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_cb);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, e);
+    curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, close_cb);
+    curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, e);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
+                     (long)((o->timeout_us + 999) / 1000));
+    if (o->http2) {
+        curl_easy_setopt(h, CURLOPT_HTTP_VERSION,
+                         !strcmp(o->scheme, "https")
+                             ? (long)CURL_HTTP_VERSION_2TLS
+                             : (long)CURL_HTTP_VERSION_2_0);
+        curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
+    } else {
+        curl_easy_setopt(h, CURLOPT_HTTP_VERSION,
+                         (long)CURL_HTTP_VERSION_1_1);
+    }
+    if (o->insecure) {
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    if (o->cacert)
+        curl_easy_setopt(h, CURLOPT_CAINFO, o->cacert);
+    e->slots[e->nslots++] = s;
+    return s;
+}
+
+static void slot_put(struct rp_engine *e, struct rp_slot *s)
+{
+    s->busy = 0;
+    s->sess = NULL;
+    s->next_free = e->free_slots;
+    e->free_slots = s;
+}
+
+/* Sets the method and body of a reused handle from scratch. */
+static void set_method(CURL *h, const struct rp_rq *rq)
+{
+    const char *m = rq->method;
+    curl_easy_setopt(h, CURLOPT_NOBODY, 0L);
+    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
+    if (!strcmp(m, "HEAD")) {
+        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+        return;
+    }
+    if (rq->body_len || !strcmp(m, "POST") || !strcmp(m, "PUT") ||
+        !strcmp(m, "PATCH")) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+                         (curl_off_t)rq->body_len);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS,
+                         rq->body ? (const char *)rq->body : "");
+        if (strcmp(m, "POST"))
+            curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, m);
+    } else if (strcmp(m, "GET")) {
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, m);
+    }
+}
+
+/* Starts job j on slot s (consumes the job's reference on success and on
+ * failure, which is recorded as a result). */
+static void start(struct rp_engine *e, struct rp_slot *s, struct rp_job *j)
+{
+    struct rp_ctx *c = e->c;
+    CURL *h = s->h;
+    s->job = *j;
+    s->bytes = 0;
+    s->md_on = 0;
+    s->errbuf[0] = '\0';
+    s->busy = 1;
+    curl_easy_setopt(h, CURLOPT_REQUEST_TARGET, j->rq->target);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, j->rq->headers);
+    set_method(h, j->rq);
+    s->sent_us = ctx_now(c);
+    if (c->o->mode == RM_MAX) /* closed model: due when a slot frees up */
+        s->job.due_us = j->due_us = s->sent_us;
+    CURLMcode mc = curl_multi_add_handle(e->multi, h);
+    if (mc != CURLM_OK) {
+        struct rp_res *r = batch_next(e);
+        r->exchange_id = j->rq->ex_id;
+        r->copy = j->copy;
+        r->loop = j->loop;
+        r->scheduled_us = j->due_us;
+        r->sent_us = r->first_byte_us = r->done_us = -1;
+        r->error_class = CORPUS_ERR_OTHER;
+        r->error = strdup(curl_multi_strerror(mc));
+        rq_unref(j->rq);
+        s->job.rq = NULL;
+        s->busy = 0;
+        if (!s->sess) /* a session's caller decides what happens to it */
+            slot_put(e, s);
+        return;
+    }
+    e->inflight++;
+    e->kick = 1;
+    atomic_fetch_add_explicit(&c->sent, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&c->inflight, 1, memory_order_relaxed);
+}
+
+/* ---- sessions ----------------------------------------------------------- */
+
+static size_t sess_hash(int64_t conn, int copy, int loop)
+{
+    uint64_t x = (uint64_t)conn * 0x9E3779B97F4A7C15ull ^
+                 (uint64_t)copy * 0xC2B2AE3D27D4EB4Full ^ (uint64_t)loop;
+    return (size_t)(x ^ (x >> 29));
+}
+
+static struct rp_sess **sess_find(struct rp_engine *e, int64_t conn,
+                                  int copy, int loop)
+{
+    if (!e->stab_cap)
+        return NULL;
+    struct rp_sess **pp = &e->stab[sess_hash(conn, copy, loop) &
+                                   (e->stab_cap - 1)];
+    for (; *pp; pp = &(*pp)->next)
+        if ((*pp)->conn_id == conn && (*pp)->copy == copy &&
+            (*pp)->loop == loop)
+            return pp;
+    return pp;
+}
+
+static struct rp_sess *sess_add(struct rp_engine *e, int64_t conn, int copy,
+                                int loop)
+{
+    if (e->nsess * 2 >= e->stab_cap) {
+        size_t nc = e->stab_cap ? e->stab_cap * 2 : 1024;
+        struct rp_sess **nt = calloc(nc, sizeof *nt);
+        if (!nt)
+            return NULL;
+        for (size_t i = 0; i < e->stab_cap; i++) {
+            struct rp_sess *s = e->stab[i], *next;
+            for (; s; s = next) {
+                next = s->next;
+                size_t b = sess_hash(s->conn_id, s->copy, s->loop) & (nc - 1);
+                s->next = nt[b];
+                nt[b] = s;
+            }
+        }
+        free(e->stab);
+        e->stab = nt;
+        e->stab_cap = nc;
+    }
+    struct rp_sess *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->conn_id = conn;
+    s->copy = copy;
+    s->loop = loop;
+    size_t b = sess_hash(conn, copy, loop) & (e->stab_cap - 1);
+    s->next = e->stab[b];
+    e->stab[b] = s;
+    e->nsess++;
+    return s;
+}
+
+static void sess_remove(struct rp_engine *e, struct rp_sess *s)
+{
+    struct rp_sess **pp = sess_find(e, s->conn_id, s->copy, s->loop);
+    if (pp && *pp == s)
+        *pp = s->next;
+    e->nsess--;
+    free(s->wait);
+    free(s);
+}
+
+static int sess_wait_push(struct rp_sess *s, const struct rp_job *j)
+{
+    if (s->wn == s->wcap) {
+        size_t nc = s->wcap ? s->wcap * 2 : 4;
+        struct rp_job *v = malloc(nc * sizeof *v);
+        if (!v)
+            return RP_ENOMEM;
+        for (size_t i = 0; i < s->wn; i++)
+            v[i] = s->wait[(s->whead + i) % s->wcap];
+        free(s->wait);
+        s->wait = v;
+        s->wcap = nc;
+        s->whead = 0;
+    }
+    s->wait[(s->whead + s->wn) % s->wcap] = *j;
+    s->wn++;
+    return 0;
+}
+
+static int sess_wait_pop(struct rp_sess *s, struct rp_job *j)
+{
+    if (!s->wn)
+        return 0;
+    *j = s->wait[s->whead];
+    s->whead = (s->whead + 1) % s->wcap;
+    s->wn--;
+    return 1;
+}
+
+/* ---- completion --------------------------------------------------------- */
+
+static void fill_result(struct rp_engine *e, struct rp_slot *s, CURLcode cc,
+                        int64_t done_us, const char *msg)
+{
+    CURL *h = s->h;
+    struct rp_res *r = batch_next(e);
+    long status = 0, nconn = 0;
+    curl_off_t ttfb = 0, conn = 0;
+    r->exchange_id = s->job.rq->ex_id;
+    r->copy = s->job.copy;
+    r->loop = s->job.loop;
+    r->scheduled_us = s->job.due_us;
+    r->sent_us = s->sent_us;
+    r->done_us = done_us;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(h, CURLINFO_STARTTRANSFER_TIME_T, &ttfb);
+    curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &nconn);
+    curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &conn);
+    r->status = (int)status;
+    r->first_byte_us = status > 0 && ttfb > 0 ? s->sent_us + (int64_t)ttfb
+                                                : -1;
+    if (r->first_byte_us > done_us)
+        r->first_byte_us = done_us;
+    r->connect_us = nconn > 0 ? (int64_t)conn : 0;
+    r->resp_bytes = s->bytes;
+    if (cc == CURLE_OK && s->md_on) {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int mdlen = 0;
+        EVP_DigestFinal_ex(s->md, md, &mdlen);
+        memcpy(r->body_hash, md, RP_HASH_LEN);
+        r->has_body_hash = 1;
+    }
+    r->error_class = msg ? CORPUS_ERR_OTHER : engine_errclass((int)cc);
+    if (msg)
+        r->error = strdup(msg);
+    else if (cc != CURLE_OK)
+        r->error = strdup(s->errbuf[0] ? s->errbuf : curl_easy_strerror(cc));
+}
+
+/* Ends the transfer on slot s, records it and starts what waits for it. */
+static void finish(struct rp_engine *e, struct rp_slot *s, CURLcode cc,
+                   const char *msg)
+{
+    struct rp_ctx *c = e->c;
+    int64_t now = ctx_now(c);
+    fill_result(e, s, cc, now, msg);
+    curl_multi_remove_handle(e->multi, s->h);
+    rq_unref(s->job.rq);
+    s->job.rq = NULL;
+    s->busy = 0;
+    e->inflight--;
+    atomic_fetch_sub_explicit(&c->inflight, 1, memory_order_relaxed);
+    struct rp_sess *ss = s->sess;
+    if (ss) {
+        struct rp_job next;
+        while (!atomic_load(&c->stop) && sess_wait_pop(ss, &next)) {
+            start(e, s, &next);
+            if (s->busy)
+                return;
+        }
+        while (sess_wait_pop(ss, &next))
+            job_not_sent(e, &next, CORPUS_ERR_NOT_SENT, NULL);
+        sess_remove(e, ss);
+    }
+    slot_put(e, s);
+}
+
+static void read_done(struct rp_engine *e)
+{
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(e->multi, &left))) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        char *priv = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+        CURLcode cc = m->data.result;
+        if (priv)
+            finish(e, (struct rp_slot *)(void *)priv, cc, NULL);
+    }
+}
+
+static void kick(struct rp_engine *e)
+{
+    int running;
+    while (e->kick) {
+        e->kick = 0;
+        curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        read_done(e);
+    }
+}
+
+/* ---- dispatch ----------------------------------------------------------- */
+
+static void pull_ring(struct rp_engine *e)
+{
+    struct rp_ring *r = e->ring;
+    struct rp_job j;
+    if (e->ring_done && !e->ring_n)
+        return;
+    /* Read done first: once it is set and the ring is seen empty, no job
+     * can follow. */
+    int done = atomic_load_explicit(&r->done, memory_order_acquire);
+    while (e->heap.n < HEAP_FILL && spsc_pop(&r->q, &j))
+        if (heap_push(&e->heap, &j))
+            job_not_sent(e, &j, CORPUS_ERR_OTHER, "out of memory");
+    e->ring_n = spsc_len(&r->q);
+    e->ring_done = done;
+}
+
+/* 1 when a new request may start now. */
+static int may_send(struct rp_engine *e)
+{
+    return e->inflight < e->max_inflight;
+}
+
+static void dispatch_due(struct rp_engine *e, int64_t now)
+{
+    struct rp_ctx *c = e->c;
+    struct rp_job j;
+    for (;;) {
+        struct rp_job *t = e->heap.n ? &e->heap.v[0] : NULL;
+        if (!t || t->due_us > now)
+            break;
+        struct rp_sess *ss = NULL;
+        if (c->o->sessions) {
+            struct rp_sess **pp = sess_find(e, t->rq->conn_id, t->copy,
+                                            t->loop);
+            if (pp && *pp) {
+                heap_pop(&e->heap, &j);
+                if (sess_wait_push(*pp, &j))
+                    job_not_sent(e, &j, CORPUS_ERR_OTHER, "out of memory");
+                continue;
+            }
+        }
+        if (!may_send(e)) {
+            if (!t->blocked && c->o->mode != RM_MAX) {
+                t->blocked = 1;
+                atomic_fetch_add_explicit(&c->cap_hits, 1,
+                                          memory_order_relaxed);
+            }
+            break;
+        }
+        heap_pop(&e->heap, &j);
+        struct rp_slot *s = slot_get(e);
+        if (s && c->o->sessions) {
+            ss = sess_add(e, j.rq->conn_id, j.copy, j.loop);
+            if (!ss) {
+                slot_put(e, s);
+                s = NULL;
+            } else {
+                ss->slot = s;
+                s->sess = ss;
+            }
+        }
+        if (!s) {
+            job_not_sent(e, &j, CORPUS_ERR_OTHER, "out of memory");
+            continue;
+        }
+        start(e, s, &j);
+        if (ss && !s->busy) {
+            sess_remove(e, ss);
+            slot_put(e, s);
+        }
+    }
+}
+
+/* Stopping: every job not yet sent becomes a NOT_SENT result. */
+static void drop_pending(struct rp_engine *e, enum corpus_errclass ec,
+                         int record)
+{
+    struct rp_job j;
+    while (heap_pop(&e->heap, &j)) {
+        if (record)
+            job_not_sent(e, &j, ec, NULL);
+        else
+            rq_unref(j.rq);
+    }
+    for (size_t i = 0; i < e->stab_cap; i++)
+        for (struct rp_sess *s = e->stab[i]; s; s = s->next)
+            while (sess_wait_pop(s, &j)) {
+                if (record)
+                    job_not_sent(e, &j, ec, NULL);
+                else
+                    rq_unref(j.rq);
+            }
+}
+
+static void abort_inflight(struct rp_engine *e)
+{
+    for (int i = 0; i < e->nslots; i++) {
+        struct rp_slot *s = e->slots[i];
+        if (s->busy)
+            finish(e, s, CURLE_OK, "run interrupted before the response "
+                                   "completed");
+    }
+}
+
+/* ---- the loop ----------------------------------------------------------- */
+
+static void arm(struct rp_engine *e, int64_t wake_us)
+{
+    if (wake_us == e->armed_us)
+        return;
+    struct itimerspec its;
+    memset(&its, 0, sizeof its);
+    int64_t abs_us = atomic_load(&e->c->t0_mono_us) + wake_us;
+    its.it_value.tv_sec = abs_us / 1000000;
+    its.it_value.tv_nsec = (abs_us % 1000000) * 1000;
+    if (its.it_value.tv_sec <= 0 && its.it_value.tv_nsec <= 0)
+        its.it_value.tv_nsec = 1;
+    timerfd_settime(e->tfd, TFD_TIMER_ABSTIME, &its, NULL);
+    e->armed_us = wake_us;
+}
+
+void *engine_main(void *arg)
+{
+    struct rp_engine *e = arg;
+    struct rp_ctx *c = e->c;
+    const struct rp_opts *o = c->o;
+    struct epoll_event evs[64];
+    int stopping = 0, time_up = 0, running;
+    int64_t grace_us = o->timeout_us < 2000000 ? o->timeout_us : 2000000;
+
+    char name[16];
+    snprintf(name, sizeof name, "rp-engine%d", e->idx);
+    pthread_setname_np(pthread_self(), name);
+    prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+    /* Make the first handles now, not when the first requests are due. */
+    struct rp_slot *warm = NULL;
+    for (int i = 0; i < e->max_inflight && i < PREWARM_SLOTS; i++) {
+        struct rp_slot *s = slot_get(e);
+        if (!s)
+            break;
+        s->next_free = warm;
+        warm = s;
+    }
+    while (warm) {
+        struct rp_slot *next = warm->next_free;
+        slot_put(e, warm);
+        warm = next;
+    }
+    atomic_fetch_add(&c->ready, 1);
+    while (!atomic_load(&c->go)) {
+        struct timespec ts = {0, 100000};
+        nanosleep(&ts, NULL);
+    }
+    for (;;) {
+        int64_t now = ctx_now(c);
+        if (!stopping && atomic_load(&c->stop)) {
+            stopping = 1;
+            e->grace_end_us = now + grace_us;
+        }
+        if (!time_up && o->mode == RM_MAX && o->duration_us &&
+            now >= o->duration_us) {
+            time_up = 1;
+            atomic_store(&c->time_up, 1);
+        }
+        pull_ring(e);
+        if (time_up) {
+            drop_pending(e, CORPUS_ERR_NOT_SENT, 0);
+        } else if (stopping) {
+            drop_pending(e, CORPUS_ERR_NOT_SENT, atomic_load(&c->stop) < 2);
+            if (e->inflight && now >= e->grace_end_us)
+                abort_inflight(e);
+        } else {
+            dispatch_due(e, now);
+        }
+        kick(e);
+        if (e->curl_deadline >= 0 && ctx_now(c) >= e->curl_deadline) {
+            e->curl_deadline = -1;
+            curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0,
+                                     &running);
+            read_done(e);
+            kick(e);
+            continue;
+        }
+        now = ctx_now(c);
+        if (e->nbatch && now - e->batch_first_us >= BATCH_AGE_US)
+            batch_flush(e);
+        if (e->ring_done && !e->ring_n && !e->heap.n && !e->inflight)
+            break;
+        /* Sleep until the next thing to do. */
+        int64_t wake = now + MAX_SLEEP_US;
+        if (e->curl_deadline >= 0 && e->curl_deadline < wake)
+            wake = e->curl_deadline;
+        if (!stopping && !time_up && e->heap.n && may_send(e) &&
+            e->heap.v[0].due_us < wake)
+            wake = e->heap.v[0].due_us;
+        if (stopping && e->inflight && e->grace_end_us < wake)
+            wake = e->grace_end_us;
+        if (e->ring_n && e->heap.n < HEAP_FILL)
+            wake = now;
+        int n;
+        if (wake <= now) {
+            n = epoll_wait(e->epfd, evs, 64, 0);
+        } else {
+            arm(e, wake);
+            n = epoll_wait(e->epfd, evs, 64, -1);
+        }
+        for (int i = 0; i < n; i++) {
+            int fd = evs[i].data.fd;
+            if (fd == e->tfd || fd == e->efd) {
+                uint64_t v;
+                ssize_t rr = read(fd, &v, sizeof v);
+                (void)rr;
+                if (fd == e->tfd)
+                    e->armed_us = -1;
+                continue;
+            }
+            struct rp_fdst *st = fd < (int)e->nfds ? &e->fds[fd] : NULL;
+            if (st && st->in_ep && !st->active) {
+                /* a kept-alive socket libcurl is not watching: closed by
+                 * the server or noise; libcurl checks it before reuse */
+                epoll_ctl(e->epfd, EPOLL_CTL_DEL, fd, NULL);
+                st->in_ep = 0;
+                continue;
+            }
+            int flags = 0;
+            if (evs[i].events & EPOLLIN)
+                flags |= CURL_CSELECT_IN;
+            if (evs[i].events & EPOLLOUT)
+                flags |= CURL_CSELECT_OUT;
+            if (evs[i].events & (EPOLLERR | EPOLLHUP))
+                flags |= CURL_CSELECT_ERR;
+            curl_multi_socket_action(e->multi, fd, flags, &running);
+        }
+        if (n > 0)
+            read_done(e);
+    }
+    batch_flush(e);
+    resq_producer_done(&c->resq);
+    return NULL;
+}
+
+/* ---- setup -------------------------------------------------------------- */
+
+int engine_new(struct rp_ctx *c, int idx, struct rp_engine **out, char *err)
+{
+    struct rp_engine *e = calloc(1, sizeof *e);
+    const struct rp_opts *o = c->o;
+    int share;
+    if (!e)
+        return rp_fail(err, RP_ENOMEM, "out of memory");
+    e->c = c;
+    e->idx = idx;
+    e->epfd = e->tfd = e->efd = -1;
+    e->curl_deadline = -1;
+    e->armed_us = -1;
+    e->ring = &c->rings[idx];
+    e->epfd = epoll_create1(EPOLL_CLOEXEC);
+    e->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    e->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    e->multi = curl_multi_init();
+    e->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    e->heap.v = malloc(HEAP_FILL * 2 * sizeof *e->heap.v);
+    e->heap.cap = HEAP_FILL * 2;
+    if (e->epfd < 0 || e->tfd < 0 || e->efd < 0 || !e->multi ||
+        !e->sha256 || !e->heap.v) {
+        engine_free(e);
+        return rp_fail(err, RP_EIO, "cannot set up replay engine %d: %s",
+                       idx, strerror(errno));
+    }
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = EPOLLIN;
+    ev.data.fd = e->tfd;
+    epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->tfd, &ev);
+    ev.data.fd = e->efd;
+    epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->efd, &ev);
+    c->rings[idx].wake_fd = e->efd;
+
+    share = (o->max_connections + c->nengines - 1) / c->nengines;
+    if (share < 1)
+        share = 1;
+    curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+    curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
+    curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+    curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e);
+    curl_multi_setopt(e->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)share);
+    curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long)share);
+    curl_multi_setopt(e->multi, CURLMOPT_PIPELINING,
+                      o->http2 ? CURLPIPE_MULTIPLEX : CURLPIPE_NOTHING);
+    if (o->mode == RM_MAX) {
+        int conc = o->concurrency / c->nengines +
+                   (idx < o->concurrency % c->nengines);
+        e->max_inflight = conc > 0 ? conc : 0;
+    } else {
+        e->max_inflight = o->http2 ? share * H2_STREAMS : share;
+    }
+    if (o->mode == RM_MAX && !o->http2 && e->max_inflight > share)
+        e->max_inflight = share;
+    *out = e;
+    return 0;
+}
+
+int engine_wake_fd(const struct rp_engine *e)
+{
+    return e->efd;
+}
+
+void engine_wake(struct rp_engine *e)
+{
+    uint64_t one = 1;
+    ssize_t w = write(e->efd, &one, sizeof one);
+    (void)w;
+}
+
+void engine_free(struct rp_engine *e)
+{
+    if (!e)
+        return;
+    struct rp_job j;
+    while (heap_pop(&e->heap, &j))
+        rq_unref(j.rq);
+    heap_free(&e->heap);
+    for (size_t i = 0; i < e->stab_cap; i++) {
+        struct rp_sess *s = e->stab[i], *next;
+        for (; s; s = next) {
+            next = s->next;
+            while (sess_wait_pop(s, &j))
+                rq_unref(j.rq);
+            free(s->wait);
+            free(s);
+        }
+    }
+    free(e->stab);
+    for (int i = 0; i < e->nslots; i++) {
+        struct rp_slot *s = e->slots[i];
+        if (s->busy) {
+            curl_multi_remove_handle(e->multi, s->h);
+            rq_unref(s->job.rq);
+        }
+        curl_easy_cleanup(s->h);
+        EVP_MD_CTX_free(s->md);
+        free(s);
+    }
+    free(e->slots);
+    if (e->multi)
+        curl_multi_cleanup(e->multi);
+    free(e->fds);
+    EVP_MD_free(e->sha256);
+    if (e->epfd >= 0)
+        close(e->epfd);
+    if (e->tfd >= 0)
+        close(e->tfd);
+    if (e->efd >= 0)
+        close(e->efd);
+    free(e);
+}

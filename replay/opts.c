@@ -1,0 +1,439 @@
+/*
+ * opts.c: the command line of `reprise replay`: parsing with strict value
+ * checks (one clear message, exit 2, for anything malformed), the --help
+ * text, which must describe every flag truthfully, and the JSON form of the
+ * options that is stored with the run.
+ */
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "replay/replay_int.h"
+
+void rp_opts_usage(FILE *f)
+{
+    fputs(
+"usage: reprise replay DB --target URL [options]\n"
+"\n"
+"Reissues the exchanges of a capture in the corpus DB against URL with\n"
+"libcurl and records one result per scheduled request as a new run.\n"
+"Method, request target, headers and body are sent as captured (Host too);\n"
+"the scheme, host and port come from --target.\n"
+"\n"
+"target and input:\n"
+"  --target URL          http[s]://host[:port] to send to (required); a path\n"
+"                        other than / is refused: paths come from the corpus\n"
+"  --capture ID          capture to replay (default: the latest)\n"
+"  --label NAME          label of the new run (analyze finds runs by it)\n"
+"\n"
+"timing (one of --speed, --rate, --max):\n"
+"  --speed X             open model at captured timing: request i is due at\n"
+"                        start + (t_i - t_0) / X and is sent when due, whether\n"
+"                        or not earlier responses arrived (default 1)\n"
+"  --rate N[/s]          captured order at a fixed N requests per second\n"
+"  --max                 closed model: --concurrency requests in flight, each\n"
+"                        sent as soon as a slot is free (the wrk mode)\n"
+"  --concurrency N       requests in flight with --max (default 32; with\n"
+"                        HTTP/1.1 at most --max-connections)\n"
+"  --duration D          stop scheduling after D (250ms, 10s, 5m); without\n"
+"                        --loop the traffic repeats until D\n"
+"  --loop N              replay the selection N times; each pass continues\n"
+"                        the timeline one mean gap after the previous one\n"
+"  --scale K             K interleaved copies of the traffic: every captured\n"
+"                        connection K times, copy j shifted by j/K of the\n"
+"                        mean captured gap (counts multiply exactly)\n"
+"  --sessions            each captured connection's requests in order, one at\n"
+"                        a time, on one easy handle (libcurl picks the pooled\n"
+"                        connection); a request waiting for its predecessor\n"
+"                        is sent late and its lateness is recorded\n"
+"\n"
+"engine:\n"
+"  --threads N           engine threads (default 1); captured connections are\n"
+"                        shared among them (conn id mod N); with --max and no\n"
+"                        --sessions requests are dealt round robin\n"
+"  --max-connections N   connections open at once over all threads (default\n"
+"                        256); a due request waits when the cap is reached\n"
+"                        and the summary counts it\n"
+"  --timeout D           per request, connection included (default 10s)\n"
+"  --http2               negotiate HTTP/2 (ALPN on https, h2c upgrade on\n"
+"                        http); HTTP/1.1 otherwise\n"
+"  -k, --insecure        do not verify the server's certificate\n"
+"  --cacert FILE         CA bundle to verify the server with\n"
+"\n"
+"request shaping:\n"
+"  --filter KEY=VALUE    select exchanges (repeatable; the same key repeated\n"
+"                        means any of them, different keys must all match):\n"
+"                        method=GLOB, path=GLOB (fnmatch, query excluded,\n"
+"                        * also matches /), host=GLOB, status=200|5xx,\n"
+"                        from=D and to=D (time since the capture's start)\n"
+"  --set-header 'N: V'   send header N with value V instead of the captured\n"
+"                        one(s) (repeatable)\n"
+"  --drop-header NAME    do not send header NAME (repeatable)\n"
+"  --rewrite-path 'RE=S' replace the first match of the POSIX extended regex\n"
+"                        RE in the request target (path and query) by S; \\1\n"
+"                        .. \\9 are groups, \\= is a literal = in RE\n"
+"                        (repeatable, applied in order)\n"
+"  --host VALUE          send Host: VALUE instead of the captured Host\n"
+"  Never replayed verbatim: Content-Length and Transfer-Encoding (libcurl\n"
+"  frames the captured body), Connection, Keep-Alive, Upgrade, TE,\n"
+"  Proxy-Connection, HTTP2-Settings and Expect (100-continue is never used:\n"
+"  the whole body is known). Redacted values from the capture are never sent\n"
+"  (the header is dropped unless --set-header gives a value). libcurl adds\n"
+"  no Accept, Content-Type or User-Agent the client did not send. Response\n"
+"  bodies are hashed as received, without decoding Content-Encoding.\n"
+"  Proxy variables of the environment (http_proxy...) are ignored.\n"
+"\n"
+"output:\n"
+"  -q, --quiet           no progress line and no text summary\n"
+"  --json                print the final summary as JSON on stdout\n"
+"  -h, --help            this text\n"
+"\n"
+"Progress goes to stderr (a live line on a terminal, a line every 5 s\n"
+"otherwise). Ctrl-C stops sending, waits up to min(--timeout, 2s) for\n"
+"responses in flight, records every request not sent as not_sent, marks\n"
+"the run interrupted and exits 0 (a second Ctrl-C skips the not_sent rows).\n"
+"Exit codes: 0 done, 1 runtime failure, 2 bad usage or input.\n",
+        f);
+}
+
+/* Checks --target and fills scheme and base_url. */
+static int parse_target(struct rp_opts *o, char *err)
+{
+    CURLU *u = curl_url();
+    char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL,
+         *query = NULL;
+    int rc = 0;
+    if (!u)
+        return rp_fail(err, RP_ENOMEM, "out of memory");
+    if (curl_url_set(u, CURLUPART_URL, o->target, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+        !host || !*host) {
+        rc = rp_fail(err, RP_EUSAGE, "--target '%s': not a URL; expected "
+                     "http://host[:port] or https://host[:port]", o->target);
+        goto done;
+    }
+    if (strcasecmp(scheme, "http") && strcasecmp(scheme, "https")) {
+        rc = rp_fail(err, RP_EUSAGE, "--target '%s': scheme must be http "
+                     "or https", o->target);
+        goto done;
+    }
+    curl_url_get(u, CURLUPART_PATH, &path, 0);
+    curl_url_get(u, CURLUPART_QUERY, &query, 0);
+    if ((path && strcmp(path, "/") && *path) || query) {
+        rc = rp_fail(err, RP_EUSAGE, "--target '%s': give only "
+                     "scheme://host[:port]; request paths come from the "
+                     "corpus (use --rewrite-path to change them)", o->target);
+        goto done;
+    }
+    if (curl_url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK)
+        port = NULL;
+    snprintf(o->scheme, sizeof o->scheme, "%s",
+             strcasecmp(scheme, "https") ? "http" : "https");
+    int n = snprintf(o->base_url, sizeof o->base_url, "%s://%s%s%s/",
+                     o->scheme, host, port ? ":" : "", port ? port : "");
+    if (n < 0 || (size_t)n >= sizeof o->base_url)
+        rc = rp_fail(err, RP_EUSAGE, "--target '%s': too long", o->target);
+done:
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_free(path);
+    curl_free(query);
+    curl_url_cleanup(u);
+    return rc;
+}
+
+static int push_str(const char ***v, int *n, const char *s)
+{
+    const char **nv = realloc(*v, (size_t)(*n + 1) * sizeof *nv);
+    if (!nv)
+        return RP_ENOMEM;
+    nv[(*n)++] = s;
+    *v = nv;
+    return 0;
+}
+
+/* Matches "--name" and "--name=value"; *val gets the value (the next
+ * argument when not inline). Returns 1 when matched, -1 when a value is
+ * missing, 0 otherwise. */
+static int flag_val(int argc, char **argv, int *i, const char *name,
+                    const char **val)
+{
+    size_t n = strlen(name);
+    const char *a = argv[*i];
+    if (strncmp(a, name, n))
+        return 0;
+    if (a[n] == '=') {
+        *val = a + n + 1;
+        return 1;
+    }
+    if (a[n])
+        return 0;
+    if (*i + 1 >= argc)
+        return -1;
+    *val = argv[++*i];
+    return 1;
+}
+
+int rp_opts_parse(int argc, char **argv, struct rp_opts *o, int *help,
+                  char *err)
+{
+    int have_speed = 0, have_rate = 0, have_conc = 0;
+    int64_t v;
+    memset(o, 0, sizeof *o);
+    o->speed = 1;
+    o->concurrency = 32;
+    o->scale = 1;
+    o->threads = 1;
+    o->max_connections = 256;
+    o->timeout_us = 10000000;
+    *help = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *val = NULL;
+        int m;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            *help = 1;
+            return 0;
+        }
+#define VALUE(name)                                                         \
+    ((m = flag_val(argc, argv, &i, name, &val)) < 0                         \
+         ? rp_fail(err, RP_EUSAGE, "%s needs a value", name)                \
+         : m)
+        if ((m = VALUE("--target"))) {
+            if (m < 0)
+                return m;
+            o->target = val;
+        } else if ((m = VALUE("--capture"))) {
+            if (m < 0 || rp_parse_i64(val, "--capture", 1, INT64_MAX,
+                                      &o->capture_id, err))
+                return RP_EUSAGE;
+        } else if ((m = VALUE("--label"))) {
+            if (m < 0)
+                return m;
+            o->label = val;
+        } else if ((m = VALUE("--speed"))) {
+            if (m < 0 || rp_parse_double(val, "--speed", 0, &o->speed, err))
+                return RP_EUSAGE;
+            have_speed = 1;
+        } else if ((m = VALUE("--rate"))) {
+            if (m < 0)
+                return m;
+            char tmp[64];
+            size_t n = strlen(val);
+            if (n > 2 && !strcmp(val + n - 2, "/s"))
+                n -= 2;
+            if (n >= sizeof tmp)
+                return rp_fail(err, RP_EUSAGE, "--rate '%s': expected "
+                               "requests per second, e.g. 500 or 500/s", val);
+            memcpy(tmp, val, n);
+            tmp[n] = '\0';
+            if (rp_parse_double(tmp, "--rate", 0, &o->rate, err))
+                return RP_EUSAGE;
+            have_rate = 1;
+            o->mode = RM_RATE;
+        } else if (!strcmp(a, "--max")) {
+            o->mode = RM_MAX;
+        } else if ((m = VALUE("--concurrency"))) {
+            if (m < 0 || rp_parse_i64(val, "--concurrency", 1, 100000, &v,
+                                      err))
+                return RP_EUSAGE;
+            o->concurrency = (int)v;
+            have_conc = 1;
+        } else if ((m = VALUE("--duration"))) {
+            if (m < 0 ||
+                rp_parse_duration_us(val, "--duration", &o->duration_us, err))
+                return RP_EUSAGE;
+            if (o->duration_us <= 0)
+                return rp_fail(err, RP_EUSAGE, "--duration must be > 0");
+        } else if ((m = VALUE("--loop"))) {
+            if (m < 0 ||
+                rp_parse_i64(val, "--loop", 1, INT32_MAX, &o->loops, err))
+                return RP_EUSAGE;
+        } else if ((m = VALUE("--scale"))) {
+            if (m < 0 || rp_parse_i64(val, "--scale", 1, 10000, &v, err))
+                return RP_EUSAGE;
+            o->scale = (int)v;
+        } else if (!strcmp(a, "--sessions")) {
+            o->sessions = 1;
+        } else if ((m = VALUE("--threads"))) {
+            if (m < 0 || rp_parse_i64(val, "--threads", 1, 256, &v, err))
+                return RP_EUSAGE;
+            o->threads = (int)v;
+        } else if ((m = VALUE("--max-connections"))) {
+            if (m < 0 ||
+                rp_parse_i64(val, "--max-connections", 1, 1000000, &v, err))
+                return RP_EUSAGE;
+            o->max_connections = (int)v;
+        } else if ((m = VALUE("--timeout"))) {
+            if (m < 0 ||
+                rp_parse_duration_us(val, "--timeout", &o->timeout_us, err))
+                return RP_EUSAGE;
+            if (o->timeout_us < 1000)
+                return rp_fail(err, RP_EUSAGE, "--timeout must be at least "
+                               "1ms");
+        } else if (!strcmp(a, "--http2")) {
+            o->http2 = 1;
+        } else if (!strcmp(a, "--insecure") || !strcmp(a, "-k")) {
+            o->insecure = 1;
+        } else if ((m = VALUE("--cacert"))) {
+            if (m < 0)
+                return m;
+            o->cacert = val;
+        } else if ((m = VALUE("--host"))) {
+            if (m < 0)
+                return m;
+            if (!*val || strpbrk(val, "\r\n"))
+                return rp_fail(err, RP_EUSAGE, "--host: give a non-empty "
+                               "value on one line");
+            o->host = val;
+        } else if ((m = VALUE("--filter"))) {
+            if (m < 0)
+                return m;
+            struct rp_filter *nf = realloc(
+                o->filters, (size_t)(o->nfilters + 1) * sizeof *nf);
+            if (!nf)
+                return rp_fail(err, RP_ENOMEM, "out of memory");
+            o->filters = nf;
+            if (shape_filter_parse(val, &o->filters[o->nfilters], err))
+                return RP_EUSAGE;
+            int n = o->nfilters;
+            if (push_str(&o->filter_args, &n, val))
+                return rp_fail(err, RP_ENOMEM, "out of memory");
+            o->nfilters++;
+        } else if ((m = VALUE("--set-header"))) {
+            if (m < 0)
+                return m;
+            const char *colon = strchr(val, ':');
+            if (!colon || colon == val || strpbrk(val, "\r\n"))
+                return rp_fail(err, RP_EUSAGE, "--set-header '%s': expected "
+                               "'Name: value' on one line", val);
+            if (push_str(&o->set_headers, &o->nset_headers, val))
+                return rp_fail(err, RP_ENOMEM, "out of memory");
+        } else if ((m = VALUE("--drop-header"))) {
+            if (m < 0)
+                return m;
+            if (!*val || strpbrk(val, ": \r\n"))
+                return rp_fail(err, RP_EUSAGE, "--drop-header '%s': give a "
+                               "header name", val);
+            if (push_str(&o->drop_headers, &o->ndrop_headers, val))
+                return rp_fail(err, RP_ENOMEM, "out of memory");
+        } else if ((m = VALUE("--rewrite-path"))) {
+            if (m < 0)
+                return m;
+            struct rp_rewrite *nr = realloc(
+                o->rewrites, (size_t)(o->nrewrites + 1) * sizeof *nr);
+            if (!nr)
+                return rp_fail(err, RP_ENOMEM, "out of memory");
+            o->rewrites = nr;
+            if (shape_rewrite_parse(val, &o->rewrites[o->nrewrites], err))
+                return RP_EUSAGE;
+            int n = o->nrewrites;
+            if (push_str(&o->rewrite_args, &n, val)) {
+                shape_rewrite_free(&o->rewrites[o->nrewrites]);
+                return rp_fail(err, RP_ENOMEM, "out of memory");
+            }
+            o->nrewrites++;
+        } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
+            o->quiet = 1;
+        } else if (!strcmp(a, "--json")) {
+            o->json = 1;
+        } else if (a[0] == '-' && a[1]) {
+            return rp_fail(err, RP_EUSAGE, "unknown option '%s'; see "
+                           "'reprise replay --help'", a);
+        } else if (!o->db) {
+            o->db = a;
+        } else {
+            return rp_fail(err, RP_EUSAGE, "unexpected argument '%s'; one "
+                           "corpus DB is replayed at a time", a);
+        }
+#undef VALUE
+    }
+    if (!o->db)
+        return rp_fail(err, RP_EUSAGE, "missing the corpus DB; usage: "
+                       "reprise replay DB --target URL [options]");
+    if (!o->target)
+        return rp_fail(err, RP_EUSAGE, "missing --target URL (e.g. "
+                       "--target http://127.0.0.1:8080)");
+    if (have_speed + have_rate + (o->mode == RM_MAX) > 1)
+        return rp_fail(err, RP_EUSAGE, "--speed, --rate and --max are "
+                       "exclusive; pick one timing mode");
+    if (have_conc && o->mode != RM_MAX)
+        return rp_fail(err, RP_EUSAGE, "--concurrency applies to --max "
+                       "only (the open model sends when requests are due)");
+    return parse_target(o, err);
+}
+
+void rp_opts_cleanup(struct rp_opts *o)
+{
+    for (int i = 0; i < o->nrewrites; i++)
+        shape_rewrite_free(&o->rewrites[i]);
+    free(o->rewrites);
+    free(o->rewrite_args);
+    free(o->filters);
+    free(o->filter_args);
+    free(o->set_headers);
+    free(o->drop_headers);
+    memset(o, 0, sizeof *o);
+}
+
+static int json_strs(struct rp_buf *b, const char *name, const char **v,
+                     int n)
+{
+    int rc = rp_buf_printf(b, ",\"%s\":[", name);
+    for (int i = 0; !rc && i < n; i++) {
+        if (i)
+            rc = rp_buf_puts(b, ",");
+        if (!rc)
+            rc = rp_buf_json_str(b, v[i], strlen(v[i]));
+    }
+    if (!rc)
+        rc = rp_buf_puts(b, "]");
+    return rc;
+}
+
+static int json_opt_str(struct rp_buf *b, const char *name, const char *s)
+{
+    int rc = rp_buf_printf(b, ",\"%s\":", name);
+    if (rc)
+        return rc;
+    return s ? rp_buf_json_str(b, s, strlen(s)) : rp_buf_puts(b, "null");
+}
+
+int rp_opts_json(const struct rp_opts *o, struct rp_buf *b)
+{
+    static const char *const modes[] = {"speed", "rate", "max"};
+    int rc = rp_buf_puts(b, "{\"target\":");
+    if (!rc)
+        rc = rp_buf_json_str(b, o->target, strlen(o->target));
+    if (!rc)
+        rc = rp_buf_printf(
+            b, ",\"mode\":\"%s\",\"speed\":%g,\"rate\":%g,"
+               "\"concurrency\":%d,\"duration_us\":%lld,\"loops\":%lld,"
+               "\"scale\":%d,\"sessions\":%s,\"threads\":%d,"
+               "\"max_connections\":%d,\"timeout_us\":%lld,\"http2\":%s,"
+               "\"insecure\":%s,\"capture_id\":%lld",
+            modes[o->mode], o->mode == RM_SPEED ? o->speed : 0,
+            o->mode == RM_RATE ? o->rate : 0,
+            o->mode == RM_MAX ? o->concurrency : 0,
+            (long long)o->duration_us, (long long)o->loops, o->scale,
+            o->sessions ? "true" : "false", o->threads, o->max_connections,
+            (long long)o->timeout_us, o->http2 ? "true" : "false",
+            o->insecure ? "true" : "false", (long long)o->capture_id);
+    if (!rc)
+        rc = json_opt_str(b, "cacert", o->cacert);
+    if (!rc)
+        rc = json_opt_str(b, "host", o->host);
+    if (!rc)
+        rc = json_strs(b, "filters", o->filter_args, o->nfilters);
+    if (!rc)
+        rc = json_strs(b, "set_headers", o->set_headers, o->nset_headers);
+    if (!rc)
+        rc = json_strs(b, "drop_headers", o->drop_headers, o->ndrop_headers);
+    if (!rc)
+        rc = json_strs(b, "rewrite_paths", o->rewrite_args, o->nrewrites);
+    if (!rc)
+        rc = rp_buf_puts(b, "}");
+    return rc;
+}

@@ -1,0 +1,244 @@
+/*
+ * pipe.c: the plumbing between replay's threads: prepared-request reference
+ * counts, the due-time heap each engine (and the feeder's reorder stage)
+ * keeps, the bounded result queue engines push into and the recorder drains,
+ * and the log-linear histogram used for progress and the final summary.
+ */
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "replay/replay_int.h"
+
+void rq_ref(struct rp_rq *rq)
+{
+    atomic_fetch_add_explicit(&rq->refs, 1, memory_order_relaxed);
+}
+
+void rq_unref(struct rp_rq *rq)
+{
+    if (!rq || atomic_fetch_sub_explicit(&rq->refs, 1,
+                                         memory_order_acq_rel) != 1)
+        return;
+    free(rq->method);
+    free(rq->target);
+    curl_slist_free_all(rq->headers);
+    free(rq->body);
+    free(rq);
+}
+
+/* ---- heap ----------------------------------------------------------------*/
+
+static int job_less(const struct rp_job *a, const struct rp_job *b)
+{
+    return a->due_us < b->due_us || (a->due_us == b->due_us && a->seq < b->seq);
+}
+
+int heap_push(struct rp_heap *h, const struct rp_job *j)
+{
+    if (h->n == h->cap) {
+        size_t nc = h->cap ? h->cap * 2 : 256;
+        struct rp_job *nv = realloc(h->v, nc * sizeof *nv);
+        if (!nv)
+            return RP_ENOMEM;
+        h->v = nv;
+        h->cap = nc;
+    }
+    size_t i = h->n++;
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (!job_less(j, &h->v[parent]))
+            break;
+        h->v[i] = h->v[parent];
+        i = parent;
+    }
+    h->v[i] = *j;
+    return 0;
+}
+
+int heap_pop(struct rp_heap *h, struct rp_job *out)
+{
+    if (!h->n)
+        return 0;
+    *out = h->v[0];
+    struct rp_job last = h->v[--h->n];
+    size_t i = 0, n = h->n;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        const struct rp_job *best = &last;
+        if (l < n && job_less(&h->v[l], best)) {
+            m = l;
+            best = &h->v[l];
+        }
+        if (r < n && job_less(&h->v[r], best))
+            m = r;
+        if (m == i)
+            break;
+        h->v[i] = h->v[m];
+        i = m;
+    }
+    if (n)
+        h->v[i] = last;
+    return 1;
+}
+
+const struct rp_job *heap_top(const struct rp_heap *h)
+{
+    return h->n ? &h->v[0] : NULL;
+}
+
+void heap_free(struct rp_heap *h)
+{
+    free(h->v);
+    h->v = NULL;
+    h->n = h->cap = 0;
+}
+
+/* ---- queues ------------------------------------------------------------ */
+
+int spsc_init(struct rp_spsc *q, size_t cap_pow2, size_t elem)
+{
+    atomic_init(&q->head, 0);
+    atomic_init(&q->tail, 0);
+    q->cap = cap_pow2;
+    q->elem = elem;
+    q->v = calloc(cap_pow2, elem);
+    return q->v ? 0 : RP_ENOMEM;
+}
+
+void spsc_free(struct rp_spsc *q)
+{
+    free(q->v);
+    q->v = NULL;
+}
+
+int spsc_push(struct rp_spsc *q, const void *e)
+{
+    size_t t = atomic_load_explicit(&q->tail, memory_order_relaxed);
+    size_t h = atomic_load_explicit(&q->head, memory_order_acquire);
+    if (t - h >= q->cap)
+        return 1;
+    memcpy(q->v + (t & (q->cap - 1)) * q->elem, e, q->elem);
+    atomic_store_explicit(&q->tail, t + 1, memory_order_release);
+    return 0;
+}
+
+int spsc_pop(struct rp_spsc *q, void *out)
+{
+    size_t h = atomic_load_explicit(&q->head, memory_order_relaxed);
+    size_t t = atomic_load_explicit(&q->tail, memory_order_acquire);
+    if (h == t)
+        return 0;
+    memcpy(out, q->v + (h & (q->cap - 1)) * q->elem, q->elem);
+    atomic_store_explicit(&q->head, h + 1, memory_order_release);
+    return 1;
+}
+
+size_t spsc_len(struct rp_spsc *q)
+{
+    size_t t = atomic_load_explicit(&q->tail, memory_order_acquire);
+    size_t h = atomic_load_explicit(&q->head, memory_order_acquire);
+    return t - h;
+}
+
+int resq_init(struct rp_resq *q, int nproducers, size_t cap_pow2)
+{
+    q->q = calloc((size_t)nproducers, sizeof *q->q);
+    if (!q->q)
+        return RP_ENOMEM;
+    q->nq = nproducers;
+    atomic_init(&q->producers, nproducers);
+    for (int i = 0; i < nproducers; i++)
+        if (spsc_init(&q->q[i], cap_pow2, sizeof(struct rp_res)))
+            return RP_ENOMEM;
+    return 0;
+}
+
+void resq_cleanup(struct rp_resq *q)
+{
+    struct rp_res r;
+    for (int i = 0; q->q && i < q->nq; i++) {
+        while (q->q[i].v && spsc_pop(&q->q[i], &r))
+            free(r.error);
+        spsc_free(&q->q[i]);
+    }
+    free(q->q);
+    q->q = NULL;
+}
+
+void resq_push(struct rp_resq *q, int p, const struct rp_res *r)
+{
+    struct timespec ts = {0, 100000};
+    while (spsc_push(&q->q[p], r))
+        nanosleep(&ts, NULL); /* the recorder is behind: back-pressure */
+}
+
+void resq_producer_done(struct rp_resq *q)
+{
+    atomic_fetch_sub(&q->producers, 1);
+}
+
+/* ---- histogram ---------------------------------------------------------- */
+
+/* Values below 2*RH_SUB are exact; above, each power of two is split into
+ * RH_SUB linear buckets. */
+static int bucket_of(int64_t v)
+{
+    if (v < 0)
+        v = 0;
+    if (v < 2 * RH_SUB)
+        return (int)v;
+    int e = 63 - __builtin_clzll((unsigned long long)v) - 6; /* >= 1 */
+    int idx = RH_SUB * (e + 1) + (int)((v >> e) - RH_SUB);
+    return idx < RH_BUCKETS ? idx : RH_BUCKETS - 1;
+}
+
+static int64_t bucket_value(int idx)
+{
+    if (idx < 2 * RH_SUB)
+        return idx;
+    int e = idx / RH_SUB - 1;
+    int64_t m = RH_SUB + idx % RH_SUB;
+    /* middle of the bucket */
+    return (m << e) + ((int64_t)1 << e) / 2;
+}
+
+void hist_add(struct rp_hist *h, int64_t v)
+{
+    if (v < 0)
+        v = 0;
+    if (!h->count || v > h->max)
+        h->max = v;
+    if (!h->count || v < h->min)
+        h->min = v;
+    h->count++;
+    h->sum += (double)v;
+    h->b[bucket_of(v)]++;
+}
+
+int64_t hist_pct(const struct rp_hist *h, double pct)
+{
+    if (!h->count)
+        return 0;
+    if (pct >= 100.0)
+        return h->max;
+    uint64_t want = (uint64_t)((pct / 100.0) * (double)h->count + 0.5);
+    if (want < 1)
+        want = 1;
+    if (want > h->count)
+        want = h->count;
+    uint64_t acc = 0;
+    for (int i = 0; i < RH_BUCKETS; i++) {
+        acc += h->b[i];
+        if (acc >= want) {
+            int64_t v = bucket_value(i);
+            if (v > h->max)
+                v = h->max;
+            if (v < h->min)
+                v = h->min;
+            return v;
+        }
+    }
+    return h->max;
+}

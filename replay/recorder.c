@@ -1,0 +1,364 @@
+/*
+ * recorder.c: the replay recorder thread and the run's reports. The recorder
+ * is the only thread that writes to the corpus once the run has started: it
+ * drains the bounded result queue the engines (and the feeder, for requests
+ * never sent) push into, writes each result through the corpus's batched
+ * writer, keeps the run's statistics (status and error classes, histograms
+ * of latency, service time, time to first byte and lateness) and prints the
+ * progress line. The final summary (text or JSON) is built from the same
+ * statistics once every thread has ended.
+ */
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#include <string.h>
+#include <time.h>
+
+#include "replay/replay_int.h"
+
+#define DRAIN_MAX 1024
+#define TICK_MS 250
+#define IDLE_NS 1000000L /* sleep when every queue is empty */
+#define PIPE_PROGRESS_US 5000000
+
+static void stats_add(struct rp_stats *st, const struct rp_res *r)
+{
+    st->results++;
+    st->by_class[r->error_class]++;
+    if (r->error_class == CORPUS_ERR_NONE)
+        st->ok++;
+    else if (r->error_class != CORPUS_ERR_NOT_SENT)
+        st->errors++;
+    if (r->status > 0)
+        st->by_status[r->status / 100 < 6 ? r->status / 100 : 0]++;
+    if (r->sent_us >= 0) {
+        hist_add(&st->lateness, r->sent_us - r->scheduled_us);
+        if (st->first_sent_us < 0 || r->sent_us < st->first_sent_us)
+            st->first_sent_us = r->sent_us;
+    }
+    if (r->done_us > st->last_done_us)
+        st->last_done_us = r->done_us;
+    if (r->error_class == CORPUS_ERR_NONE && r->done_us >= 0) {
+        hist_add(&st->latency, r->done_us - r->scheduled_us);
+        hist_add(&st->service, r->done_us - r->sent_us);
+        if (r->first_byte_us >= 0)
+            hist_add(&st->ttfb, r->first_byte_us - r->sent_us);
+        st->resp_bytes += (uint64_t)(r->resp_bytes > 0 ? r->resp_bytes : 0);
+    }
+}
+
+/* "850us", "12.30ms", "4.56s". */
+static const char *fmt_us(int64_t v, char *buf, size_t n)
+{
+    const char *sign = v < 0 ? "-" : "";
+    unsigned long long a = v < 0 ? (unsigned long long)-v
+                                 : (unsigned long long)v;
+    if (a < 1000)
+        snprintf(buf, n, "%s%lluus", sign, a);
+    else if (a < 1000000)
+        snprintf(buf, n, "%s%.2fms", sign, (double)a / 1e3);
+    else
+        snprintf(buf, n, "%s%.2fs", sign, (double)a / 1e6);
+    return buf;
+}
+
+/* When the schedule ends (µs since start), or -1 when unknown. */
+static int64_t plan_end_us(const struct rp_ctx *c)
+{
+    const struct rp_plan *p = &c->plan;
+    int64_t end = -1;
+    if (p->mode == RM_SPEED && p->loops > 0)
+        end = sched_due(p, p->t0_us + p->span_us, p->nsel - 1, p->scale - 1,
+                        p->loops - 1);
+    else if (p->mode == RM_RATE && p->loops > 0)
+        end = sched_due(p, 0, p->nsel - 1, p->scale - 1, p->loops - 1);
+    if (p->duration_us && (end < 0 || end > p->duration_us))
+        end = p->duration_us;
+    return end;
+}
+
+struct progress {
+    int64_t last_us;      /* when the last line was printed */
+    uint64_t last_sent;
+    double rate;          /* sent per second over the last interval */
+    int printed;          /* a live line is on the terminal */
+};
+
+static void progress(struct rp_ctx *c, struct progress *pg, int final)
+{
+    const struct rp_stats *st = &c->st;
+    int64_t now = ctx_now(c);
+    int64_t every = c->tty ? TICK_MS * 1000 : PIPE_PROGRESS_US;
+    if (c->o->quiet || now < 0)
+        return;
+    if (final) {
+        if (pg->printed)
+            fputs("\r\033[K", stderr);
+        return;
+    }
+    if (now - pg->last_us < every)
+        return;
+    uint64_t sent = atomic_load(&c->sent);
+    double dt = (double)(now - pg->last_us) / 1e6;
+    pg->rate = dt > 0 ? (double)(sent - pg->last_sent) / dt : 0;
+    pg->last_us = now;
+    pg->last_sent = sent;
+    char el[32], eta[48] = "", p50[32], p99[32], late[32];
+    int64_t end = plan_end_us(c);
+    if (end < 0 && c->total > 0 && pg->rate > 0)
+        end = now + (int64_t)((double)(c->total - (int64_t)sent) /
+                              pg->rate * 1e6);
+    if (end >= 0) {
+        int64_t left = end > now ? (end - now + 999999) / 1000000 : 0;
+        if (left >= 3600)
+            snprintf(eta, sizeof eta, " ETA %lldh%02lldm", (long long)(left / 3600),
+                     (long long)(left / 60 % 60));
+        else if (left >= 60)
+            snprintf(eta, sizeof eta, " ETA %lldm%02llds", (long long)(left / 60),
+                     (long long)(left % 60));
+        else
+            snprintf(eta, sizeof eta, " ETA %llds", (long long)left);
+    }
+    fmt_us(now / 100000 * 100000, el, sizeof el);
+    char line[320];
+    snprintf(line, sizeof line,
+             "%s%s | sent %llu (%.0f/s) | in flight %llu | errors %llu | "
+             "p50 %s p99 %s | late p99 %s",
+             el, eta, (unsigned long long)sent, pg->rate,
+             (unsigned long long)atomic_load(&c->inflight),
+             (unsigned long long)st->errors,
+             fmt_us(hist_pct(&st->latency, 50), p50, sizeof p50),
+             fmt_us(hist_pct(&st->latency, 99), p99, sizeof p99),
+             fmt_us(hist_pct(&st->lateness, 99), late, sizeof late));
+    if (c->tty) {
+        fprintf(stderr, "\r\033[K%s", line);
+        pg->printed = 1;
+    } else {
+        fprintf(stderr, "reprise: %s\n", line);
+    }
+    fflush(stderr);
+}
+
+static void write_result(struct rp_ctx *c, const struct rp_res *r)
+{
+    struct corpus_result cr;
+    char err[RP_ERRLEN];
+    memset(&cr, 0, sizeof cr);
+    cr.exchange_id = r->exchange_id;
+    cr.copy = r->copy;
+    cr.loop = r->loop;
+    cr.scheduled_us = r->scheduled_us;
+    cr.sent_us = r->sent_us;
+    cr.first_byte_us = r->first_byte_us;
+    cr.done_us = r->done_us;
+    cr.connect_us = r->connect_us;
+    cr.status = r->status;
+    cr.resp_bytes = r->resp_bytes;
+    memcpy(cr.body_hash, r->body_hash, RP_HASH_LEN);
+    cr.has_body_hash = r->has_body_hash;
+    cr.error_class = r->error_class;
+    cr.error = r->error;
+    if (corpus_add_result(c->wr, c->run_id, &cr, err)) {
+        if (!c->result_errors++)
+            snprintf(c->rec_err, sizeof c->rec_err, "%s", err);
+    }
+}
+
+void *recorder_main(void *arg)
+{
+    struct rp_ctx *c = arg;
+    struct rp_resq *q = &c->resq;
+    struct progress pg = {0};
+    struct timespec idle = {0, IDLE_NS};
+    pthread_setname_np(pthread_self(), "rp-recorder");
+    /* Yield the CPU to the engines: lateness matters, recording can lag. */
+    setpriority(PRIO_PROCESS, (id_t)gettid(), 5);
+    for (;;) {
+        /* Read producers first: at 0 with every queue empty, all is in. */
+        int end = atomic_load(&q->producers) <= 0;
+        size_t n = 0;
+        for (int i = 0; i < q->nq; i++) {
+            struct rp_res r;
+            size_t k = 0;
+            while (k < DRAIN_MAX && spsc_pop(&q->q[i], &r)) {
+                write_result(c, &r);
+                stats_add(&c->st, &r);
+                free(r.error);
+                k++;
+            }
+            n += k;
+        }
+        progress(c, &pg, 0);
+        if (!n) {
+            if (end)
+                break;
+            nanosleep(&idle, NULL);
+        }
+    }
+    progress(c, &pg, 1);
+    return NULL;
+}
+
+/* ---- summary ------------------------------------------------------------ */
+
+static int64_t count_notsent(const struct rp_stats *st)
+{
+    return (int64_t)st->by_class[CORPUS_ERR_NOT_SENT];
+}
+
+/* Lateness that shows the generator could not keep up. */
+static int late_warning(const struct rp_ctx *c)
+{
+    if (c->o->mode == RM_MAX || !c->st.lateness.count)
+        return 0;
+    return hist_pct(&c->st.lateness, 99) > 10000;
+}
+
+void recorder_summary(struct rp_ctx *c, FILE *f, int64_t elapsed_us,
+                      const char *status)
+{
+    const struct rp_stats *st = &c->st;
+    char a[32], b[32], d[32], e[32], g[32];
+    double secs = elapsed_us > 0 ? (double)elapsed_us / 1e6 : 1e-6;
+    uint64_t sent = atomic_load(&c->sent);
+    fprintf(f, "run %lld%s%s%s: %s in %.2f s (capture %lld, %lld exchanges "
+               "selected, target %s)\n",
+            (long long)c->run_id, c->o->label ? " \"" : "",
+            c->o->label ? c->o->label : "", c->o->label ? "\"" : "", status,
+            secs, (long long)c->plan.capture_id, (long long)c->plan.nsel,
+            c->o->target);
+    fprintf(f, "  requests  %llu scheduled, %llu sent, %lld not sent, "
+               "%llu responses, %llu errors\n",
+            (unsigned long long)st->results, (unsigned long long)sent,
+            (long long)count_notsent(st), (unsigned long long)st->ok,
+            (unsigned long long)st->errors);
+    fprintf(f, "  rate      %.1f req/s sent, %.1f responses/s, %.2f MB/s "
+               "response bodies\n",
+            (double)sent / secs, (double)st->ok / secs,
+            (double)st->resp_bytes / secs / 1e6);
+    fprintf(f, "  status    1xx %llu  2xx %llu  3xx %llu  4xx %llu  5xx %llu\n",
+            (unsigned long long)st->by_status[1],
+            (unsigned long long)st->by_status[2],
+            (unsigned long long)st->by_status[3],
+            (unsigned long long)st->by_status[4],
+            (unsigned long long)st->by_status[5]);
+    fprintf(f, "  errors   ");
+    int any = 0;
+    for (int k = 1; k < CORPUS_ERR__COUNT; k++) {
+        if (k == CORPUS_ERR_NOT_SENT || !st->by_class[k])
+            continue;
+        fprintf(f, " %s %llu", corpus_errclass_name((enum corpus_errclass)k),
+                (unsigned long long)st->by_class[k]);
+        any = 1;
+    }
+    fprintf(f, "%s\n", any ? "" : " none");
+    const struct {
+        const char *name;
+        const struct rp_hist *h;
+        const char *what;
+    } rows[] = {
+        {"latency ", &st->latency, "done - scheduled"},
+        {"service ", &st->service, "done - sent"},
+        {"ttfb    ", &st->ttfb, "first byte - sent"},
+        {"lateness", &st->lateness, "sent - scheduled"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++)
+        fprintf(f, "  %s  p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (%s)\n",
+                rows[i].name, fmt_us(hist_pct(rows[i].h, 50), a, sizeof a),
+                fmt_us(hist_pct(rows[i].h, 90), b, sizeof b),
+                fmt_us(hist_pct(rows[i].h, 99), d, sizeof d),
+                fmt_us(hist_pct(rows[i].h, 99.9), e, sizeof e),
+                fmt_us(rows[i].h->max, g, sizeof g), rows[i].what);
+    uint64_t caps = atomic_load(&c->cap_hits);
+    if (caps)
+        fprintf(f, "  %llu requests waited for a connection "
+                   "(--max-connections %d reached)\n",
+                (unsigned long long)caps, c->o->max_connections);
+    uint64_t red = atomic_load(&c->redacted_dropped);
+    if (red)
+        fprintf(f, "  %llu redacted header values were not sent\n",
+                (unsigned long long)red);
+    if (late_warning(c))
+        fprintf(f, "warning: p99 lateness %s: the generator could not keep "
+                   "up with the schedule; try more --threads, a higher "
+                   "--max-connections or a lower --speed\n",
+                fmt_us(hist_pct(&st->lateness, 99), a, sizeof a));
+    if (c->result_errors)
+        fprintf(f, "warning: %lld results could not be written: %s\n",
+                (long long)c->result_errors, c->rec_err);
+}
+
+static int json_hist(struct rp_buf *o, const char *name,
+                     const struct rp_hist *h)
+{
+    return rp_buf_printf(o, "\"%s\":{\"count\":%llu,\"p50_us\":%lld,"
+                            "\"p90_us\":%lld,\"p99_us\":%lld,"
+                            "\"p999_us\":%lld,\"max_us\":%lld,"
+                            "\"mean_us\":%.1f}",
+                         name, (unsigned long long)h->count,
+                         (long long)hist_pct(h, 50), (long long)hist_pct(h, 90),
+                         (long long)hist_pct(h, 99),
+                         (long long)hist_pct(h, 99.9), (long long)h->max,
+                         h->count ? h->sum / (double)h->count : 0.0);
+}
+
+int recorder_summary_json(struct rp_ctx *c, struct rp_buf *o,
+                          int64_t elapsed_us, const char *status)
+{
+    const struct rp_stats *st = &c->st;
+    double secs = elapsed_us > 0 ? (double)elapsed_us / 1e6 : 1e-6;
+    uint64_t sent = atomic_load(&c->sent);
+    int rc = rp_buf_printf(o, "{\"run_id\":%lld,\"status\":\"%s\","
+                              "\"capture_id\":%lld,\"selected\":%lld,"
+                              "\"elapsed_us\":%lld,\"scheduled\":%llu,"
+                              "\"sent\":%llu,\"not_sent\":%lld,"
+                              "\"responses\":%llu,\"errors\":%llu,"
+                              "\"sent_per_s\":%.2f,\"responses_per_s\":%.2f,"
+                              "\"resp_bytes\":%llu,\"cap_hits\":%llu,"
+                              "\"redacted_dropped\":%llu,\"late_warning\":%s,",
+                           (long long)c->run_id, status,
+                           (long long)c->plan.capture_id,
+                           (long long)c->plan.nsel, (long long)elapsed_us,
+                           (unsigned long long)st->results,
+                           (unsigned long long)sent,
+                           (long long)count_notsent(st),
+                           (unsigned long long)st->ok,
+                           (unsigned long long)st->errors, (double)sent / secs,
+                           (double)st->ok / secs,
+                           (unsigned long long)st->resp_bytes,
+                           (unsigned long long)atomic_load(&c->cap_hits),
+                           (unsigned long long)atomic_load(&c->redacted_dropped),
+                           late_warning(c) ? "true" : "false");
+    if (!rc)
+        rc = rp_buf_printf(o, "\"status_classes\":{\"1xx\":%llu,\"2xx\":%llu,"
+                              "\"3xx\":%llu,\"4xx\":%llu,\"5xx\":%llu},"
+                              "\"error_classes\":{",
+                           (unsigned long long)st->by_status[1],
+                           (unsigned long long)st->by_status[2],
+                           (unsigned long long)st->by_status[3],
+                           (unsigned long long)st->by_status[4],
+                           (unsigned long long)st->by_status[5]);
+    for (int k = 1; !rc && k < CORPUS_ERR__COUNT; k++)
+        rc = rp_buf_printf(o, "%s\"%s\":%llu", k > 1 ? "," : "",
+                           corpus_errclass_name((enum corpus_errclass)k),
+                           (unsigned long long)st->by_class[k]);
+    if (!rc)
+        rc = rp_buf_puts(o, "},");
+    if (!rc)
+        rc = json_hist(o, "latency", &st->latency);
+    if (!rc)
+        rc = rp_buf_puts(o, ",");
+    if (!rc)
+        rc = json_hist(o, "service", &st->service);
+    if (!rc)
+        rc = rp_buf_puts(o, ",");
+    if (!rc)
+        rc = json_hist(o, "ttfb", &st->ttfb);
+    if (!rc)
+        rc = rp_buf_puts(o, ",");
+    if (!rc)
+        rc = json_hist(o, "lateness", &st->lateness);
+    if (!rc)
+        rc = rp_buf_puts(o, "}");
+    return rc;
+}

@@ -1,0 +1,456 @@
+/*
+ * sched.c: the replay schedule and the feeder thread. Due times are pure
+ * functions of the captured timeline and the mode (anchored to the run's
+ * start, so they never drift): --speed divides captured time, --rate spaces
+ * requests evenly, --max has no due times. --scale K adds K-1 copies offset
+ * inside the mean captured gap and --loop continues the timeline after one
+ * span plus one gap. The feeder streams the corpus through its own read
+ * handle, builds each request once (shared by its copies), merges copies
+ * into due order through a small reorder heap and hands jobs to the engines
+ * by captured connection, so a session stays on one thread. Small corpora
+ * are kept in memory after the first pass so loops do not re-read them;
+ * large ones are streamed on every pass, so memory does not grow with size.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "replay/replay_int.h"
+
+#define CACHE_MAX_REQS 65536
+#define CACHE_MAX_BYTES ((size_t)16 << 20)
+#define RING_WAIT_MS 50
+
+int64_t sched_due(const struct rp_plan *p, int64_t t_us, int64_t idx,
+                  int copy, int64_t loop)
+{
+    switch (p->mode) {
+    case RM_SPEED: {
+        double rel = (double)(t_us - p->t0_us) +
+                     (double)copy * (double)p->gap_us / (double)p->scale +
+                     (double)loop * (double)(p->span_us + p->gap_us);
+        return (int64_t)(rel / p->speed);
+    }
+    case RM_RATE: {
+        double m = ((double)loop * (double)p->nsel + (double)idx) *
+                       (double)p->scale + (double)copy;
+        return (int64_t)(m * 1e6 / p->rate);
+    }
+    default:
+        return 0;
+    }
+}
+
+int64_t sched_total(const struct rp_plan *p)
+{
+    if (p->loops <= 0)
+        return -1;
+    return p->nsel * p->scale * p->loops;
+}
+
+int sched_plan(struct rp_ctx *c, char *err)
+{
+    struct corpus_ex_cursor *cur = NULL;
+    struct corpus_exchange ex;
+    struct rp_plan *p = &c->plan;
+    int64_t first = 0, last = 0, n = 0;
+    int rc, have_origin = 0;
+
+    if (c->o->capture_id > 0) {
+        p->capture_id = c->o->capture_id;
+    } else if ((rc = corpus_capture_latest(c->rd, &p->capture_id, err))) {
+        return rc;
+    }
+    if ((rc = corpus_ex_open(c->rd, p->capture_id, &cur, err)))
+        return rc;
+    while ((rc = corpus_ex_next(cur, &ex, err)) == 1) {
+        if (!have_origin) {
+            p->origin_us = ex.req.first_us;
+            have_origin = 1;
+        }
+        if (!shape_filter_match(c->o, &ex, ex.req.first_us - p->origin_us))
+            continue;
+        if (!n)
+            first = ex.req.first_us;
+        last = ex.req.first_us;
+        n++;
+    }
+    corpus_ex_close(cur);
+    if (rc < 0)
+        return rc;
+    if (!have_origin)
+        return rp_fail(err, RP_EINPUT, "%s: capture %lld not found or has "
+                       "no exchanges; 'reprise ls %s' lists the captures",
+                       c->o->db, (long long)p->capture_id, c->o->db);
+    if (!n)
+        return rp_fail(err, RP_EINPUT, "%s: no exchange of capture %lld "
+                       "matches the --filter options", c->o->db,
+                       (long long)p->capture_id);
+    p->nsel = n;
+    p->t0_us = first;
+    p->span_us = last - first;
+    p->gap_us = n > 1 ? p->span_us / (n - 1) : 1000000;
+    if (p->gap_us <= 0)
+        p->gap_us = 1000; /* every request at one instant: 1 ms apart */
+    p->scale = c->o->scale;
+    p->mode = c->o->mode;
+    p->speed = c->o->speed;
+    p->rate = c->o->rate;
+    p->duration_us = c->o->duration_us;
+    p->loops = c->o->loops ? c->o->loops : (c->o->duration_us ? 0 : 1);
+    return 0;
+}
+
+/* ---- ring (feeder -> engine) ------------------------------------------- */
+
+static void wake(int fd)
+{
+    uint64_t one = 1;
+    if (fd >= 0) {
+        ssize_t w = write(fd, &one, sizeof one);
+        (void)w;
+    }
+}
+
+/* Pushes j; returns 0, or 1 without pushing when the run stopped (or the
+ * time is up) while waiting for room. */
+static int ring_push(struct rp_ctx *c, struct rp_ring *r,
+                     const struct rp_job *j)
+{
+    struct timespec ts = {0, 1000000}; /* the ring holds far more than 1 ms */
+    while (spsc_push(&r->q, j)) {
+        if (atomic_load(&c->stop) || atomic_load(&c->time_up))
+            return 1;
+        nanosleep(&ts, NULL);
+    }
+    /* One job in the ring: the engine emptied it and may be asleep. */
+    if (spsc_len(&r->q) == 1)
+        wake(r->wake_fd);
+    return 0;
+}
+
+static void ring_done(struct rp_ring *r)
+{
+    atomic_store(&r->done, 1);
+    wake(r->wake_fd);
+}
+
+/* ---- building requests -------------------------------------------------- */
+
+static int slist_emit(void *arg, const char *line)
+{
+    struct curl_slist **l = arg;
+    struct curl_slist *n = curl_slist_append(*l, line);
+    if (!n)
+        return RP_ENOMEM;
+    *l = n;
+    return 0;
+}
+
+static int method_has_body(const char *m, size_t body_len)
+{
+    return body_len > 0 || !strcmp(m, "POST") || !strcmp(m, "PUT") ||
+           !strcmp(m, "PATCH");
+}
+
+static int build_rq(struct rp_ctx *c, const struct corpus_exchange *ex,
+                    struct rp_rq **out, char *err)
+{
+    struct rp_rq *rq = calloc(1, sizeof *rq);
+    int rc = 0, red = 0;
+    if (!rq)
+        return rp_fail(err, RP_ENOMEM, "out of memory");
+    atomic_init(&rq->refs, 1);
+    rq->ex_id = ex->id;
+    rq->conn_id = ex->conn_id;
+    rq->t_us = ex->req.first_us;
+    rq->method = strdup(ex->method && *ex->method ? ex->method : "GET");
+    rq->target = shape_rewrite_apply(c->o, ex->target && *ex->target
+                                               ? ex->target : "/");
+    if (!rq->method || !rq->target) {
+        rc = rp_fail(err, RP_ENOMEM, "out of memory");
+        goto done;
+    }
+    if (ex->req.has_body && ex->req.body_len > 0) {
+        rc = corpus_body_get(c->rd, ex->req.body_hash, &rq->body,
+                             &rq->body_len, err);
+        if (rc)
+            goto done;
+    }
+    rc = shape_headers(c->o, ex->req.headers, ex->req.headers_len,
+                       method_has_body(rq->method, rq->body_len), slist_emit,
+                       &rq->headers, &red);
+    if (rc) {
+        rp_fail(err, rc, "out of memory building headers");
+        goto done;
+    }
+    if (red)
+        atomic_fetch_add(&c->redacted_dropped, (uint64_t)red);
+done:
+    if (rc) {
+        rq_unref(rq);
+        rq = NULL;
+    }
+    *out = rq;
+    return rc;
+}
+
+/* ---- the feeder --------------------------------------------------------- */
+
+struct feeder {
+    struct rp_ctx *c;
+    struct rp_heap reorder;
+    uint64_t seq;
+    unsigned rr;               /* round robin for --max without sessions */
+    struct rp_res notsent[256];
+    size_t nnotsent;
+    int draining;              /* stopped: NOT_SENT results, no sends */
+    int finished;              /* nothing more is scheduled */
+    struct rp_rq **cache;      /* loop 0's requests when small */
+    size_t ncache, cache_cap, cache_bytes;
+    int cache_off;             /* too big: stream every pass */
+};
+
+static void notsent_flush(struct feeder *f)
+{
+    for (size_t i = 0; i < f->nnotsent; i++)
+        resq_push(&f->c->resq, f->c->nengines, &f->notsent[i]);
+    f->nnotsent = 0;
+}
+
+static void notsent_add(struct feeder *f, int64_t ex_id, int copy, int loop,
+                        int64_t due_us)
+{
+    struct rp_res *r = &f->notsent[f->nnotsent++];
+    memset(r, 0, sizeof *r);
+    r->exchange_id = ex_id;
+    r->copy = copy;
+    r->loop = loop;
+    r->scheduled_us = due_us;
+    r->sent_us = r->first_byte_us = r->done_us = -1;
+    r->error_class = CORPUS_ERR_NOT_SENT;
+    if (f->nnotsent == sizeof f->notsent / sizeof *f->notsent)
+        notsent_flush(f);
+}
+
+static int route(struct feeder *f, const struct rp_job *j)
+{
+    struct rp_ctx *c = f->c;
+    if (c->nengines == 1)
+        return 0;
+    if (c->o->mode == RM_MAX && !c->o->sessions)
+        return (int)(f->rr++ % (unsigned)c->nengines);
+    uint64_t key = (uint64_t)j->rq->conn_id * (uint64_t)c->plan.scale +
+                   (uint64_t)j->copy;
+    return (int)(key % (uint64_t)c->nengines);
+}
+
+/* Hands one job to its engine, or records it as not sent when the run was
+ * stopped. Consumes the job's reference. */
+static void emit_job(struct feeder *f, struct rp_job *j)
+{
+    struct rp_ctx *c = f->c;
+    if (!f->draining && (atomic_load(&c->stop) || atomic_load(&c->time_up)))
+        f->draining = 1;
+    if (!f->draining) {
+        atomic_fetch_add(&c->scheduled, 1);
+        if (!ring_push(c, &c->rings[route(f, j)], j))
+            return;
+        f->draining = 1;
+        atomic_fetch_sub(&c->scheduled, 1);
+    }
+    /* --max --duration: requests after the end are not part of the run. */
+    if (!atomic_load(&c->time_up) && atomic_load(&c->stop) < 2) {
+        atomic_fetch_add(&c->scheduled, 1);
+        notsent_add(f, j->rq->ex_id, j->copy, j->loop, j->due_us);
+    }
+    rq_unref(j->rq);
+}
+
+/* Emits every reordered job due at or before limit (all when limit < 0). */
+static void emit_until(struct feeder *f, int64_t limit)
+{
+    const struct rp_job *t;
+    struct rp_job j;
+    while ((t = heap_top(&f->reorder)) && (limit < 0 || t->due_us <= limit)) {
+        heap_pop(&f->reorder, &j);
+        emit_job(f, &j);
+    }
+}
+
+/* The run is open-ended and stopped: nothing further is scheduled. */
+static int open_ended_stop(struct feeder *f)
+{
+    struct rp_ctx *c = f->c;
+    if (atomic_load(&c->time_up) || atomic_load(&c->stop) >= 2)
+        return 1;
+    return atomic_load(&c->stop) && c->plan.mode == RM_MAX &&
+           c->plan.loops == 0;
+}
+
+/* Schedules the copies of one request (idx-th selected, loop). Takes over
+ * the caller's reference to rq. */
+static int schedule_rq(struct feeder *f, struct rp_rq *rq, int64_t idx,
+                       int64_t loop)
+{
+    const struct rp_plan *p = &f->c->plan;
+    int64_t due0 = sched_due(p, rq->t_us, idx, 0, loop);
+    if (p->duration_us && p->mode != RM_MAX && due0 >= p->duration_us) {
+        f->finished = 1;
+        rq_unref(rq);
+        return 0;
+    }
+    for (int k = 0; k < p->scale; k++) {
+        struct rp_job j = {0};
+        j.rq = rq;
+        j.copy = k;
+        j.loop = (int)loop;
+        j.due_us = sched_due(p, rq->t_us, idx, k, loop);
+        j.seq = f->seq++;
+        if (p->duration_us && p->mode != RM_MAX && j.due_us >= p->duration_us)
+            continue;
+        rq_ref(rq);
+        if (heap_push(&f->reorder, &j)) {
+            rq_unref(rq);
+            rq_unref(rq);
+            return rp_fail(f->c->feed_err, RP_ENOMEM, "out of memory");
+        }
+    }
+    rq_unref(rq);
+    /* Later requests are due no earlier than this one's first copy. */
+    emit_until(f, due0);
+    return 0;
+}
+
+static void cache_drop(struct feeder *f)
+{
+    for (size_t i = 0; i < f->ncache; i++)
+        rq_unref(f->cache[i]);
+    free(f->cache);
+    f->cache = NULL;
+    f->ncache = f->cache_cap = 0;
+    f->cache_off = 1;
+}
+
+static void cache_add(struct feeder *f, struct rp_rq *rq)
+{
+    if (f->cache_off)
+        return;
+    size_t bytes = rq->body_len + strlen(rq->target) + 256;
+    for (struct curl_slist *s = rq->headers; s; s = s->next)
+        bytes += strlen(s->data) + 16;
+    if (f->ncache >= CACHE_MAX_REQS ||
+        f->cache_bytes + bytes > CACHE_MAX_BYTES) {
+        cache_drop(f);
+        return;
+    }
+    if (f->ncache == f->cache_cap) {
+        size_t nc = f->cache_cap ? f->cache_cap * 2 : 256;
+        struct rp_rq **v = realloc(f->cache, nc * sizeof *v);
+        if (!v) {
+            cache_drop(f);
+            return;
+        }
+        f->cache = v;
+        f->cache_cap = nc;
+    }
+    rq_ref(rq);
+    f->cache[f->ncache++] = rq;
+    f->cache_bytes += bytes;
+}
+
+/* One pass over the selected exchanges. */
+static int feed_pass(struct feeder *f, int64_t loop)
+{
+    struct rp_ctx *c = f->c;
+    struct corpus_ex_cursor *cur = NULL;
+    struct corpus_exchange ex;
+    int64_t idx = 0;
+    int rc;
+
+    if (loop > 0 && !f->cache_off && f->cache) {
+        for (size_t i = 0; i < f->ncache && !f->finished; i++) {
+            if (open_ended_stop(f))
+                return 0;
+            rq_ref(f->cache[i]);
+            if ((rc = schedule_rq(f, f->cache[i], (int64_t)i, loop)))
+                return rc;
+        }
+        return 0;
+    }
+    if ((rc = corpus_ex_open(c->rd, c->plan.capture_id, &cur, c->feed_err)))
+        return rc;
+    while (!f->finished && (rc = corpus_ex_next(cur, &ex, c->feed_err)) == 1) {
+        if (open_ended_stop(f))
+            break;
+        if (!shape_filter_match(c->o, &ex,
+                                ex.req.first_us - c->plan.origin_us))
+            continue;
+        struct rp_rq *rq = NULL;
+        if (f->draining || atomic_load(&c->stop)) {
+            /* Stopped: the due time is all a NOT_SENT result needs. */
+            for (int k = 0; k < c->plan.scale; k++) {
+                int64_t due = sched_due(&c->plan, ex.req.first_us, idx, k,
+                                        loop);
+                if (c->plan.duration_us && c->plan.mode != RM_MAX &&
+                    due >= c->plan.duration_us) {
+                    if (k == 0)
+                        f->finished = 1;
+                    continue;
+                }
+                if (atomic_load(&c->stop) >= 2)
+                    break;
+                atomic_fetch_add(&c->scheduled, 1);
+                notsent_add(f, ex.id, k, (int)loop, due);
+            }
+            f->draining = 1;
+            idx++;
+            continue;
+        }
+        if ((rc = build_rq(c, &ex, &rq, c->feed_err)))
+            break;
+        if (loop == 0)
+            cache_add(f, rq);
+        if ((rc = schedule_rq(f, rq, idx, loop)))
+            break;
+        idx++;
+    }
+    corpus_ex_close(cur);
+    if (loop == 0 && f->cache && !f->cache_off && (size_t)idx != f->ncache)
+        cache_drop(f); /* stopped early: the cache is partial */
+    return rc < 0 ? rc : 0;
+}
+
+void *feeder_main(void *arg)
+{
+    struct rp_ctx *c = arg;
+    struct feeder f;
+    int rc = 0;
+    memset(&f, 0, sizeof f);
+    f.c = c;
+    pthread_setname_np(pthread_self(), "rp-feeder");
+    /* The rings hold seconds of work ahead: let the engines go first. */
+    setpriority(PRIO_PROCESS, (id_t)gettid(), 5);
+    for (int64_t loop = 0; !f.finished && !open_ended_stop(&f) &&
+                           (c->plan.loops == 0 || loop < c->plan.loops);
+         loop++) {
+        if ((rc = feed_pass(&f, loop)))
+            break;
+    }
+    emit_until(&f, -1);
+    notsent_flush(&f);
+    cache_drop(&f);
+    heap_free(&f.reorder);
+    c->feed_rc = rc;
+    if (rc)
+        atomic_store(&c->stop, 2);
+    atomic_store(&c->feed_done, 1);
+    for (int i = 0; i < c->nengines; i++)
+        ring_done(&c->rings[i]);
+    resq_producer_done(&c->resq);
+    return NULL;
+}

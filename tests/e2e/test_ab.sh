@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# A/B and A/A: traffic recorded against release v1 is replayed at 10x against
+# v1 twice and against v2, where GET /api/orders/:id is 20 ms slower (and
+# some users answer 404). The analyzer must flag exactly the orders endpoint
+# as a latency regression and fail the gate; v1 against v1 flags nothing.
+source "$SRC/tests/lib.sh"
+
+v1=$(free_port); v2=$(free_port)
+"$SRC/samples/start-release.sh" v1 "$v1" "$TMP/v1" & track_pid $!
+"$SRC/samples/start-release.sh" v2 "$v2" "$TMP/v2" & track_pid $!
+wait_port "$v1"; wait_port "$v2"
+
+pcap=$TMP/traffic.pcap
+start_tcpdump "$v1" "$pcap"
+python3 "$SRC/samples/traffic.py" --port "$v1" --duration "${AB_SECONDS:-6}" --users 8
+stop_tcpdump
+
+db=$TMP/ab.db
+"$REPRISE" capture -r "$pcap" -o "$db" --port "$v1" || fail "capture"
+for run in v1:$v1 v1-again:$v1 v2:$v2; do
+    "$REPRISE" replay "$db" --target "http://127.0.0.1:${run#*:}" --speed 10 \
+        --label "${run%%:*}" --quiet || fail "replay ${run%%:*}"
+done
+
+regressed() { python3 -c '
+import json,sys
+r=json.load(open(sys.argv[1]))
+print(",".join(sorted(e["endpoint"] for e in r["endpoints"] if e["regressed"])))' "$1"; }
+
+set +e
+"$REPRISE" analyze "$db" --baseline v1 --candidate v2 --noise v1-again \
+    --fail-if 'p99>+10%' --format json -o "$TMP/ab.json"
+ab_rc=$?
+"$REPRISE" analyze "$db" --baseline v1 --candidate v1-again \
+    --fail-if 'p99>+10%' --format json -o "$TMP/aa.json"
+aa_rc=$?
+set -e
+got=$(regressed "$TMP/ab.json")
+[ "$got" = "GET /api/orders/:id" ] || fail "A/B regressed endpoints: [$got]"
+[ "$ab_rc" -eq 1 ] || fail "A/B gate exit code $ab_rc, want 1"
+got=$(regressed "$TMP/aa.json")
+[ -z "$got" ] || fail "A/A regressed endpoints: [$got]"
+[ "$aa_rc" -eq 0 ] || fail "A/A gate exit code $aa_rc, want 0"
+pass "A/B flags GET /api/orders/:id only; A/A flags nothing"

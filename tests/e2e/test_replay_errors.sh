@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# test_replay_errors.sh: failures become results, never lost requests. A
+# captured GET is replayed against an nginx that sleeps 2 s (echo_sleep) with
+# --timeout 300ms (timeout results), against a closed port (refused results),
+# and a long looped replay is interrupted with SIGINT: exit 0, run marked
+# interrupted, exactly one result per scheduled request (not_sent for those
+# never sent). Bad input gets one stderr line and exit 2.
+source "$SRC/tests/lib.sh"
+
+command -v nginx >/dev/null || skip "nginx not installed"
+command -v tcpdump >/dev/null || skip "tcpdump not installed"
+command -v sqlite3 >/dev/null || skip "sqlite3 shell not installed"
+[ -f /usr/lib/nginx/modules/ngx_http_echo_module.so ] || skip "nginx echo module missing"
+
+P1=$(free_port)
+start_nginx src "$P1"
+start_tcpdump "$P1" "$TMP/cap.pcap" > "$TMP/td.pid"
+for i in 0 1 2 3 4; do curl -s -o /dev/null "http://127.0.0.1:$P1/slow/$i"; sleep 0.05; done
+sleep 1.2 # libpcap hands packets over in blocks (timeout ~1 s)
+stop_tcpdump "$(cat "$TMP/td.pid")"
+"$REPRISE" capture -r "$TMP/cap.pcap" -o "$TMP/c.db" --port "$P1" --quiet \
+    || fail "capture failed"
+q() { sqlite3 "$TMP/c.db" "$1"; }
+last_run() { q "SELECT max(id) FROM runs"; }
+
+# Timeouts.
+P2=$(free_port)
+start_nginx slow "$P2" 'location /slow/ { echo_sleep 2; echo "late"; }'
+"$REPRISE" replay "$TMP/c.db" --target "http://127.0.0.1:$P2" --timeout 300ms \
+    --speed 10 --quiet || fail "replay with timeouts failed"
+r=$(last_run)
+[ "$(q "SELECT count(*) FROM results WHERE run_id = $r AND error_class = 'timeout'")" -eq 5 ] \
+    || { q "SELECT * FROM results WHERE run_id = $r"; fail "expected 5 timeout results"; }
+[ "$(q "SELECT count(*) FROM results WHERE run_id = $r AND error LIKE '%timed out%'")" -eq 5 ] \
+    || fail "timeout results lack curl's message"
+pass "5 timeouts recorded as error_class timeout with curl's message"
+
+# Refused: nothing listens on a fresh free port.
+P3=$(free_port)
+"$REPRISE" replay "$TMP/c.db" --target "http://127.0.0.1:$P3" --speed 10 --quiet \
+    || fail "replay against a closed port failed"
+r=$(last_run)
+[ "$(q "SELECT count(*) FROM results WHERE run_id = $r AND error_class = 'refused'")" -eq 5 ] \
+    || fail "expected 5 refused results"
+pass "5 refused connections recorded"
+
+# SIGINT: 5 exchanges x 100 loops over ~25 s, interrupted after 1.5 s.
+P4=$(free_port)
+start_nginx dst "$P4"
+"$REPRISE" replay "$TMP/c.db" --target "http://127.0.0.1:$P4" --loop 100 \
+    --json > "$TMP/int.json" 2> "$TMP/int.err" &
+rp=$!
+sleep 1.5
+kill -INT "$rp"
+t0=$(date +%s%N)
+wait "$rp" || fail "interrupted replay exited $?"
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$ms" -lt 8000 ] || fail "SIGINT took ${ms} ms to finish"
+r=$(last_run)
+[ "$(q "SELECT status FROM runs WHERE id = $r")" = interrupted ] || fail "run not marked interrupted"
+total=$(q "SELECT count(*) FROM results WHERE run_id = $r")
+[ "$total" -eq 500 ] || fail "expected 500 results (one per scheduled request), got $total"
+sent=$(q "SELECT count(*) FROM results WHERE run_id = $r AND error_class IS NOT 'not_sent'")
+notsent=$(q "SELECT count(*) FROM results WHERE run_id = $r AND error_class = 'not_sent' AND sent_us IS NULL")
+[ "$sent" -gt 0 ] && [ "$notsent" -gt 0 ] && [ $((sent + notsent)) -eq 500 ] \
+    || fail "sent $sent + not sent $notsent != 500"
+grep -q '"status":"interrupted"' "$TMP/int.json" || fail "JSON summary lacks the interrupted status"
+pass "SIGINT: exit 0 in ${ms} ms, run interrupted, $sent sent + $notsent not_sent = 500 results"
+
+# Bad input: one line on stderr, exit 2.
+bad() {
+    local rc=0
+    "$REPRISE" replay "$@" 2> "$TMP/bad.err" > /dev/null || rc=$?
+    [ "$rc" -eq 2 ] || fail "'$*' exited $rc, expected 2"
+    [ "$(wc -l < "$TMP/bad.err")" -eq 1 ] || { cat "$TMP/bad.err"; fail "'$*': not one stderr line"; }
+}
+bad "$TMP/c.db" --target "http://127.0.0.1:$P4" --capture 42
+bad "$TMP/nope.db" --target "http://127.0.0.1:$P4"
+bad "$TMP/c.db" --target "gopher://x"
+bad "$TMP/c.db" --target "http://127.0.0.1:$P4" --speed fast
+bad "$TMP/c.db" --target "http://127.0.0.1:$P4" --rate -3
+bad "$TMP/c.db" --target "http://127.0.0.1:$P4" --duration 1fortnight
+bad "$TMP/c.db"
+pass "bad input: one stderr line, exit 2"

@@ -1,0 +1,512 @@
+/*
+ * test_an_cli.c: `reprise analyze` end to end on a corpus built here
+ * through the corpus API: one capture of three endpoints and four runs
+ * ("v1", an A/A partner "v1b", "v2" which doubles GET /slow, turns 5% of
+ * POST /orders into 500s and changes some /users bodies, and "v3" equal to
+ * v1). Checks the JSON contract, every format, and the exit codes of
+ * --fail-if (0 pass, 1 fail, 2 malformed or unknown run).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "analyze/analyze.h"
+#include "corpus/corpus.h"
+
+#define NEX 600
+
+static char dir[64], db[128], out[128];
+static int64_t nasty_id;
+
+/* A request whose every part would break naive shell quoting. */
+static const char nasty_headers[] =
+    "Host: api.example\r\nX-Q: it's \"$(touch /tmp/rp-pwned)\" `id` \\ $HOME\r\n"
+    "X-Ctl: a\x01" "b\x7f\r\nContent-Length: 17\r\nCookie: a=b; c='d'\r\n";
+static const char nasty_body[] = "a'b\"c\\d$(x)%s%%\n\0z\x01\xff";
+#define NASTY_BODY_LEN (sizeof nasty_body - 1)
+
+static uint64_t rs = 12345;
+static int64_t rnd(int64_t n)
+{
+    rs = rs * 6364136223846793005ull + 1442695040888963407ull;
+    return (int64_t)((rs >> 33) % (uint64_t)n);
+}
+
+static const char *target_of(int i, char *buf, size_t n)
+{
+    if (i % 3 == 0)
+        snprintf(buf, n, "/users/%d?x=%d", 1000 + i, i);
+    else if (i % 3 == 1)
+        snprintf(buf, n, "/slow");
+    else
+        snprintf(buf, n, "/orders");
+    return buf;
+}
+
+static int64_t lat_of(int i, int version)
+{
+    if (i % 3 == 0)
+        return 1000 + rnd(200);
+    if (i % 3 == 1)
+        return version == 2 ? 10000 + rnd(2000) : 5000 + rnd(1000);
+    return 2000 + rnd(300);
+}
+
+static void add_run(struct corpus *c, int64_t cap, const char *label,
+                    int version, const int64_t *ids)
+{
+    char err[RP_ERRLEN];
+    struct corpus_run_info ri = {cap, label, "http://127.0.0.1:1", "speed",
+                                 NULL, 1700000000000000};
+    int64_t run;
+    assert_int_equal(corpus_run_begin(c, &ri, &run, err), 0);
+    for (int i = 0; i < NEX; i++) {
+        struct corpus_result r = {0};
+        r.exchange_id = ids[i];
+        r.scheduled_us = (int64_t)i * 10000;
+        r.sent_us = r.scheduled_us + 20;
+        int64_t lat = lat_of(i, version);
+        r.done_us = r.scheduled_us + lat;
+        r.first_byte_us = r.done_us - 50;
+        r.status = 200;
+        char body[64];
+        snprintf(body, sizeof body, "body %d", i);
+        if (version == 2 && i % 3 == 2 && i % 60 == 2)
+            r.status = 500; /* 5% of /orders */
+        if (version == 2 && i % 3 == 0 && i % 30 == 0)
+            snprintf(body, sizeof body, "changed %d", i); /* 10% of /users */
+        rp_hash(body, strlen(body), r.body_hash);
+        r.has_body_hash = 1;
+        r.resp_bytes = (int64_t)strlen(body);
+        assert_int_equal(corpus_add_result(c, run, &r, err), 0);
+    }
+    assert_int_equal(corpus_run_end(c, run, 1700000010000000, "complete",
+                                    NULL, err), 0);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    char err[RP_ERRLEN];
+    snprintf(dir, sizeof dir, "/tmp/rp-an-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(db, sizeof db, "%s/c.db", dir);
+    snprintf(out, sizeof out, "%s/out", dir);
+    struct corpus *c;
+    assert_int_equal(corpus_open(db, CORPUS_CREATE, &c, err), 0);
+    struct corpus_capture_info ci = {"prod", "file:x.pcap", NULL,
+                                     1700000000000000, 0, NULL};
+    int64_t cap, conn, ids[NEX];
+    assert_int_equal(corpus_capture_begin(c, &ci, &cap, err), 0);
+    struct corpus_conn cc = {cap, "10.0.0.1", 5000, "10.0.0.2", 80,
+                             1700000000000000, 0};
+    assert_int_equal(corpus_add_connection(c, &cc, &conn, err), 0);
+    rs = 1;
+    for (int i = 0; i < NEX; i++) {
+        char t[64], body[64];
+        struct corpus_exchange ex = {0};
+        ex.capture_id = cap;
+        ex.conn_id = conn;
+        ex.seq = i;
+        ex.method = i % 3 == 2 ? "POST" : "GET";
+        ex.target = target_of(i, t, sizeof t);
+        ex.host = "api.example";
+        ex.version = "HTTP/1.1";
+        ex.req.headers = "Host: api.example\r\n";
+        ex.req.headers_len = strlen(ex.req.headers);
+        int64_t t0 = 1700000000000000 + (int64_t)i * 10000;
+        ex.req.first_us = t0;
+        ex.req.last_us = t0 + 30;
+        int64_t lat = lat_of(i, 1);
+        ex.resp.first_us = t0 + lat - 50;
+        ex.resp.last_us = t0 + lat;
+        ex.status = 200;
+        ex.reason = "OK";
+        snprintf(body, sizeof body, "body %d", i);
+        ex.resp.body = (const uint8_t *)body;
+        ex.resp.body_len = ex.resp.body_size = strlen(body);
+        ex.resp.headers = "Content-Type: text/plain\r\n";
+        ex.resp.headers_len = strlen(ex.resp.headers);
+        assert_int_equal(corpus_add_exchange(c, &ex, &ids[i], err), 0);
+    }
+    struct corpus_capture_stats st = {0};
+    assert_int_equal(corpus_capture_end(c, cap, &st, err), 0);
+    int64_t cap2;
+    assert_int_equal(corpus_capture_begin(c, &ci, &cap2, err), 0);
+    struct corpus_exchange nx = {0};
+    nx.capture_id = cap2;
+    nx.conn_id = conn;
+    nx.method = "PUT";
+    nx.target = "/it's/$(id)/[a]{b}?q='1'&r=$x";
+    nx.host = "api.example";
+    nx.version = "HTTP/1.1";
+    nx.req.headers = nasty_headers;
+    nx.req.headers_len = strlen(nasty_headers);
+    nx.req.body = (const uint8_t *)nasty_body;
+    nx.req.body_len = nx.req.body_size = NASTY_BODY_LEN;
+    nx.req.first_us = 1700000000000000;
+    nx.req.last_us = 1700000000000100;
+    nx.status = 201;
+    nx.reason = "Created\x1b[31m";
+    nx.resp.first_us = 1700000000000900;
+    nx.resp.last_us = 1700000000001000;
+    nx.resp.headers = "X-Evil: \x1b]0;title\x07\r\n";
+    nx.resp.headers_len = strlen(nx.resp.headers);
+    assert_int_equal(corpus_add_exchange(c, &nx, &nasty_id, err), 0);
+    assert_int_equal(corpus_capture_end(c, cap2, &st, err), 0);
+    rs = 2;
+    add_run(c, cap, "v1", 1, ids);
+    rs = 3;
+    add_run(c, cap, "v1b", 1, ids);
+    rs = 5;
+    add_run(c, cap, "v1noisy", 2, ids); /* an A/A partner as slow as v2 */
+    rs = 4;
+    add_run(c, cap, "v2", 2, ids);
+    assert_int_equal(corpus_close(c, err), 0);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Runs analyze with the given extra args (NULL-terminated) writing to
+ * `out`; returns the exit code. */
+static int analyze(const char *first, ...)
+{
+    char *argv[64];
+    int argc = 0;
+    argv[argc++] = "analyze";
+    argv[argc++] = db;
+    argv[argc++] = "-o";
+    argv[argc++] = out;
+    va_list ap;
+    va_start(ap, first);
+    for (const char *a = first; a; a = va_arg(ap, const char *))
+        argv[argc++] = (char *)a;
+    va_end(ap);
+    argv[argc] = NULL;
+    unlink(out);
+    return an_cmd(argc, argv);
+}
+
+static char *slurp(void)
+{
+    FILE *f = fopen(out, "r");
+    if (!f)
+        return strdup("");
+    static char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return strdup(buf);
+}
+
+/* The JSON object of endpoint name in s (up to the next endpoint). */
+static char *endpoint_obj(char *s, const char *name)
+{
+    char key[128];
+    snprintf(key, sizeof key, "{\"endpoint\": \"%s\"", name);
+    char *p = strstr(s, "\"endpoints\": [");
+    assert_non_null(p);
+    p = strstr(p, key);
+    if (!p)
+        fail_msg("no endpoint %s in %s", name, s);
+    char *end = strstr(p + 1, "{\"endpoint\": ");
+    if (end)
+        *end = '\0';
+    return p;
+}
+
+static void test_json_contract(void **state)
+{
+    (void)state;
+    assert_int_equal(analyze("--baseline", "v1", "--candidate", "v2",
+                             "--format", "json", NULL), 0);
+    char *s = slurp();
+    assert_non_null(strstr(s, "\"verdict\": \"pass\""));
+    assert_non_null(strstr(s, "\"baseline\": {\"kind\": \"run\""));
+    assert_non_null(strstr(s, "\"label\": \"v2\""));
+    assert_non_null(strstr(s, "\"failed_conditions\": []"));
+    char *copy = strdup(s);
+    char *slow = endpoint_obj(copy, "GET /slow");
+    assert_non_null(strstr(slow, "\"count\": 200"));
+    assert_non_null(strstr(slow, "\"regressed\": true"));
+    assert_non_null(strstr(slow, "\"p50_us\": "));
+    free(copy);
+    copy = strdup(s);
+    char *users = endpoint_obj(copy, "GET /users/:id");
+    assert_non_null(strstr(users, "\"regressed\": false"));
+    assert_non_null(strstr(users, "\"improved\": false"));
+    assert_non_null(strstr(users, "\"body_changed\": {\"count\": 20"));
+    free(copy);
+    copy = strdup(s);
+    char *orders = endpoint_obj(copy, "POST /orders");
+    assert_non_null(strstr(orders, "\"status_changed\": {\"count\": 10"));
+    assert_non_null(strstr(orders, "\"errors\": 10"));
+    free(copy);
+    /* regressed endpoints come first */
+    char *e = strstr(s, "\"endpoints\": [");
+    assert_non_null(e);
+    assert_true(strstr(e, "GET /slow") < strstr(e, "GET /users/:id"));
+    free(s);
+}
+
+static void test_fail_if(void **state)
+{
+    (void)state;
+    assert_int_equal(analyze("--baseline", "v1", "--fail-if", "p99>+10%",
+                             NULL), 1);
+    assert_int_equal(analyze("--baseline", "v1", "--fail-if", "p99>+150%",
+                             NULL), 0);
+    assert_int_equal(analyze("--baseline", "v1", "--fail-if", "p50>+3ms",
+                             NULL), 1);
+    assert_int_equal(analyze("--baseline", "v1", "--fail-if", "p50>+8ms",
+                             NULL), 0);
+    assert_int_equal(analyze("--baseline", "v1", "--fail-if", "p95>250ms",
+                             NULL), 0);
+    assert_int_equal(analyze("--baseline", "v1", "--fail-if", "p95>5ms",
+                             NULL), 1);
+    assert_int_equal(analyze("--baseline", "v1", "--fail-if", "errors>1%",
+                             NULL), 1);
+    assert_int_equal(analyze("--baseline", "v1", "--fail-if", "errors>6%",
+                             NULL), 0);
+    assert_int_equal(analyze("--baseline", "v1", "--fail-if",
+                             "status-changed>0.5%", NULL), 1);
+    assert_int_equal(analyze("--baseline", "v1", "--fail-if",
+                             "body-changed>1%", NULL), 1);
+    assert_int_equal(analyze("--baseline", "v1", "--fail-if",
+                             "body-changed>20%", NULL), 0);
+    /* A/A: v1b vs v1 is not significant, so relative conditions hold not */
+    assert_int_equal(analyze("--baseline", "v1", "--candidate", "v1b",
+                             "--fail-if", "p99>+1%", "--fail-if",
+                             "p50>+1us", NULL), 0);
+    /* JSON lists the failure */
+    assert_int_equal(analyze("--baseline", "v1", "--fail-if", "p99>+10%",
+                             "--format", "json", NULL), 1);
+    char *s = slurp();
+    assert_non_null(strstr(s, "\"verdict\": \"fail\""));
+    assert_non_null(strstr(s, "{\"condition\": \"p99>+10%\", \"endpoint\": "
+                              "\"GET /slow\""));
+    free(s);
+    /* malformed */
+    assert_int_equal(analyze("--fail-if", "p99>10%", NULL), 2);
+    assert_int_equal(analyze("--fail-if", "latency>1", NULL), 2);
+    assert_int_equal(analyze("--fail-if", "p99>", NULL), 2);
+    assert_int_equal(analyze("--fail-if", "errors>5ms", NULL), 2);
+    assert_int_equal(analyze("--fail-if", NULL), 2);
+}
+
+static void test_sets(void **state)
+{
+    (void)state;
+    /* default: latest run (v2) against the capture */
+    assert_int_equal(analyze("--format", "json", NULL), 0);
+    char *s = slurp();
+    assert_non_null(strstr(s, "\"baseline\": {\"kind\": \"capture\""));
+    assert_non_null(strstr(s, "\"candidate\": {\"kind\": \"run\", \"id\": 4"));
+    free(s);
+    assert_int_equal(analyze("--baseline", "previous", "--format", "json",
+                             NULL), 0);
+    s = slurp();
+    assert_non_null(strstr(s, "\"baseline\": {\"kind\": \"run\", \"id\": 3"));
+    free(s);
+    assert_int_equal(analyze("--baseline", "capture:1", "--candidate", "1",
+                             NULL), 0);
+    assert_int_equal(analyze("--candidate", "nosuch", NULL), 2);
+    assert_int_equal(analyze("--baseline", "42", NULL), 2);
+    assert_int_equal(analyze("--baseline", "capture:9", NULL), 2);
+    assert_int_equal(analyze("--noise", "nope", NULL), 2);
+    assert_int_equal(analyze("--bogus", NULL), 2);
+    assert_int_equal(analyze("--format", "pdf", NULL), 2);
+    /* noise floor */
+    assert_int_equal(analyze("--baseline", "v1", "--noise", "v1b",
+                             "--format", "json", NULL), 0);
+    s = slurp();
+    assert_non_null(strstr(s, "\"noise_floor\": {\"p50_us\": "));
+    free(s);
+    /* a noise run that moved as much as the candidate hides the change */
+    assert_int_equal(analyze("--baseline", "v1", "--candidate", "v2",
+                             "--noise", "v1noisy", "--fail-if", "p99>+10%",
+                             "--format", "json", NULL), 0);
+    s = slurp();
+    char *slow = endpoint_obj(s, "GET /slow");
+    assert_non_null(strstr(slow, "\"significant\": true"));
+    assert_non_null(strstr(slow, "\"regressed\": false"));
+    assert_non_null(strstr(slow, "\"beyond_noise\": false"));
+    free(s);
+    char *argv[] = {"analyze", "/nonexistent/x.db", NULL};
+    assert_int_equal(an_cmd(2, argv), 2);
+    char *help[] = {"analyze", "--help", NULL};
+    assert_int_equal(an_cmd(2, help), 0);
+}
+
+static void test_formats(void **state)
+{
+    (void)state;
+    const char *fmts[] = {"text", "csv", "markdown", "html"};
+    const char *marks[] = {"GET /slow", "\"GET /slow\",\"regressed\"",
+                           "| GET /slow |", "<svg"};
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(analyze("--baseline", "v1", "--format", fmts[i],
+                                 NULL), 0);
+        char *s = slurp();
+        if (!strstr(s, marks[i]))
+            fail_msg("%s output lacks '%s':\n%s", fmts[i], marks[i], s);
+        free(s);
+    }
+    assert_int_equal(analyze("--group-by", "status", "--format", "json",
+                             NULL), 0);
+    char *s = slurp();
+    assert_non_null(strstr(s, "{\"endpoint\": \"500\""));
+    free(s);
+    assert_int_equal(analyze("--group-by", "host", "--format", "csv",
+                             "--template", "/users/:uid", NULL), 0);
+    s = slurp();
+    assert_non_null(strstr(s, "\"api.example\""));
+    free(s);
+    assert_int_equal(analyze("--template", "/users/:uid", "--format",
+                             "csv", NULL), 0);
+    s = slurp();
+    assert_non_null(strstr(s, "\"GET /users/:uid\""));
+    free(s);
+    assert_int_equal(analyze("--keep-query", "--format", "csv", NULL), 0);
+    s = slurp();
+    assert_non_null(strstr(s, "\"GET /users/:id?x="));
+    free(s);
+}
+
+/* Runs `reprise show` with args, stdout to `out`; returns the exit code. */
+static int show(const char *first, ...)
+{
+    char *argv[16], idbuf[32];
+    int argc = 0;
+    snprintf(idbuf, sizeof idbuf, "%lld", (long long)nasty_id);
+    argv[argc++] = "show";
+    argv[argc++] = db;
+    argv[argc++] = idbuf;
+    va_list ap;
+    va_start(ap, first);
+    for (const char *a = first; a; a = va_arg(ap, const char *))
+        argv[argc++] = (char *)a;
+    va_end(ap);
+    argv[argc] = NULL;
+    fflush(stdout);
+    int saved = dup(1);
+    FILE *f = fopen(out, "w");
+    assert_non_null(f);
+    dup2(fileno(f), 1);
+    int rc = an_show_cmd(argc, argv);
+    fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    fclose(f);
+    return rc;
+}
+
+static void test_show(void **state)
+{
+    (void)state;
+    assert_int_equal(show(NULL), 0);
+    char *s = slurp();
+    assert_non_null(strstr(s, "> PUT /it's/$(id)/[a]{b}?q='1'&r=$x HTTP/1.1"));
+    assert_non_null(strstr(s, "X-Ctl: a\\x01b\\x7f"));
+    assert_non_null(strstr(s, "< HTTP/1.1 201 Created\\x1b[31m"));
+    assert_null(strchr(s, 0x1b)); /* no raw escape reaches a terminal */
+    assert_non_null(strstr(s, "timings: "));
+    free(s);
+    assert_int_equal(show("--bogus", NULL), 2);
+    char *argv[] = {"show", db, "999999", NULL};
+    assert_int_equal(an_show_cmd(3, argv), 2);
+}
+
+/* The printed curl command, run by bash with a stand-in curl that records
+ * its arguments and stdin, must reproduce the captured request exactly and
+ * never run the command substitutions inside it. */
+static void test_show_curl(void **state)
+{
+    (void)state;
+    char cmd[1024], path[256];
+    for (int with_target = 0; with_target < 2; with_target++) {
+        if (with_target)
+            assert_int_equal(show("--curl", "--target",
+                                  "http://127.0.0.1:9", NULL), 0);
+        else
+            assert_int_equal(show("--curl", NULL), 0);
+        unlink("/tmp/rp-pwned");
+        snprintf(cmd, sizeof cmd,
+                 "cd '%s' && bash -c 'curl() { for a in \"$@\"; do "
+                 "printf \"%%s\\0\" \"$a\"; done > args; cat > stdin; }; "
+                 "source \"$0\"' '%s'", dir, out);
+        assert_int_equal(system(cmd), 0);
+        assert_int_equal(access("/tmp/rp-pwned", F_OK), -1);
+        snprintf(path, sizeof path, "%s/args", dir);
+        FILE *f = fopen(path, "r");
+        assert_non_null(f);
+        static char args[8192];
+        size_t n = fread(args, 1, sizeof args, f);
+        fclose(f);
+        /* collect the NUL-separated words */
+        const char *w[64];
+        int nw = 0;
+        for (size_t i = 0; i < n && nw < 64; i += strlen(args + i) + 1)
+            w[nw++] = args + i;
+        int saw_url = 0, saw_q = 0, saw_ctl = 0, saw_cl = 0, saw_stdin = 0;
+        int saw_host = 0;
+        for (int i = 0; i < nw; i++) {
+            if (!strcmp(w[i], with_target
+                        ? "http://127.0.0.1:9/it's/$(id)/[a]{b}?q='1'&r=$x"
+                        : "http://api.example/it's/$(id)/[a]{b}?q='1'&r=$x"))
+                saw_url = 1;
+            if (!strcmp(w[i], "X-Q: it's \"$(touch /tmp/rp-pwned)\" `id` "
+                              "\\ $HOME"))
+                saw_q = 1;
+            if (!strcmp(w[i], "X-Ctl: a\x01" "b\x7f"))
+                saw_ctl = 1;
+            if (!strncmp(w[i], "Content-Length", 14))
+                saw_cl = 1;
+            if (!strcmp(w[i], "Host: api.example"))
+                saw_host = 1;
+            if (!strcmp(w[i], "@-"))
+                saw_stdin = 1;
+        }
+        assert_true(saw_url);
+        assert_true(saw_q);
+        assert_true(saw_ctl);
+        assert_false(saw_cl);
+        assert_int_equal(saw_host, with_target);
+        assert_true(saw_stdin); /* body has a NUL: fed through stdin */
+        snprintf(path, sizeof path, "%s/stdin", dir);
+        f = fopen(path, "r");
+        assert_non_null(f);
+        char body[256];
+        n = fread(body, 1, sizeof body, f);
+        fclose(f);
+        assert_int_equal(n, NASTY_BODY_LEN);
+        assert_memory_equal(body, nasty_body, NASTY_BODY_LEN);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_json_contract),
+        cmocka_unit_test(test_fail_if),
+        cmocka_unit_test(test_sets),
+        cmocka_unit_test(test_formats),
+        cmocka_unit_test(test_show),
+        cmocka_unit_test(test_show_curl),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
