@@ -207,7 +207,12 @@ static int list_runs(struct corpus *c, FILE *out, char *err)
 int corpus_list(struct corpus *c, FILE *out, char *err)
 {
     struct stat sb;
+    char wal[4096];
     double mib = stat(c->path, &sb) == 0 ? (double)sb.st_size / 1048576.0 : 0;
+    /* while a writer is active, recent data sits in the -wal file */
+    snprintf(wal, sizeof wal, "%s-wal", c->path);
+    if (stat(wal, &sb) == 0)
+        mib += (double)sb.st_size / 1048576.0;
     fprintf(out, "%s: reprise corpus, schema v%d, %.1f MiB\n", c->path,
             CORPUS_SCHEMA_VERSION, mib);
     int r = list_captures(c, out, err);

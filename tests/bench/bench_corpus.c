@@ -100,8 +100,10 @@ static int gen_exchanges(const char *path, int64_t n)
 }
 
 /* A run of N results over the capture's exchanges (ids 1..nex), in due
- * order, with 1% errors. */
-static int gen_results(const char *path, int64_t n)
+ * order, with 1% errors: as --scale K (the copies of an exchange together)
+ * or, with loops, as --loop (whole passes: the worst order for the
+ * results B-tree). */
+static int gen_results(const char *path, int64_t n, int loops)
 {
     char err[RP_ERRLEN];
     struct corpus *c;
@@ -116,11 +118,17 @@ static int gen_results(const char *path, int64_t n)
                                  "{}", rp_wall_us()};
     if (corpus_run_begin(c, &ri, &run, err))
         return die("run", err);
+    int64_t scale = (n + nex - 1) / nex;
     double t = now_s();
     for (int64_t i = 0; i < n; i++) {
         struct corpus_result r = {0};
-        r.exchange_id = 1 + i % nex;
-        r.copy = (int)(i / nex);
+        if (loops) { /* like --loop: whole passes over the capture */
+            r.exchange_id = 1 + i % nex;
+            r.loop = (int)(i / nex);
+        } else {     /* like --scale K: K copies of each exchange */
+            r.exchange_id = 1 + (i / scale) % nex;
+            r.copy = (int)(i % scale);
+        }
         r.scheduled_us = i * 10;
         r.sent_us = r.scheduled_us + 5;
         r.first_byte_us = r.sent_us + 700 + i % 300;
@@ -144,7 +152,7 @@ static int gen_results(const char *path, int64_t n)
     if (corpus_run_end(c, run, rp_wall_us(), "complete", NULL, err) ||
         corpus_close(c, err))
         return die("close", err);
-    report("write results", n, now_s() - t);
+    report(loops ? "write results/loop" : "write results", n, now_s() - t);
     printf("  (adds %.3f s, run end + close %.3f s)\n", t_add,
            now_s() - t - t_add);
     return 0;
@@ -232,7 +240,7 @@ static int time_list(const char *path, int export)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: bench_corpus exchanges|results DB N\n"
+        fprintf(stderr, "usage: bench_corpus exchanges|results|results-loop DB N\n"
                         "       bench_corpus run-samples|cap-samples DB ID\n"
                         "       bench_corpus read-exchanges|ls|export DB\n");
         return 2;
@@ -242,7 +250,9 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "exchanges"))
         return gen_exchanges(db, n);
     if (!strcmp(cmd, "results"))
-        return gen_results(db, n);
+        return gen_results(db, n, 0);
+    if (!strcmp(cmd, "results-loop"))
+        return gen_results(db, n, 1);
     if (!strcmp(cmd, "run-samples"))
         return read_samples(db, CORPUS_SET_RUN, n);
     if (!strcmp(cmd, "cap-samples"))

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench_corpus.sh: times the corpus on synthetic data and prints the numbers
 # (never asserts a time). Steps: write N_EX exchanges with bodies (10% of
-# them distinct, the rest deduplicated), write N_RES results in one run,
+# them distinct, the rest deduplicated), write N_RES results in one run
+# (ordered as --scale writes them, and as --loop does: the worst case),
 # stream the run's samples and the capture's samples, then build an N_BIG
 # exchange corpus and time open+ls and export against a peer (the sqlite3
 # shell's -json output of the same rows), extrapolated to 10M exchanges.
@@ -25,7 +26,10 @@ B="$TMP/bench_corpus"
 
 echo "== $N_EX exchanges, $N_RES results"
 "$B" exchanges "$TMP/a.db" "$N_EX"
+cp "$TMP/a.db" "$TMP/loop.db"
 "$B" results "$TMP/a.db" "$N_RES"
+"$B" results-loop "$TMP/loop.db" "$N_RES"
+rm -f "$TMP/loop.db"
 "$B" run-samples "$TMP/a.db" 1
 "$B" cap-samples "$TMP/a.db" 1
 "$B" read-exchanges "$TMP/a.db"
