@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <math.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,11 +157,19 @@ int rp_parse_size(const char *s, const char *what, uint64_t *out, char *err)
                    what, s ? s : "");
 }
 
+/* OpenSSL 3 looks the digest up on every EVP_sha256() use; fetching it once
+ * took rp_hash from 17% of exchange-write time to a few percent. */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static void sha256_fetch(void) { sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL); }
+
 void rp_hash(const void *data, size_t len, uint8_t out[RP_HASH_LEN])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
-    EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
+    pthread_once(&sha256_once, sha256_fetch);
+    EVP_Digest(data, len, md, &mdlen, sha256_md ? sha256_md : EVP_sha256(),
+               NULL);
     memcpy(out, md, RP_HASH_LEN);
 }
 
