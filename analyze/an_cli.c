@@ -20,9 +20,11 @@ static const char usage_text[] =
 "\n"
 "Compares a replay run (the candidate) with a baseline per endpoint: count,\n"
 "errors, status mix, latency percentiles and their change, whether the change\n"
-"is real (Mann-Whitney U test plus a minimum effect), and which responses\n"
-"changed status or body. RUN is a run id or a run label (the latest run with\n"
-"that label).\n"
+"is real (significance tests, a minimum effect and an optional A/A noise\n"
+"floor), and which responses changed status or body; then the endpoints that\n"
+"contribute most to the change, the candidate's saturation point if any and\n"
+"its slowest exchanges (see 'reprise show'). RUN is a run id or a run label\n"
+"(the latest run with that label).\n"
 "\n"
 "Sets:\n"
 "  --candidate RUN      run to judge (default: the latest run)\n"
@@ -31,8 +33,9 @@ static const char usage_text[] =
 "                       capture; 'previous': the run before the candidate;\n"
 "                       or a RUN id or label\n"
 "  --noise RUN          an A/A partner of the baseline (same release, run\n"
-"                       again); per endpoint, its difference from the\n"
-"                       baseline is the noise floor a change must exceed\n"
+"                       again); per endpoint, its p50/p99 difference from\n"
+"                       the baseline is the noise floor a change must exceed\n"
+"                       (on top of the threshold)\n"
 "\n"
 "Grouping:\n"
 "  --group-by KIND      endpoint (default), host, status or none\n"
@@ -49,13 +52,23 @@ static const char usage_text[] =
 "                       for coordinated omission) or service (from sent)\n"
 "  --alpha P            significance level of the test (default 0.01)\n"
 "  --threshold PCT      minimum p50 or p99 shift in percent (default 10)\n"
-"  --min-effect DUR     minimum absolute shift (default 1ms); a change counts\n"
-"                       when it is >= max(threshold, min-effect)\n"
+"  --min-effect DUR     minimum absolute shift (default 1ms). An endpoint is\n"
+"                       'regressed' or 'improved' when its p50 or p99 moved\n"
+"                       by at least max(threshold, min-effect) plus the\n"
+"                       noise floor (with --noise), and the move is\n"
+"                       significant (p < alpha) in that direction: by\n"
+"                       Mann-Whitney U (the distribution moved) or, when\n"
+"                       that finds no shift, by a quantile test at that\n"
+"                       percentile (Fisher's exact test on the shares above\n"
+"                       the pooled percentile)\n"
 "  --fail-if EXPR       exit 1 when EXPR holds for any endpoint; repeatable.\n"
 "                       METRIC OP VALUE with METRIC p50 p90 p95 p99 p99.9 max\n"
 "                       mean errors status-changed body-changed, OP > >= < <=:\n"
 "                         p99>+10%  p50>+5ms   change from the baseline; only\n"
-"                                              counts when significant\n"
+"                                              counts when significant in that\n"
+"                                              direction (as above; never for\n"
+"                                              max), beyond the noise floor and\n"
+"                                              at least --min-effect\n"
 "                         p95>250ms            absolute candidate value\n"
 "                         errors>1%  errors>+1% error rate (5xx, transport\n"
 "                                              errors, no response), absolute\n"
@@ -63,6 +76,10 @@ static const char usage_text[] =
 "                         status-changed>0.5%  body-changed>1% share of\n"
 "                                              exchanges whose status/body hash\n"
 "                                              differs from the baseline\n"
+"  --warmup DUR         leave out of the measurements the requests due in the\n"
+"                       first DUR of each run or capture (cold caches and\n"
+"                       connections); they are still compared for status\n"
+"                       and body (default 0)\n"
 "  --min-count N        endpoints with fewer candidate requests are reported\n"
 "                       but not gated by --fail-if (default 1)\n"
 "\n"
@@ -180,6 +197,12 @@ static int parse_args(int argc, char **argv, struct an_opts *o, char *err)
             if ((rc = rp_parse_duration_us(v, "--min-effect",
                                            &o->min_effect_us, err)))
                 return rc;
+        } else if (FLAG("--warmup")) {
+            if (miss)
+                goto missing;
+            if ((rc = rp_parse_duration_us(v, "--warmup", &o->warmup_us,
+                                           err)))
+                return rc;
         } else if (FLAG("--min-count")) {
             if (miss)
                 goto missing;
@@ -256,6 +279,7 @@ static void set_from_run(struct an_set *s, const struct corpus_run_row *r)
     snprintf(s->mode, sizeof s->mode, "%s", r->mode);
     snprintf(s->status, sizeof s->status, "%s", r->status);
     s->started_us = r->started_us;
+    s->wall_us = r->ended_us > r->started_us ? r->ended_us - r->started_us : 0;
 }
 
 static int resolve(struct corpus *c, struct an_analysis *a, char *err)
@@ -279,6 +303,8 @@ static int resolve(struct corpus *c, struct an_analysis *a, char *err)
         s->present = 1;
         s->kind = CORPUS_SET_CAPTURE;
         s->id = a->set[AN_CAND].capture_id;
+        if (s->id <= 0 && (rc = corpus_capture_latest(c, &s->id, err)))
+            return rc;
         if (b && b[7] == ':') {
             if ((rc = rp_parse_i64(b + 8, "--baseline capture:ID", 1,
                                    INT64_MAX, &s->id, err)))

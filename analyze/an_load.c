@@ -331,14 +331,19 @@ static int record(struct an_analysis *a, int which,
     }
     const char *key = g->key;
     *gout = g;
+    if (s->t_us < a->o->warmup_us) { /* still diffed for correctness */
+        set->warmup++;
+        return 0;
+    }
     int64_t m = a->o->metric == AN_METRIC_SERVICE && s->service_us >= 0
                     ? s->service_us : s->latency_us;
     if (side_add(&g->side[which], s, m) || side_add(&a->all.side[which], s, m))
         return RP_ENOMEM;
     int64_t end = s->t_us + (s->latency_us > 0 ? s->latency_us : 0);
-    if (set->samples - set->not_sent == 1 || s->t_us < set->t_first_us)
+    int first = set->samples - set->not_sent - set->warmup == 1;
+    if (first || s->t_us < set->t_first_us)
         set->t_first_us = s->t_us;
-    if (set->samples - set->not_sent == 1 || end > set->t_last_us)
+    if (first || end > set->t_last_us)
         set->t_last_us = end;
     if (set->kind == CORPUS_SET_RUN && has_timing(s) && s->service_us >= 0 &&
         s->latency_us >= s->service_us) {
@@ -397,8 +402,24 @@ static int open_set(struct corpus *c, const struct an_set *s,
     return corpus_samples_open(c, s->kind, s->id, cur, err);
 }
 
+/* Timeline buckets: one second, or for runs shorter than 100 s about a
+ * hundredth of the run rounded up to 10/20/50 ms steps, so a short replay
+ * still shows its shape. Long runs widen by doubling (tick_at). */
+static int64_t tick_width(int64_t wall_us)
+{
+    static const int64_t nice[] = {10000, 20000, 50000, 100000, 200000,
+                                   500000};
+    if (wall_us <= 0 || wall_us >= 100000000)
+        return 1000000;
+    for (size_t i = 0; i < sizeof nice / sizeof nice[0]; i++)
+        if (nice[i] * 100 >= wall_us)
+            return nice[i];
+    return 1000000;
+}
+
 int an_load(struct an_analysis *a, struct corpus *c, char *err)
 {
+    a->tick_us = tick_width(a->set[AN_CAND].wall_us);
     struct corpus_sample_cursor *cb = NULL, *cc = NULL, *cn = NULL;
     struct corpus_sample sb, sc, sn;
     int rc = group_init(&a->all, "(all)", AN_NSIDES);

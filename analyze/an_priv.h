@@ -65,6 +65,7 @@ struct an_opts {
     int64_t min_effect_us;  /* minimum absolute shift */
     int64_t min_count;      /* endpoints with fewer candidate samples are
                                not gated */
+    int64_t warmup_us;      /* requests due earlier are not measured */
     struct an_cond cond[AN_MAX_CONDS];
     int ncond;
     enum an_format format;
@@ -83,8 +84,10 @@ struct an_set {
     char mode[32];
     char status[32];
     int64_t started_us;
+    int64_t wall_us;        /* runs: ended - started (wall), 0 unknown */
     uint64_t samples;       /* samples read */
     uint64_t not_sent;      /* results never sent (interrupted run) */
+    uint64_t warmup;        /* due within --warmup: not measured */
     int64_t t_first_us, t_last_us; /* first due, last completion */
     struct hist *lateness;  /* runs: sent - scheduled (generator's delay) */
 };
@@ -122,13 +125,15 @@ struct an_group {
     int n_status_ex, n_body_ex;
     /* filled by an_compute */
     struct an_summary sum[AN_NSIDES];
-    struct an_mw mw;
-    int significant;        /* p < alpha */
+    struct an_mw mw;        /* Mann-Whitney, candidate vs baseline */
+    struct an_qtest q50, q99; /* quantile tests at p50 and p99 */
+    int significant;        /* Mann-Whitney p < alpha */
     int beyond_noise;       /* p50 or p99 shift exceeds the A/A shift (1
                                without a noise run) */
     int effect;             /* p50 or p99 shift reaches the threshold */
-    int regressed, improved; /* significant, and p50 or p99 moved beyond
-                               both threshold and noise, in that direction */
+    int regressed, improved; /* p50 or p99 moved by threshold + noise
+                               floor, significantly (an_sig_dir) in that
+                               direction */
     int64_t noise_us[2];    /* A/A |shift| of p50, p99; -1 unknown */
     double contribution_us; /* count x delta mean */
     int failed;             /* a --fail-if held here */
@@ -190,6 +195,11 @@ int an_load(struct an_analysis *a, struct corpus *c, char *err);
 
 /* compare.c */
 int an_compute(struct an_analysis *a, char *err);
+/* 1 when g's candidate differs from its baseline in direction dir (+1
+ * slower, -1 faster) at level alpha: by Mann-Whitney, or, when
+ * Mann-Whitney finds no shift, by the quantile test q. */
+int an_sig_dir(const struct an_group *g, const struct an_qtest *q, int dir,
+               double alpha);
 /* Parses one --fail-if expression into *out; RP_EUSAGE when malformed. */
 int an_cond_parse(const char *s, struct an_cond *out, char *err);
 int64_t an_set_duration_us(const struct an_set *s);

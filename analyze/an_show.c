@@ -1,8 +1,8 @@
 /*
  * an_show.c: `reprise show DB ID [--curl]`: prints one captured exchange --
  * request line, headers and a body preview, the response likewise, and the
- * wire timings -- or, with --curl, a curl command line that reissues the
- * request. Captured bytes are never trusted: control characters are
+ * wire timings and what the latest runs measured for it -- or, with --curl,
+ * a curl command line that reissues the request. Captured bytes are never trusted: control characters are
  * escaped before they reach a terminal, and in the curl command every
  * argument is shell-quoted ('...' or $'...'; a body with NUL bytes is fed
  * by printf through --data-binary @-). Nothing is ever run by a shell here.
@@ -17,13 +17,13 @@
 #include "corpus/corpus.h"
 
 static const char show_usage[] =
-"usage: reprise show DB ID [--curl [--target URL]] [--body-bytes N]\n"
+"usage: reprise show DB ID [--curl [--target URL]] [--body-bytes N] [--runs N]\n"
 "\n"
 "Prints exchange ID of the corpus DB: the request line, headers and body,\n"
-"the response status, headers and body, the wire timings and flags. IDs\n"
-"appear in 'reprise analyze' (slowest exchanges, correctness examples) and\n"
-"in 'reprise export'. Control characters in captured data are shown\n"
-"escaped (\\xHH).\n"
+"the response status, headers and body, the wire timings, what the latest\n"
+"replay runs measured for it, and its flags. IDs appear in 'reprise\n"
+"analyze' (slowest exchanges, correctness examples) and in 'reprise\n"
+"export'. Control characters in captured data are shown escaped (\\xHH).\n"
 "\n"
 "  --curl           print a curl command reproducing the request instead:\n"
 "                   method, target (sent as-is: --path-as-is, --globoff),\n"
@@ -32,6 +32,8 @@ static const char show_usage[] =
 "                   of http://HOST from the Host header; the original Host\n"
 "                   header is kept\n"
 "  --body-bytes N   body preview length in bytes (default 1024; 0 = all)\n"
+"  --runs N         list the results of the latest N runs (default 10;\n"
+"                   0 = none)\n"
 "  -h, --help       this help\n";
 
 /* Writes s[0..n) with control and non-ASCII bytes escaped as \xHH (tab and,
@@ -98,6 +100,56 @@ static void print_body(FILE *f, struct corpus *c, const struct corpus_msg *m,
         fprintf(f, "%s[... %zu more bytes; --body-bytes 0 shows all]\n", pfx,
                 len - n);
     free(b);
+}
+
+static void fmt_dur(int64_t us, char *out, size_t n);
+
+/* Prints what each of the latest max_runs runs measured for exchange id
+ * (all copies and loops). Samples are ordered by exchange id, so each scan
+ * stops just past it. */
+static int print_replays(FILE *f, struct corpus *c, int64_t id, int max_runs,
+                         char *err)
+{
+    int header = 0;
+    for (int n = 0; n < max_runs; n++) {
+        struct corpus_run_row row;
+        if (corpus_run_latest(c, n, &row, err))
+            break; /* no more runs */
+        struct corpus_sample_cursor *cur;
+        int rc = corpus_samples_open(c, CORPUS_SET_RUN, row.id, &cur, err);
+        if (rc)
+            return rc;
+        struct corpus_sample s;
+        while ((rc = corpus_samples_next(cur, &s, err)) > 0) {
+            if (s.exchange_id < id)
+                continue;
+            if (s.exchange_id > id)
+                break;
+            if (!header++)
+                fputs("replays:\n", f);
+            char lat[32], svc[32];
+            fmt_dur(s.latency_us, lat, sizeof lat);
+            fmt_dur(s.service_us, svc, sizeof svc);
+            fprintf(f, "  run %lld", (long long)row.id);
+            if (row.label[0]) {
+                fputs(" '", f);
+                safe_write(f, row.label, strlen(row.label), 0, NULL);
+                fputc('\'', f);
+            }
+            fprintf(f, " copy %d: ", s.copy);
+            if (s.error_class != CORPUS_ERR_NONE)
+                fprintf(f, "error %s", corpus_errclass_name(s.error_class));
+            else
+                fprintf(f, "status %d, latency %s, service time %s, %lld "
+                        "body bytes", s.status, lat, svc,
+                        (long long)s.resp_bytes);
+            fputc('\n', f);
+        }
+        corpus_samples_close(cur);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
 }
 
 static void fmt_dur(int64_t us, char *out, size_t n)
@@ -275,7 +327,7 @@ int an_show_cmd(int argc, char **argv)
     char err[RP_ERRLEN] = "";
     const char *db = NULL, *id_s = NULL, *target = NULL;
     int curl = 0, rc = 0;
-    int64_t id = 0, limit = 1024;
+    int64_t id = 0, limit = 1024, runs = 10;
     struct corpus *c = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -284,7 +336,8 @@ int an_show_cmd(int argc, char **argv)
             return 0;
         } else if (!strcmp(a, "--curl")) {
             curl = 1;
-        } else if (!strcmp(a, "--target") || !strcmp(a, "--body-bytes")) {
+        } else if (!strcmp(a, "--target") || !strcmp(a, "--body-bytes") ||
+                   !strcmp(a, "--runs")) {
             if (i + 1 >= argc) {
                 rc = rp_fail(err, RP_EUSAGE, "%s needs a value", a);
                 goto done;
@@ -297,6 +350,10 @@ int an_show_cmd(int argc, char **argv)
                                  target);
                     goto done;
                 }
+            } else if (!strcmp(a, "--runs")) {
+                if ((rc = rp_parse_i64(argv[++i], "--runs", 0, 1000, &runs,
+                                       err)))
+                    goto done;
             } else if ((rc = rp_parse_i64(argv[++i], "--body-bytes", 0,
                                           INT64_MAX, &limit, err))) {
                 goto done;
@@ -371,6 +428,8 @@ int an_show_cmd(int argc, char **argv)
             (unsigned long long)ex.req.wire_bytes,
             (unsigned long long)ex.resp.wire_bytes,
             (long long)ex.req.first_us);
+    if (runs > 0 && (rc = print_replays(f, c, ex.id, (int)runs, err)))
+        goto done;
     if (ex.flags) {
         static const char *const names[] = {
             "request-incomplete", "response-incomplete", "no-response",

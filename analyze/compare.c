@@ -53,12 +53,15 @@ static void summarize(const struct an_side *s, const struct an_set *set,
     out->rps = d > 0 ? (double)s->count / ((double)d / 1e6) : 0;
 }
 
-/* The shift of percentile index pi (candidate - baseline), and whether it
- * reaches the threshold (max(threshold %, min effect)) and exceeds the
- * noise floor noise_us (< 0: no noise run). */
+/* The shift of percentile index pi (candidate - baseline): whether it
+ * reaches the threshold need = max(threshold %, min effect), whether it
+ * exceeds the A/A noise floor noise_us (< 0: no noise run), and whether it
+ * counts for the verdict: |shift| >= need + noise, i.e. the threshold is
+ * applied on top of the noise floor, as Diffy subtracts noise from the raw
+ * difference before thresholding. */
 struct shift {
     int64_t d;
-    int over_threshold, over_noise;
+    int over_threshold, over_noise, counts;
 };
 
 static struct shift shift_of(const struct an_group *g, const struct an_opts *o,
@@ -73,7 +76,20 @@ static struct shift shift_of(const struct an_group *g, const struct an_opts *o,
         need = (double)o->min_effect_us;
     r.over_threshold = (double)ad >= need && ad > 0;
     r.over_noise = noise_us < 0 || ad > noise_us;
+    r.counts = r.over_threshold &&
+               (double)ad >= need + (double)(noise_us > 0 ? noise_us : 0);
     return r;
+}
+
+int an_sig_dir(const struct an_group *g, const struct an_qtest *q, int dir,
+               double alpha)
+{
+    int mw_sig = g->mw.p < alpha;
+    if (mw_sig && (dir > 0 ? g->mw.z > 0 : g->mw.z < 0))
+        return 1;
+    /* a tail that moved against a body that significantly moved the
+     * other way is a burst (a stall), not a shift */
+    return !mw_sig && q->p < alpha && (dir > 0 ? q->diff > 0 : q->diff < 0);
 }
 
 static void judge(struct an_group *g, const struct an_analysis *a)
@@ -97,16 +113,22 @@ static void judge(struct an_group *g, const struct an_analysis *a)
     struct shift s50 = shift_of(g, o, 0, g->noise_us[0]);
     struct shift s99 = shift_of(g, o, 3, g->noise_us[1]);
     int timed = hist_count(b->lat) && hist_count(c->lat);
+    /* A shift is significant in its direction when Mann-Whitney says the
+     * whole distribution moved that way, or, when the body did not move,
+     * the quantile test at that percentile does (a tail-only change). The
+     * quantile test alone would miss a p99 shift of a small sample;
+     * Mann-Whitney alone would miss a change of the slowest 1%. */
+    an_quantile_test(c->res.v, c->res.n, b->res.v, b->res.n, 50, &g->q50);
+    an_quantile_test(c->res.v, c->res.n, b->res.v, b->res.n, 99, &g->q99);
     g->effect = timed && (s50.over_threshold || s99.over_threshold);
     g->beyond_noise = timed && (s50.over_noise || s99.over_noise);
-    /* a percentile counts when it passes both the threshold and the noise */
-    int up = (s50.over_threshold && s50.over_noise && s50.d > 0) ||
-             (s99.over_threshold && s99.over_noise && s99.d > 0);
-    int down = (s50.over_threshold && s50.over_noise && s50.d < 0) ||
-               (s99.over_threshold && s99.over_noise && s99.d < 0);
-    g->regressed = timed && g->significant && up && g->mw.z > 0;
-    g->improved = timed && g->significant && down && !g->regressed &&
-                  g->mw.z < 0;
+    int up = (s50.counts && s50.d > 0 && an_sig_dir(g, &g->q50, 1, o->alpha)) ||
+             (s99.counts && s99.d > 0 && an_sig_dir(g, &g->q99, 1, o->alpha));
+    int down =
+        (s50.counts && s50.d < 0 && an_sig_dir(g, &g->q50, -1, o->alpha)) ||
+        (s99.counts && s99.d < 0 && an_sig_dir(g, &g->q99, -1, o->alpha));
+    g->regressed = timed && up;
+    g->improved = timed && down && !up;
     double dm = g->sum[AN_CAND].mean_us - g->sum[AN_BASE].mean_us;
     g->contribution_us = timed ? dm * (double)hist_count(c->lat) : 0;
 }
@@ -230,7 +252,7 @@ static int op_holds(enum an_cond_op op, double v, double limit)
 
 /* Evaluates cond on g: 1 when it holds (and *value is set), 0 otherwise. */
 static int cond_holds(const struct an_cond *k, const struct an_group *g,
-                      double *value)
+                      double alpha, int64_t min_effect_us, double *value)
 {
     const struct an_summary *b = &g->sum[AN_BASE], *c = &g->sum[AN_CAND];
     if (!c->count)
@@ -263,10 +285,24 @@ static int cond_holds(const struct an_cond *k, const struct an_group *g,
             v = cv;
             break;
         }
-        if (!hist_count(g->side[AN_BASE].lat) || !g->significant ||
-            !g->beyond_noise)
+        /* a change must be significant in its own direction (Mann-Whitney,
+         * or the quantile test at that percentile) and beyond the noise
+         * floor; max has no test of its own and never counts */
+        const struct an_side *bs = &g->side[AN_BASE], *cs = &g->side[AN_CAND];
+        int up = k->op == AN_OP_GT || k->op == AN_OP_GE;
+        if (!hist_count(bs->lat) || !g->beyond_noise ||
+            k->metric == AN_CM_MAX)
+            return 0;
+        struct an_qtest q = {0};
+        q.p = 1;
+        if (k->metric <= AN_CM_P999)
+            an_quantile_test(cs->res.v, cs->res.n, bs->res.v, bs->res.n,
+                             an_pct[k->metric], &q);
+        if (!an_sig_dir(g, &q, up ? 1 : -1, alpha))
             return 0;
         double bv = (double)metric_us(b, k->metric);
+        if (fabs(cv - bv) < (double)min_effect_us)
+            return 0; /* below --min-effect: not a real change */
         if (k->percent) {
             if (bv <= 0)
                 return 0;
@@ -332,7 +368,8 @@ static int cmp_slow(const void *x, const void *y)
     const struct an_slow *a = x, *b = y;
     if (a->latency_us != b->latency_us)
         return a->latency_us < b->latency_us ? 1 : -1;
-    return a->exchange_id < b->exchange_id ? -1 : a->exchange_id > b->exchange_id;
+    return (a->exchange_id > b->exchange_id) -
+           (a->exchange_id < b->exchange_id);
 }
 
 /* The first tick after which median latency is more than twice its early
@@ -410,7 +447,8 @@ int an_compute(struct an_analysis *a, char *err)
             continue;
         for (int k = 0; k < a->o->ncond; k++) {
             double v;
-            if (cond_holds(&a->o->cond[k], g, &v)) {
+            if (cond_holds(&a->o->cond[k], g, a->o->alpha,
+                           a->o->min_effect_us, &v)) {
                 g->failed = 1;
                 if (add_failure(a, k, g, v))
                     return rp_fail(err, RP_ENOMEM, "out of memory");

@@ -261,13 +261,15 @@ int an_report_html(const struct an_analysis *a, FILE *f)
         fprintf(f, "<p class=\"verdict %s\">verdict: %s</p>\n",
                 a->verdict_fail ? "bad" : "good",
                 a->verdict_fail ? "FAIL" : "PASS");
-    fprintf(f, "<p>Compared %s by %s. A change is real when p &lt; %g "
-            "(Mann-Whitney U) and p50 or p99 moves by at least %g%% and "
-            "%lld us%s.</p>\n",
+    fprintf(f, "<p>Compared %s, grouped by %s. A change is real when p50 "
+            "or p99 moves by at least max(%g%%, %lld us)%s, significantly "
+            "(p &lt; %g: Mann-Whitney U, or a quantile test for a change of "
+            "the tail alone).</p>\n",
             o->metric == AN_METRIC_SERVICE ? "service time" : "latency",
-            an_group_by_name(o->group_by), o->alpha, o->threshold_pct,
+            an_group_by_name(o->group_by), o->threshold_pct,
             (long long)o->min_effect_us,
-            a->set[AN_NOISE].present ? ", beyond the A/A noise floor" : "");
+            a->set[AN_NOISE].present ? " plus the A/A noise floor" : "",
+            o->alpha);
     if (a->nfail) {
         fputs("<h2>Failed conditions</h2><ul>\n", f);
         for (size_t i = 0; i < a->nfail && i < 100; i++) {

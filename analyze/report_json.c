@@ -1,8 +1,31 @@
 /*
- * report_json.c: the JSON report, a public contract for CI scripts:
- * {"baseline": {...}, "candidate": {...}, "verdict": "pass"|"fail",
- *  "endpoints": [...], "failed_conditions": [...], ...}. Times are integer
- * microseconds with a "_us" suffix; rates are fractions 0..1.
+ * report_json.c: the JSON report, a public contract for CI scripts. Times
+ * are integer microseconds ("_us"), rates fractions 0..1, p-values 0..1;
+ * a value that does not exist is null. Top level:
+ *   reprise_version, baseline / candidate / noise (set: kind "capture" or
+ *   "run", id, name, label, capture_id, [target, mode, status,
+ *   lateness_p50_us, lateness_p99_us, lateness_max_us], samples, not_sent,
+ *   warmup, duration_us; noise is null without --noise), settings (metric,
+ *   group_by, alpha, threshold_pct, min_effect_us, min_count, warmup_us,
+ *   fail_if),
+ *   verdict "pass" | "fail", overall (an endpoint object over all
+ *   requests), group_by, endpoints (report order: failing, regressed, then
+ *   by contribution), failed_conditions ({condition, endpoint, value,
+ *   unit "percent" | "us"}), bottlenecks ({endpoint, contribution_us,
+ *   delta_mean_us}), slowest ({exchange_id, copy, latency_us, status,
+ *   endpoint}), timeline ({bucket_us, buckets: [{t_us, rps,
+ *   completed_per_s, errors, p50_us, p99_us}]}) and saturation (null or
+ *   {t_us, rps, p50_us}).
+ * An endpoint object: endpoint, count (candidate requests), baseline and
+ * candidate summaries ({count, errors, error_rate, status {"2xx": n...},
+ * errors_by_class, timed, mean_us, p50_us, p90_us, p95_us, p99_us,
+ * p999_us, min_us, max_us, rps, [service_p50_us, service_p99_us],
+ * ttfb_p50_us}), [noise_run], change ({pXX_us, pXX_ratio, mean_us,
+ * error_rate}), p_value and z (Mann-Whitney), p50_p_value and p99_p_value
+ * (quantile tests), significant, effect, beyond_noise, regressed,
+ * improved, failed, noise_floor ({p50_us, p99_us} or null), compared,
+ * status_changed ({count, share, examples}), body_changed ({count,
+ * compared, share, examples}) and contribution_us.
  */
 #include "analyze/an_priv.h"
 
@@ -44,9 +67,9 @@ static void set_json(FILE *f, const struct an_set *s)
                 (long long)hist_value_at_percentile(s->lateness, 50),
                 (long long)hist_value_at_percentile(s->lateness, 99),
                 (long long)hist_max(s->lateness));
-    fprintf(f, ", \"samples\": %llu, \"not_sent\": %llu, \"duration_us\": "
-            "%lld}", (unsigned long long)s->samples,
-            (unsigned long long)s->not_sent,
+    fprintf(f, ", \"samples\": %llu, \"not_sent\": %llu, \"warmup\": %llu, "
+            "\"duration_us\": %lld}", (unsigned long long)s->samples,
+            (unsigned long long)s->not_sent, (unsigned long long)s->warmup,
             (long long)an_set_duration_us(s));
 }
 
@@ -131,6 +154,10 @@ static void group_json(FILE *f, const struct an_analysis *a,
     num(f, g->mw.p);
     fputs(", \"z\": ", f);
     num(f, g->mw.z);
+    fputs(", \"p50_p_value\": ", f);
+    num(f, g->q50.p);
+    fputs(", \"p99_p_value\": ", f);
+    num(f, g->q99.p);
     fprintf(f, ", \"significant\": %s, \"effect\": %s, \"beyond_noise\": %s"
             ", \"regressed\": %s, \"improved\": %s, \"failed\": %s",
             g->significant ? "true" : "false", g->effect ? "true" : "false",
@@ -180,8 +207,8 @@ int an_report_json(const struct an_analysis *a, FILE *f)
     fputs(", \"threshold_pct\": ", f);
     num(f, o->threshold_pct);
     fprintf(f, ", \"min_effect_us\": %lld, \"min_count\": %lld, "
-            "\"fail_if\": [", (long long)o->min_effect_us,
-            (long long)o->min_count);
+            "\"warmup_us\": %lld, \"fail_if\": [", (long long)o->min_effect_us,
+            (long long)o->min_count, (long long)o->warmup_us);
     for (int i = 0; i < o->ncond; i++) {
         if (i)
             fputs(", ", f);

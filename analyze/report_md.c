@@ -33,12 +33,15 @@ int an_report_md(const struct an_analysis *a, FILE *f)
                           : a->verdict_fail ? ":x: **FAIL** "
                           : ":white_check_mark: **PASS** ";
     fprintf(f, "### reprise: %s%s vs %s\n\n", verdict, cn, bn);
+    char me[32];
+    an_fmt_us((double)o->min_effect_us, me, sizeof me);
     fprintf(f, "%zu endpoints, %zu regressed, %zu improved; %llu vs %llu "
-            "requests. A change is real when p < %g and p50 or p99 moves by "
-            "at least %g%%.\n\n", a->ngroups, nreg, nimp,
-            (unsigned long long)a->all.sum[AN_CAND].count,
-            (unsigned long long)a->all.sum[AN_BASE].count, o->alpha,
-            o->threshold_pct);
+            "requests. A change is real when p50 or p99 moves by at least "
+            "max(%g%%, %s)%s, significantly (p < %g).\n\n", a->ngroups, nreg,
+            nimp, (unsigned long long)a->all.sum[AN_CAND].count,
+            (unsigned long long)a->all.sum[AN_BASE].count, o->threshold_pct,
+            me, a->set[AN_NOISE].present ? " plus the A/A noise floor" : "",
+            o->alpha);
     if (a->nfail) {
         fputs("**Failed conditions**\n\n", f);
         for (size_t i = 0; i < a->nfail && i < 20; i++) {
@@ -76,8 +79,8 @@ int an_report_md(const struct an_analysis *a, FILE *f)
             snprintf(pv, sizeof pv, "<0.0001");
         else
             snprintf(pv, sizeof pv, "%.4f", g->mw.p);
-        fprintf(f, "%s | %llu | %.1f%% | %s → %s (%+.1f%%) | %s → %s (%+.1f%%) "
-                "| %s | %s%s%s |\n", i < rows ? "" : "**",
+        fprintf(f, "%s | %llu | %.1f%% | %s → %s (%+.1f%%) "
+                "| %s → %s (%+.1f%%) | %s | %s%s%s |\n", i < rows ? "" : "**",
                 (unsigned long long)c->count, c->error_rate * 100, x[0], x[1],
                 isnan(d50) ? 0 : d50, x[2], x[3], isnan(d99) ? 0 : d99,
                 pv, g->regressed || g->failed ? "**" : "",

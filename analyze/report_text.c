@@ -102,6 +102,8 @@ int an_report_text(const struct an_analysis *a, FILE *f, int color)
                 (unsigned long long)s->samples, t2);
         if (s->not_sent)
             fprintf(f, ", %llu never sent", (unsigned long long)s->not_sent);
+        if (s->warmup)
+            fprintf(f, ", %llu in the warmup", (unsigned long long)s->warmup);
         if (s->kind == CORPUS_SET_RUN)
             fprintf(f, " (target %s, mode %s, %s)", s->target, s->mode,
                     s->status);
@@ -135,11 +137,14 @@ int an_report_text(const struct an_analysis *a, FILE *f, int color)
                         color ? RESET : "", t2);
         }
     }
-    fprintf(f, "  compared: %s by %s; a change is real when p < %g "
-            "(Mann-Whitney) and p50 or p99 moves by >= max(%g%%, %s)%s\n\n",
+    static const char *const per[] = {"per endpoint", "per host",
+                                      "per status", "over all requests"};
+    fprintf(f, "  compared: %s %s; a change is real when p50 or p99 moves "
+            "by >= max(%g%%, %s)%s, significantly (p < %g)\n\n",
             o->metric == AN_METRIC_SERVICE ? "service time" : "latency",
-            an_group_by_name(o->group_by), o->alpha, o->threshold_pct, t1,
-            a->set[AN_NOISE].present ? " and beyond the A/A noise" : "");
+            per[o->group_by], o->threshold_pct, t1,
+            a->set[AN_NOISE].present ? " plus the A/A noise floor" : "",
+            o->alpha);
 
     int w = 8;
     for (size_t i = 0; i < a->ngroups; i++) {
@@ -171,7 +176,8 @@ int an_report_text(const struct an_analysis *a, FILE *f, int color)
         if (!g->status_changed && !g->body_changed)
             continue;
         if (!hdr++)
-            fprintf(f, "\ncorrectness (candidate vs baseline, same exchange):\n");
+            fputs("\ncorrectness (candidate vs baseline, same exchange):\n",
+                  f);
         fprintf(f, "  %s:", g->key);
         if (g->status_changed) {
             fprintf(f, " status changed %llu/%llu (%.1f%%), e.g.",

@@ -112,3 +112,78 @@ int an_reservoir_add(struct an_reservoir *r, int64_t v)
         r->v[k] = v;
     return 0;
 }
+
+/* Number of values > t in sorted v[0..n). */
+static size_t count_above(const int64_t *v, size_t n, int64_t t)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid] <= t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return n - lo;
+}
+
+/* log of the hypergeometric probability of k successes in a draw of n from
+ * N with K successes. */
+static double log_hyper(double k, double n, double K, double N)
+{
+    return lgamma(K + 1) - lgamma(k + 1) - lgamma(K - k + 1) +
+           lgamma(N - K + 1) - lgamma(n - k + 1) - lgamma(N - K - n + k + 1) -
+           (lgamma(N + 1) - lgamma(n + 1) - lgamma(N - n + 1));
+}
+
+void an_quantile_test(const int64_t *a, size_t na, const int64_t *b,
+                      size_t nb, double pct, struct an_qtest *out)
+{
+    memset(out, 0, sizeof *out);
+    out->p = 1;
+    if (!na || !nb)
+        return;
+    /* pooled nearest-rank percentile by walking both sorted arrays */
+    size_t n = na + nb;
+    size_t rank = (size_t)ceil(pct / 100.0 * (double)n);
+    if (rank < 1)
+        rank = 1;
+    if (rank > n)
+        rank = n;
+    size_t i = 0, j = 0;
+    int64_t t = 0;
+    for (size_t r = 0; r < rank; r++) {
+        if (j >= nb || (i < na && a[i] <= b[j]))
+            t = a[i++];
+        else
+            t = b[j++];
+    }
+    out->t = t;
+    size_t ea = count_above(a, na, t), eb = count_above(b, nb, t);
+    out->above_a = ea;
+    out->above_b = eb;
+    out->diff = (double)ea / (double)na - (double)eb / (double)nb;
+    double K = (double)(ea + eb), N = (double)n, A = (double)na;
+    if (K == 0 || K == N)
+        return;
+    double small = K < N - K ? K : N - K;
+    if (small <= 500) {
+        /* Fisher: sum the probabilities of tables as or less likely */
+        double kmin = K - (N - A) > 0 ? K - (N - A) : 0;
+        double kmax = K < A ? K : A;
+        double lp0 = log_hyper((double)ea, A, K, N), sum = 0;
+        for (double k = kmin; k <= kmax; k++) {
+            double lp = log_hyper(k, A, K, N);
+            if (lp <= lp0 + 1e-7)
+                sum += exp(lp);
+        }
+        out->p = sum > 1 ? 1 : sum;
+        return;
+    }
+    double pp = K / N;
+    double se = sqrt(pp * (1 - pp) * (1 / A + 1 / (double)nb));
+    if (!(se > 0))
+        return;
+    double p = 2 * an_norm_sf(fabs(out->diff) / se);
+    out->p = p > 1 ? 1 : p;
+}

@@ -24,6 +24,23 @@ struct an_mw {
 void an_mann_whitney(int64_t *a, size_t na, int64_t *b, size_t nb,
                      struct an_mw *out);
 
+/* Quantile test: do a and b differ in how often they exceed their pooled
+ * p-th percentile? (Mood's median test for p = 50, generalized.) The
+ * pooled percentile t is taken from both samples together; the counts of
+ * values > t are compared with Fisher's exact test when the smaller margin
+ * is at most 500, else with a two-proportion z-test. Under "same
+ * distribution" the labels are exchangeable, so the test is valid for any
+ * percentile however few values lie beyond it. */
+struct an_qtest {
+    int64_t t;          /* pooled percentile */
+    uint64_t above_a, above_b; /* values > t */
+    double diff;        /* share above in a minus share above in b */
+    double p;           /* two-sided p-value; 1 when undecidable */
+};
+/* a and b must be sorted ascending (an_mann_whitney leaves them so). */
+void an_quantile_test(const int64_t *a, size_t na, const int64_t *b,
+                      size_t nb, double pct, struct an_qtest *out);
+
 /* Upper tail of the standard normal distribution, P(Z > z). */
 double an_norm_sf(double z);
 

@@ -21,6 +21,7 @@
 #include "corpus/corpus.h"
 
 #define NEX 600
+#define END ((const char *)NULL) /* variadic sentinel */
 
 static char dir[64], db[128], out[128];
 static int64_t nasty_id;
@@ -233,7 +234,7 @@ static void test_json_contract(void **state)
 {
     (void)state;
     assert_int_equal(analyze("--baseline", "v1", "--candidate", "v2",
-                             "--format", "json", NULL), 0);
+                             "--format", "json", END), 0);
     char *s = slurp();
     assert_non_null(strstr(s, "\"verdict\": \"pass\""));
     assert_non_null(strstr(s, "\"baseline\": {\"kind\": \"run\""));
@@ -267,79 +268,79 @@ static void test_fail_if(void **state)
 {
     (void)state;
     assert_int_equal(analyze("--baseline", "v1", "--fail-if", "p99>+10%",
-                             NULL), 1);
+                             END), 1);
     assert_int_equal(analyze("--baseline", "v1", "--fail-if", "p99>+150%",
-                             NULL), 0);
+                             END), 0);
     assert_int_equal(analyze("--baseline", "v1", "--fail-if", "p50>+3ms",
-                             NULL), 1);
+                             END), 1);
     assert_int_equal(analyze("--baseline", "v1", "--fail-if", "p50>+8ms",
-                             NULL), 0);
+                             END), 0);
     assert_int_equal(analyze("--baseline", "v1", "--fail-if", "p95>250ms",
-                             NULL), 0);
+                             END), 0);
     assert_int_equal(analyze("--baseline", "v1", "--fail-if", "p95>5ms",
-                             NULL), 1);
+                             END), 1);
     assert_int_equal(analyze("--baseline", "v1", "--fail-if", "errors>1%",
-                             NULL), 1);
+                             END), 1);
     assert_int_equal(analyze("--baseline", "v1", "--fail-if", "errors>6%",
-                             NULL), 0);
+                             END), 0);
     assert_int_equal(analyze("--baseline", "v1", "--fail-if",
-                             "status-changed>0.5%", NULL), 1);
+                             "status-changed>0.5%", END), 1);
     assert_int_equal(analyze("--baseline", "v1", "--fail-if",
-                             "body-changed>1%", NULL), 1);
+                             "body-changed>1%", END), 1);
     assert_int_equal(analyze("--baseline", "v1", "--fail-if",
-                             "body-changed>20%", NULL), 0);
+                             "body-changed>20%", END), 0);
     /* A/A: v1b vs v1 is not significant, so relative conditions hold not */
     assert_int_equal(analyze("--baseline", "v1", "--candidate", "v1b",
                              "--fail-if", "p99>+1%", "--fail-if",
-                             "p50>+1us", NULL), 0);
+                             "p50>+1us", END), 0);
     /* JSON lists the failure */
     assert_int_equal(analyze("--baseline", "v1", "--fail-if", "p99>+10%",
-                             "--format", "json", NULL), 1);
+                             "--format", "json", END), 1);
     char *s = slurp();
     assert_non_null(strstr(s, "\"verdict\": \"fail\""));
     assert_non_null(strstr(s, "{\"condition\": \"p99>+10%\", \"endpoint\": "
                               "\"GET /slow\""));
     free(s);
     /* malformed */
-    assert_int_equal(analyze("--fail-if", "p99>10%", NULL), 2);
-    assert_int_equal(analyze("--fail-if", "latency>1", NULL), 2);
-    assert_int_equal(analyze("--fail-if", "p99>", NULL), 2);
-    assert_int_equal(analyze("--fail-if", "errors>5ms", NULL), 2);
-    assert_int_equal(analyze("--fail-if", NULL), 2);
+    assert_int_equal(analyze("--fail-if", "p99>10%", END), 2);
+    assert_int_equal(analyze("--fail-if", "latency>1", END), 2);
+    assert_int_equal(analyze("--fail-if", "p99>", END), 2);
+    assert_int_equal(analyze("--fail-if", "errors>5ms", END), 2);
+    assert_int_equal(analyze("--fail-if", END), 2);
 }
 
 static void test_sets(void **state)
 {
     (void)state;
     /* default: latest run (v2) against the capture */
-    assert_int_equal(analyze("--format", "json", NULL), 0);
+    assert_int_equal(analyze("--format", "json", END), 0);
     char *s = slurp();
     assert_non_null(strstr(s, "\"baseline\": {\"kind\": \"capture\""));
     assert_non_null(strstr(s, "\"candidate\": {\"kind\": \"run\", \"id\": 4"));
     free(s);
     assert_int_equal(analyze("--baseline", "previous", "--format", "json",
-                             NULL), 0);
+                             END), 0);
     s = slurp();
     assert_non_null(strstr(s, "\"baseline\": {\"kind\": \"run\", \"id\": 3"));
     free(s);
     assert_int_equal(analyze("--baseline", "capture:1", "--candidate", "1",
-                             NULL), 0);
-    assert_int_equal(analyze("--candidate", "nosuch", NULL), 2);
-    assert_int_equal(analyze("--baseline", "42", NULL), 2);
-    assert_int_equal(analyze("--baseline", "capture:9", NULL), 2);
-    assert_int_equal(analyze("--noise", "nope", NULL), 2);
-    assert_int_equal(analyze("--bogus", NULL), 2);
-    assert_int_equal(analyze("--format", "pdf", NULL), 2);
+                             END), 0);
+    assert_int_equal(analyze("--candidate", "nosuch", END), 2);
+    assert_int_equal(analyze("--baseline", "42", END), 2);
+    assert_int_equal(analyze("--baseline", "capture:9", END), 2);
+    assert_int_equal(analyze("--noise", "nope", END), 2);
+    assert_int_equal(analyze("--bogus", END), 2);
+    assert_int_equal(analyze("--format", "pdf", END), 2);
     /* noise floor */
     assert_int_equal(analyze("--baseline", "v1", "--noise", "v1b",
-                             "--format", "json", NULL), 0);
+                             "--format", "json", END), 0);
     s = slurp();
     assert_non_null(strstr(s, "\"noise_floor\": {\"p50_us\": "));
     free(s);
     /* a noise run that moved as much as the candidate hides the change */
     assert_int_equal(analyze("--baseline", "v1", "--candidate", "v2",
                              "--noise", "v1noisy", "--fail-if", "p99>+10%",
-                             "--format", "json", NULL), 0);
+                             "--format", "json", END), 0);
     s = slurp();
     char *slow = endpoint_obj(s, "GET /slow");
     assert_non_null(strstr(slow, "\"significant\": true"));
@@ -360,28 +361,38 @@ static void test_formats(void **state)
                            "| GET /slow |", "<svg"};
     for (int i = 0; i < 4; i++) {
         assert_int_equal(analyze("--baseline", "v1", "--format", fmts[i],
-                                 NULL), 0);
+                                 END), 0);
         char *s = slurp();
         if (!strstr(s, marks[i]))
             fail_msg("%s output lacks '%s':\n%s", fmts[i], marks[i], s);
         free(s);
     }
     assert_int_equal(analyze("--group-by", "status", "--format", "json",
-                             NULL), 0);
+                             END), 0);
     char *s = slurp();
     assert_non_null(strstr(s, "{\"endpoint\": \"500\""));
     free(s);
     assert_int_equal(analyze("--group-by", "host", "--format", "csv",
-                             "--template", "/users/:uid", NULL), 0);
+                             "--template", "/users/:uid", END), 0);
     s = slurp();
     assert_non_null(strstr(s, "\"api.example\""));
     free(s);
     assert_int_equal(analyze("--template", "/users/:uid", "--format",
-                             "csv", NULL), 0);
+                             "csv", END), 0);
     s = slurp();
     assert_non_null(strstr(s, "\"GET /users/:uid\""));
     free(s);
-    assert_int_equal(analyze("--keep-query", "--format", "csv", NULL), 0);
+    /* --warmup 2s: the first 200 of 600 exchanges (10 ms apart) are left
+     * out of the measurements but still diffed */
+    assert_int_equal(analyze("--baseline", "v1", "--warmup", "2s", "--format",
+                             "json", END), 0);
+    s = slurp();
+    assert_non_null(strstr(s, "\"warmup\": 200"));
+    char *o = endpoint_obj(s, "POST /orders");
+    assert_non_null(strstr(o, "\"baseline\": {\"count\": 134,"));
+    assert_non_null(strstr(o, "\"status_changed\": {\"count\": 10,"));
+    free(s);
+    assert_int_equal(analyze("--keep-query", "--format", "csv", END), 0);
     s = slurp();
     assert_non_null(strstr(s, "\"GET /users/:id?x="));
     free(s);
@@ -426,7 +437,7 @@ static void test_show(void **state)
     assert_null(strchr(s, 0x1b)); /* no raw escape reaches a terminal */
     assert_non_null(strstr(s, "timings: "));
     free(s);
-    assert_int_equal(show("--bogus", NULL), 2);
+    assert_int_equal(show("--bogus", END), 2);
     char *argv[] = {"show", db, "999999", NULL};
     assert_int_equal(an_show_cmd(3, argv), 2);
 }
@@ -441,9 +452,9 @@ static void test_show_curl(void **state)
     for (int with_target = 0; with_target < 2; with_target++) {
         if (with_target)
             assert_int_equal(show("--curl", "--target",
-                                  "http://127.0.0.1:9", NULL), 0);
+                                  "http://127.0.0.1:9", END), 0);
         else
-            assert_int_equal(show("--curl", NULL), 0);
+            assert_int_equal(show("--curl", END), 0);
         unlink("/tmp/rp-pwned");
         snprintf(cmd, sizeof cmd,
                  "cd '%s' && bash -c 'curl() { for a in \"$@\"; do "

@@ -64,6 +64,50 @@ static void test_direction_and_power(void **state)
     assert_true(fabs(an_norm_sf(1.959963984540054) - 0.025) < 1e-9);
 }
 
+static void test_quantile(void **state)
+{
+    (void)state;
+    struct an_qtest q;
+    /* pooled 43.75th percentile is 7: 8 of a and 1 of b above it; Fisher
+     * two-sided for [[8, 2], [1, 5]] is 0.03496503496503496 (the value of
+     * scipy.stats.fisher_exact) */
+    int64_t a[] = {1, 2, 10, 11, 12, 13, 14, 15, 16, 17};
+    int64_t b[] = {3, 4, 5, 6, 7, 18};
+    an_quantile_test(a, 10, b, 6, 43.75, &q);
+    assert_int_equal(q.t, 7);
+    assert_int_equal(q.above_a, 8);
+    assert_int_equal(q.above_b, 1);
+    assert_true(fabs(q.p - 0.03496503496503496) < 1e-9);
+    assert_true(q.diff > 0);
+    /* [[3, 97], [10, 90]] at the pooled 93.5th percentile: p 0.0817940530 */
+    static int64_t c[100], d[100];
+    for (int i = 0; i < 100; i++) {
+        c[i] = i < 97 ? i + 1 : 1000 + i;
+        d[i] = i < 90 ? i + 1 : 2000 + i;
+    }
+    an_quantile_test(c, 100, d, 100, 93.5, &q);
+    assert_int_equal(q.t, 97);
+    assert_int_equal(q.above_a, 3);
+    assert_int_equal(q.above_b, 10);
+    assert_true(fabs(q.p - 0.08179405296897922) < 1e-9);
+    assert_true(q.diff < 0);
+    /* large margins use the z-test: 3000 vs 2000 of 10000 above */
+    static int64_t e[10000], f[10000];
+    for (int i = 0; i < 10000; i++) {
+        e[i] = i < 7000 ? 1 : 5;
+        f[i] = i < 8000 ? 1 : 5;
+    }
+    an_quantile_test(e, 10000, f, 10000, 50, &q);
+    assert_int_equal(q.t, 1);
+    /* z = 0.1 / sqrt(0.25 * 0.75 * 2 / 10000) = 16.33: p ~ 6e-60 */
+    assert_true(q.p < 1e-50 && q.p > 0);
+    /* identical samples: nothing */
+    an_quantile_test(e, 10000, e, 10000, 99, &q);
+    assert_true(q.p > 0.99);
+    an_quantile_test(e, 0, f, 10, 99, &q);
+    assert_true(q.p == 1);
+}
+
 static void test_reservoir(void **state)
 {
     (void)state;
@@ -92,6 +136,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_known),
         cmocka_unit_test(test_direction_and_power),
+        cmocka_unit_test(test_quantile),
         cmocka_unit_test(test_reservoir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
