@@ -102,6 +102,16 @@ static void print_body(FILE *f, struct corpus *c, const struct corpus_msg *m,
     free(b);
 }
 
+/* b - a, or -1 when a corpus holds times whose difference does not fit
+ * (a hostile or hand-edited file must not overflow). */
+static int64_t span_us(int64_t a, int64_t b)
+{
+    int64_t d;
+    if (__builtin_sub_overflow(b, a, &d))
+        return -1;
+    return d;
+}
+
 static void fmt_dur(int64_t us, char *out, size_t n);
 
 /* Prints what each of the latest max_runs runs measured for exchange id
@@ -414,12 +424,13 @@ int an_show_cmd(int argc, char **argv)
         fputs("< (no response seen)\n", f);
     }
     char t[4][32];
-    fmt_dur(ex.req.last_us - ex.req.first_us, t[0], sizeof t[0]);
-    fmt_dur(ex.status > 0 ? ex.resp.first_us - ex.req.last_us : -1, t[1],
+    int resp = ex.status > 0;
+    fmt_dur(span_us(ex.req.first_us, ex.req.last_us), t[0], sizeof t[0]);
+    fmt_dur(resp ? span_us(ex.req.last_us, ex.resp.first_us) : -1, t[1],
             sizeof t[1]);
-    fmt_dur(ex.status > 0 ? ex.resp.last_us - ex.resp.first_us : -1, t[2],
+    fmt_dur(resp ? span_us(ex.resp.first_us, ex.resp.last_us) : -1, t[2],
             sizeof t[2]);
-    fmt_dur(ex.status > 0 ? ex.resp.last_us - ex.req.first_us : -1, t[3],
+    fmt_dur(resp ? span_us(ex.req.first_us, ex.resp.last_us) : -1, t[3],
             sizeof t[3]);
     fprintf(f, "timings: request sent in %s, first response byte %s later, "
             "response received in %s; total %s\n", t[0], t[1], t[2], t[3]);

@@ -255,7 +255,8 @@ struct corpus_sample {
                                    capture: resp first - req last byte */
     int64_t resp_bytes;
     uint8_t body_hash[RP_HASH_LEN];
-    int has_body_hash;
+    int has_body_hash;          /* 0 when no body, or (capture) when the
+                                   stored body is truncated or incomplete */
 };
 
 enum corpus_set_kind { CORPUS_SET_CAPTURE, CORPUS_SET_RUN };

@@ -222,8 +222,16 @@ int corpus_body_get(struct corpus *c, const uint8_t hash[RP_HASH_LEN],
     sqlite3_int64 size = sqlite3_column_int64(st, 0);
     const uint8_t *z = sqlite3_column_blob(st, 1);
     int zlen = sqlite3_column_bytes(st, 1);
-    uint8_t *buf = size >= 0 ? malloc((size_t)size + 1) : NULL;
     int r = RP_OK;
+    uint8_t *buf = NULL;
+    /* deflate never shrinks data more than 1032:1: a larger size is a
+     * damaged file, not a reason to allocate it */
+    if (size < 0 || size > (sqlite3_int64)zlen * 1032 + 64) {
+        r = rp_fail(err, RP_EINPUT, "%s: body %s is damaged (%lld bytes "
+                    "from %d stored)", c->path, hex, (long long)size, zlen);
+        goto done;
+    }
+    buf = malloc((size_t)size + 1);
     if (!buf) {
         r = rp_fail(err, size < 0 ? RP_EINPUT : RP_ENOMEM,
                     "%s: cannot hold body %s (%lld bytes)", c->path, hex,
@@ -440,7 +448,10 @@ int corpus_samples_open(struct corpus *c, enum corpus_set_kind kind,
             r = corpus_prepare(c,
                 "SELECT id, method, target, host, status, req_first_us,"
                 " req_last_us, resp_first_us, resp_last_us,"
-                " resp_body_size_bytes, resp_body_hash FROM exchanges"
+                /* a truncated or incomplete body's hash covers only
+                 * part of it: no hash, so it is never compared */
+                " resp_body_size_bytes, CASE WHEN flags & 18 THEN NULL"
+                " ELSE resp_body_hash END FROM exchanges"
                 " WHERE capture_id = ? ORDER BY id", &cur->st, err);
     } else {
         r = corpus_prepare(c,
@@ -463,13 +474,18 @@ int corpus_samples_open(struct corpus *c, enum corpus_set_kind kind,
     return RP_OK;
 }
 
-/* b - a, or -1 when either is unknown (NULL). */
+/* b - a, or -1 when either is unknown (NULL) or the difference does not
+ * fit (a damaged file). */
 static int64_t span(sqlite3_stmt *st, int a, int b)
 {
     if (sqlite3_column_type(st, a) == SQLITE_NULL ||
         sqlite3_column_type(st, b) == SQLITE_NULL)
         return -1;
-    return sqlite3_column_int64(st, b) - sqlite3_column_int64(st, a);
+    int64_t d;
+    if (__builtin_sub_overflow((int64_t)sqlite3_column_int64(st, b),
+                               (int64_t)sqlite3_column_int64(st, a), &d))
+        return -1;
+    return d;
 }
 
 /* Maps the stored class name back; no string compare for the common case
