@@ -132,11 +132,15 @@ static void usage(FILE *f)
 "HTTP:\n"
 "  --max-body SIZE         store bodies up to SIZE bytes each (default 1MiB);\n"
 "                          longer ones are truncated and flagged\n"
-"  --no-redact             store header values and query parameters as seen\n"
-"                          (by default Authorization, Cookie, Set-Cookie and\n"
-"                          similar credentials are redacted)\n"
+"  --no-redact             keep the values of Authorization,\n"
+"                          Proxy-Authorization, Cookie and Set-Cookie, which\n"
+"                          are otherwise replaced by a marker\n"
+"                          \"[redacted len=N h=HASH]\" (HASH: keyed per capture,\n"
+"                          so equal values stay equal); names given with the\n"
+"                          two options below are still redacted\n"
 "  --redact-header NAME    also redact header NAME (repeatable)\n"
-"  --redact-query PARAM    also redact query parameter PARAM (repeatable)\n"
+"  --redact-query PARAM    also redact the value of query parameter PARAM in\n"
+"                          request targets (repeatable)\n"
 "other:\n"
 "  --stats                 print statistics to stderr every 5 seconds\n"
 "  -q, --quiet             no summary line at the end\n"
@@ -381,7 +385,8 @@ static int begin_capture(struct cap_run *r, int64_t started_us)
     struct cap_cli_opts *o = r->o;
     struct corpus_capture_info ci = {
         .label = o->label, .source = r->source_desc, .filter = o->filter,
-        .started_us = started_us, .redacted = o->redact,
+        .started_us = started_us,
+        .redacted = o->redact || o->nredact_headers || o->nredact_query,
         .options_json = r->options_json,
     };
     int rc = corpus_capture_begin(r->corpus, &ci, &r->capture_id, r->err);
@@ -474,7 +479,7 @@ static void collect_stats(struct cap_run *r, struct corpus_capture_stats *cs)
     cs->packets = r->packets;
     cs->bytes = r->bytes;
     cs->ip_fragments = r->ip_fragments;
-    cs->non_tcp = r->non_tcp;
+    cs->non_tcp = r->non_tcp + r->malformed; /* unusable as TCP either way */
     if (r->flows) {
         struct tcp_stats ts;
         tcp_table_stats(r->flows, &ts);
@@ -561,9 +566,15 @@ static int run_loop(struct cap_run *r)
             snprintf(r->err, sizeof r->err, "%s", err);
             break;
         }
+        int64_t now = rp_mono_us();
+        if (r->o->stats && r->begun && now - last_stats >= STATS_EVERY_US) {
+            struct corpus_capture_stats cs;
+            collect_stats(r, &cs);
+            print_stats(&cs, r->capture_id, " so far");
+            last_stats = now;
+        }
         if (!live)
             continue;
-        int64_t now = rp_mono_us();
         if (!r->begun && (rc = begin_capture(r, r->start_wall_us)))
             break;
         if (n == 0)
@@ -577,12 +588,6 @@ static int run_loop(struct cap_run *r)
                        now - r->start_mono_us >= r->o->duration_us)) {
             drain_live(r);
             break;
-        }
-        if (r->o->stats && now - last_stats >= STATS_EVERY_US) {
-            struct corpus_capture_stats cs;
-            collect_stats(r, &cs);
-            print_stats(&cs, r->capture_id, " so far");
-            last_stats = now;
         }
         if (r->rc)
             break;
@@ -655,8 +660,9 @@ static int capture_main(struct cap_cli_opts *o, char *err)
             rc = cap_http_error(r.http, err);
         struct corpus_capture_stats cs;
         collect_stats(&r, &cs);
+        char err2[RP_ERRLEN];
         int rc2 = corpus_capture_end(r.corpus, r.capture_id, &cs,
-                                     rc ? NULL : err);
+                                     rc ? err2 : err);
         if (!rc)
             rc = rc2;
         if (!rp_quiet || o->stats)
@@ -667,7 +673,8 @@ done:
     if (r.http)
         cap_http_free(r.http);
     if (r.corpus) {
-        int rc3 = corpus_close(r.corpus, rc ? NULL : err);
+        char err3[RP_ERRLEN];
+        int rc3 = corpus_close(r.corpus, rc ? err3 : err);
         if (!rc)
             rc = rc3;
     }

@@ -18,6 +18,8 @@
 #define DEFAULT_MAX_OOO (4u << 20)
 #define PREDIR_LIMIT (256u << 10) /* bytes buffered before the direction is
                                      known; then the lower port is server */
+#define TOMBSTONE_US 5000000LL    /* a flow closed by FIN/RST swallows stray
+                                     segments this long (packet time) */
 
 /* Serial-number arithmetic (RFC 1982) on 32-bit sequence numbers. */
 static int32_t seq_diff(uint32_t a, uint32_t b) { return (int32_t)(a - b); }
@@ -34,6 +36,7 @@ struct seg {
 
 struct half {                /* the bytes one side sends */
     struct seg *ooo;         /* buffered, sorted by seq, no overlaps */
+    struct seg *ooo_tail;    /* last of them: in-order arrivals append */
     uint64_t ooo_bytes;
     uint32_t next;           /* next sequence number to deliver */
     uint32_t isn;            /* from the SYN, when syn_seen */
@@ -55,9 +58,16 @@ struct flow {
     int client;                  /* side index of the client, -1 unknown */
     int saw_syn;
     int opened;                  /* ops->open was called */
+    int dead;                    /* closed by FIN/RST: a tombstone on the
+                                    tombs list until it expires or a SYN
+                                    reuses the 4-tuple */
     void *conn;
     int64_t first_us, last_us;
     struct half h[2];
+};
+
+struct flow_list {
+    struct flow *head, *tail;    /* head = oldest */
 };
 
 struct tcp_table {
@@ -67,7 +77,8 @@ struct tcp_table {
     struct flow **buckets;
     uint64_t mask;               /* buckets - 1 */
     uint64_t seed;               /* bucket hash seed */
-    struct flow *lru_head, *lru_tail;
+    struct flow_list lru;        /* live flows by last activity */
+    struct flow_list tombs;      /* dead flows by time of death */
     struct flow *free_flows;     /* recycled flow structs */
     uint64_t free_count;
     struct flow *current;        /* flow being processed (not evicted) */
@@ -105,28 +116,28 @@ uint64_t tcp_tuple_hash(const struct cap_segment *s)
 
 /* ---- LRU list and table membership -------------------------------------- */
 
-static void lru_unlink(struct tcp_table *t, struct flow *f)
+static void list_unlink(struct flow_list *l, struct flow *f)
 {
     if (f->lprev)
         f->lprev->lnext = f->lnext;
     else
-        t->lru_head = f->lnext;
+        l->head = f->lnext;
     if (f->lnext)
         f->lnext->lprev = f->lprev;
     else
-        t->lru_tail = f->lprev;
+        l->tail = f->lprev;
     f->lprev = f->lnext = NULL;
 }
 
-static void lru_append(struct tcp_table *t, struct flow *f)
+static void list_append(struct flow_list *l, struct flow *f)
 {
-    f->lprev = t->lru_tail;
+    f->lprev = l->tail;
     f->lnext = NULL;
-    if (t->lru_tail)
-        t->lru_tail->lnext = f;
+    if (l->tail)
+        l->tail->lnext = f;
     else
-        t->lru_head = f;
-    t->lru_tail = f;
+        l->head = f;
+    l->tail = f;
 }
 
 static uint64_t bucket_of(const struct tcp_table *t, uint64_t hash)
@@ -257,6 +268,8 @@ static void drain(struct tcp_table *t, struct flow *f, int side, int64_t ts_us)
     while (h->ooo && seq_leq(h->ooo->seq, h->next)) {
         struct seg *s = h->ooo;
         h->ooo = s->next;
+        if (!h->ooo)
+            h->ooo_tail = NULL;
         uint32_t skip = h->next - s->seq;
         if (skip < s->len) {
             deliver(t, f, side, s->data + skip, s->len - skip, s->ts_us);
@@ -319,20 +332,30 @@ static void flow_remove(struct tcp_table *t, struct flow *f)
         pp = &(*pp)->hnext;
     if (*pp)
         *pp = f->hnext;
-    lru_unlink(t, f);
-    for (int side = 0; side < 2; side++)
-        while (f->h[side].ooo) {
-            struct seg *s = f->h[side].ooo;
-            f->h[side].ooo = s->next;
-            free_seg(t, &f->h[side], s);
-        }
-    t->st.active--;
+    list_unlink(f->dead ? &t->tombs : &t->lru, f);
+    if (!f->dead)
+        t->st.active--;
     t->st.mem_bytes -= sizeof *f;
     f->hnext = t->free_flows;
     t->free_flows = f;
     t->free_count++;
 }
 
+static void free_segs(struct tcp_table *t, struct flow *f)
+{
+    for (int side = 0; side < 2; side++)
+        while (f->h[side].ooo) {
+            struct seg *s = f->h[side].ooo;
+            f->h[side].ooo = s->next;
+            free_seg(t, &f->h[side], s);
+        }
+    f->h[0].ooo_tail = f->h[1].ooo_tail = NULL;
+}
+
+/* Ends a live flow: buffered data is delivered, the HTTP layer is told.
+ * A flow closed by FIN or RST stays as a tombstone, so that segments still
+ * in flight (late retransmissions, data racing a reset) are not taken for
+ * a new connection picked up mid-stream. */
 static void close_flow(struct tcp_table *t, struct flow *f,
                        enum cap_close_reason why, int64_t ts_us)
 {
@@ -341,7 +364,23 @@ static void close_flow(struct tcp_table *t, struct flow *f,
         why = CAP_CLOSE_FIN;
     if (f->opened)
         t->ops->close(t->ctx, f->conn, why, ts_us);
+    free_segs(t, f);
+    if (why == CAP_CLOSE_FIN || why == CAP_CLOSE_RST) {
+        list_unlink(&t->lru, f);
+        t->st.active--;
+        f->dead = 1;
+        f->last_us = ts_us;
+        list_append(&t->tombs, f);
+        return;
+    }
     flow_remove(t, f);
+}
+
+static void expire_tombs(struct tcp_table *t, int64_t now_us, int all)
+{
+    while (t->tombs.head &&
+           (all || t->tombs.head->last_us + TOMBSTONE_US < now_us))
+        flow_remove(t, t->tombs.head);
 }
 
 /* ---- buffering and the memory cap --------------------------------------- */
@@ -351,6 +390,8 @@ static void buffer_data(struct tcp_table *t, struct half *h, uint32_t seq,
                         const uint8_t *p, uint32_t len, int64_t ts_us)
 {
     struct seg **pp = &h->ooo;
+    if (h->ooo_tail && seq_leq(h->ooo_tail->seq + h->ooo_tail->len, seq))
+        pp = &h->ooo_tail->next; /* the common case: after the last one */
     while (len > 0) {
         while (*pp && seq_leq((*pp)->seq + (*pp)->len, seq))
             pp = &(*pp)->next;
@@ -377,6 +418,8 @@ static void buffer_data(struct tcp_table *t, struct half *h, uint32_t seq,
         memcpy(n->data, p, piece);
         n->next = s;
         *pp = n;
+        if (!s)
+            h->ooo_tail = n;
         pp = &n->next;
         h->ooo_bytes += piece;
         mem_add(t, sizeof *n + piece);
@@ -390,8 +433,10 @@ static void enforce_memory(struct tcp_table *t, int64_t ts_us)
 {
     if (!t->opts.max_memory_bytes)
         return;
+    while (t->st.mem_bytes > t->opts.max_memory_bytes && t->tombs.head)
+        flow_remove(t, t->tombs.head);
     while (t->st.mem_bytes > t->opts.max_memory_bytes) {
-        struct flow *v = t->lru_head;
+        struct flow *v = t->lru.head;
         if (v == t->current)
             v = v->lnext;
         if (!v) {
@@ -444,7 +489,7 @@ static struct flow *flow_new(struct tcp_table *t, const struct cap_segment *s,
     uint64_t b = bucket_of(t, hash);
     f->hnext = t->buckets[b];
     t->buckets[b] = f;
-    lru_append(t, f);
+    list_append(&t->lru, f);
     t->st.active++;
     mem_add(t, sizeof *f);
     if (t->st.active > t->mask + 1)
@@ -525,12 +570,13 @@ static void half_data(struct tcp_table *t, struct flow *f, int side,
 
 static void expire_head(struct tcp_table *t, int64_t now_us)
 {
+    expire_tombs(t, now_us, 0);
     if (t->opts.flow_timeout_us <= 0)
         return;
-    while (t->lru_head &&
-           t->lru_head->last_us + t->opts.flow_timeout_us < now_us) {
+    while (t->lru.head &&
+           t->lru.head->last_us + t->opts.flow_timeout_us < now_us) {
         t->st.timeouts++;
-        close_flow(t, t->lru_head, CAP_CLOSE_TIMEOUT, now_us);
+        close_flow(t, t->lru.head, CAP_CLOSE_TIMEOUT, now_us);
     }
 }
 
@@ -558,9 +604,18 @@ void tcp_table_segment(struct tcp_table *t, const struct cap_segment *s,
     uint64_t hash = tcp_tuple_hash(s);
     int side = 0;
     struct flow *f = lookup(t, s, hash, &side);
+    if (f && f->dead) {
+        if ((s->flags & (CAP_TCP_SYN | CAP_TCP_ACK)) != CAP_TCP_SYN)
+            return; /* a straggler of the closed connection */
+        flow_remove(t, f); /* the 4-tuple is reused */
+        f = NULL;
+    }
     if (f && is_new_connection(f, side, s)) {
-        close_flow(t, f, f->h[0].fin_seen || f->h[1].fin_seen
-                             ? CAP_CLOSE_FIN : CAP_CLOSE_END, ts_us);
+        enum cap_close_reason why = f->h[0].fin_seen || f->h[1].fin_seen
+                                        ? CAP_CLOSE_FIN : CAP_CLOSE_END;
+        close_flow(t, f, why, ts_us);
+        if (why == CAP_CLOSE_FIN)
+            flow_remove(t, f); /* no tombstone: the tuple lives on */
         f = NULL;
     }
     if (!f) {
@@ -580,8 +635,8 @@ void tcp_table_segment(struct tcp_table *t, const struct cap_segment *s,
         side = 0;
     } else {
         f->last_us = ts_us;
-        lru_unlink(t, f);
-        lru_append(t, f);
+        list_unlink(&t->lru, f);
+        list_append(&t->lru, f);
     }
     t->current = f;
 
@@ -621,6 +676,11 @@ void tcp_table_segment(struct tcp_table *t, const struct cap_segment *s,
         if (!h->started) {
             h->next = seq;
             h->started = 1;
+        }
+        if (f->client < 0) { /* no more bytes to sniff from this side */
+            guess_direction(f);
+            drain(t, f, side, ts_us);
+            drain(t, f, 1 - side, ts_us);
         }
         h->fin_seen = 1;
         h->fin_seq = seq + s->wire_len;
@@ -670,8 +730,9 @@ void tcp_table_expire(struct tcp_table *t, int64_t now_us)
 void tcp_table_close_all(struct tcp_table *t, enum cap_close_reason why,
                          int64_t ts_us)
 {
-    while (t->lru_head)
-        close_flow(t, t->lru_head, why, ts_us);
+    while (t->lru.head)
+        close_flow(t, t->lru.head, why, ts_us);
+    expire_tombs(t, ts_us, 1);
 }
 
 void tcp_table_stats(const struct tcp_table *t, struct tcp_stats *out)

@@ -64,6 +64,8 @@ G="$PCAPS/get.pcap"
 expect_error 2 "missing.pcap" -r "$TMP/missing.pcap" -o "$TMP/x.db"
 expect_error 2 "empty.pcap" -r "$TMP/empty.pcap" -o "$TMP/x.db"
 expect_error 2 "garbage.pcap" -r "$TMP/garbage.pcap" -o "$TMP/x.db"
+gzip -c "$PCAPS/get.pcap" > "$TMP/get.pcap.gz"
+expect_error 2 "gzip-compressed" -r "$TMP/get.pcap.gz" -o "$TMP/x.db"
 expect_error 2 "is a directory" -r "$G" -o "$TMP"
 expect_error 1 "nodir" -r "$G" -o "$TMP/nodir/x.db"
 expect_error 2 "filter" -r "$G" -o "$TMP/x.db" tcp port

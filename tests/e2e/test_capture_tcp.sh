@@ -115,6 +115,12 @@ elif case == "rst":        # reset after the response, and a reused port
     k.c(req(b"/rst")); k.s(resp(b"r")); k.c(b"", "RA")
     k = Conn(pc, 40008, cisn=777777, sisn=888888); k.handshake()
     k.c(req(b"/reused")); k.s(resp(b"u")); k.close()
+elif case == "evict":      # 30 responses stuck behind holes: 3 MB buffered
+    for i in range(30):
+        k = Conn(pc, 41000 + i); k.handshake()
+        k.c(req(b"/stuck%d" % i)); k.ss += 1000     # first 1000 bytes lost
+        for j in range(70):
+            k.s(b"x" * 1448)
 PY
 
 run() { # CASE: prints "target status flags" per exchange
@@ -151,4 +157,13 @@ expect v6vlan "/v6 200 3 -
 /v4vlan 200 4 -"
 expect rst "/rst 200 1 -
 /reused 200 1 -"
+# the memory cap evicts flows (counted) instead of growing
+python3 "$TMP/gen.py" evict "$TMP/evict.pcap"
+"$REPRISE" capture -r "$TMP/evict.pcap" -o "$TMP/evict.db" --max-memory 1MiB \
+    2> "$TMP/evict.log" || fail "evict: exit $?"
+grep -Eq " [1-9][0-9]* evictions" "$TMP/evict.log" || fail "evict: $(cat "$TMP/evict.log")"
+[ "$("$REPRISE" export "$TMP/evict.db" | wc -l)" -eq 30 ] || fail "evict: requests lost"
+"$REPRISE" capture -r "$TMP/evict.pcap" -o "$TMP/evict2.db" 2> "$TMP/evict2.log" ||
+    fail "evict (no cap): exit $?"
+grep -q " 0 evictions" "$TMP/evict2.log" || fail "evict without cap: $(cat "$TMP/evict2.log")"
 pass "crafted TCP cases"

@@ -23,6 +23,7 @@ struct rec {
     int conns[64];           /* conn handles: index + 1 */
     int last_kind, last_conn, last_dir; /* to merge data runs */
     uint64_t data_calls;
+    uint64_t data_bytes;
 };
 
 static inline void rec_puts(struct rec *r, const char *s)
@@ -63,6 +64,7 @@ static inline void rec_data(void *ctx, void *conn, enum cap_dir dir, const uint8
     int id = *(int *)conn;
     (void)ts_us;
     r->data_calls++;
+    r->data_bytes += n;
     if (!(r->last_kind == 1 && r->last_conn == id && r->last_dir == (int)dir))
         rec_event(r, id, dir == CAP_DIR_C2S ? "c " : "s ");
     char *tmp = malloc(n + 1);

@@ -374,6 +374,127 @@ static void test_many_flows_table_growth(void **state)
     fx_free(x);
 }
 
+static void test_synack_first(void **state)
+{
+    (void)state;
+    struct fx *x = fx_new(NULL);
+    /* the SYN was missed; the SYN-ACK's sender is the server */
+    pkt(x, S, 5000, 1001, SY | A, NULL);
+    pkt(x, C, 1001, 5001, A, "POST /x HTTP/1.1\r\n\r\n");
+    assert_string_equal(x->rec.log,
+        "1 open 10.0.0.1:40000>10.0.0.2:80 syn|1 c POST /x HTTP/1.1\r\n\r\n");
+    fx_free(x);
+}
+
+static void test_nothing_after_fin(void **state)
+{
+    (void)state;
+    struct fx *x = fx_new(NULL);
+    handshake(x);
+    pkt(x, C, 1001, 5001, A | F, "GET / HTTP/1.0\r\n\r\n"); /* FIN at 1019 */
+    pkt(x, C, 1019, 5001, A, "junk after the FIN");
+    pkt(x, C, 1010, 5001, A, "HTTP/1.0\r\n\r\nmore junk"); /* straddles */
+    assert_string_equal(x->rec.log,
+        "1 open 10.0.0.1:40000>10.0.0.2:80 syn|1 c GET / HTTP/1.0\r\n\r\n|"
+        "1 fin c");
+    fx_free(x);
+}
+
+static void test_unknown_direction_closes_on_fin(void **state)
+{
+    (void)state;
+    struct fx *x = fx_new(NULL);
+    /* mid-stream, not HTTP: nothing tells who the server is; at the FINs the
+     * lower port (80) is taken as the server */
+    pkt(x, C, 300, 900, A, "\x16\x03\x01 binary");
+    pkt(x, S, 900, 310, A, "\x16\x03\x03 reply");
+    assert_int_equal(x->rec.nconn, 0);
+    pkt(x, C, 310, 909, A | F, NULL);
+    pkt(x, S, 909, 311, A | F, NULL);
+    assert_string_equal(x->rec.log,
+        "1 open 10.0.0.1:40000>10.0.0.2:80|1 c \x16\x03\x01 binary|"
+        "1 s \x16\x03\x03 reply|1 fin c|1 fin s|1 close fin");
+    fx_free(x);
+}
+
+static void test_unknown_direction_buffer_limit(void **state)
+{
+    (void)state;
+    struct fx *x = fx_new(NULL);
+    static char chunk[8193];
+    memset(chunk, 'z', sizeof chunk - 1);
+    uint32_t seq = 1;
+    for (int i = 0; i < 32; i++, seq += 8192) /* 256 KiB: still waiting */
+        pkt(x, S, seq, 1, A, chunk);
+    assert_int_equal(x->rec.nconn, 0);
+    pkt(x, S, seq, 1, A, "!");               /* over the limit: guessed */
+    assert_int_equal(x->rec.nconn, 1);
+    assert_true(strncmp(x->rec.log,
+        "1 open 10.0.0.1:40000>10.0.0.2:80|1 s zzz", 41) == 0);
+    assert_int_equal(x->rec.data_bytes, 32 * 8192 + 1);
+    fx_free(x);
+}
+
+static void test_unknown_flows_ignored(void **state)
+{
+    (void)state;
+    struct fx *x = fx_new(NULL);
+    pkt(x, C, 1, 1, R, NULL);       /* reset of a flow never seen */
+    pkt(x, C, 1, 1, A, NULL);       /* bare ACK */
+    pkt(x, C, 1, 1, A | F, NULL);   /* bare FIN */
+    struct tcp_stats st;
+    tcp_table_stats(x->t, &st);
+    assert_int_equal(st.active, 0);
+    assert_string_equal(x->rec.log, "");
+    fx_free(x);
+}
+
+static void test_snaplen_cut_payload(void **state)
+{
+    (void)state;
+    struct fx *x = fx_new(NULL);
+    handshake(x);
+    /* 40 bytes on the wire, only 10 captured */
+    struct cap_segment s = seg(C, 1001, 5001, A, "GET /abcd ");
+    s.wire_len = 40;
+    tcp_table_segment(x->t, &s, x->now_us += 1000);
+    pkt(x, C, 1041, 5001, A, "next");
+    pkt(x, S, 5001, 1045, A, "HTTP/1.1 200 OK\r\n\r\n"); /* acks it all */
+    assert_string_equal(x->rec.log,
+        "1 open 10.0.0.1:40000>10.0.0.2:80 syn|1 c GET /abcd |1 gap c 30|"
+        "1 c next|1 s HTTP/1.1 200 OK\r\n\r\n");
+    fx_free(x);
+}
+
+static void test_stragglers_after_close(void **state)
+{
+    (void)state;
+    struct fx *x = fx_new(NULL);
+    handshake(x);
+    pkt(x, C, 1001, 5001, A, "GET / HTTP/1.1\r\n\r\n");
+    pkt(x, S, 5001, 1019, A | F, "HTTP/1.1 200 OK\r\n\r\n");
+    pkt(x, C, 1019, 5021, A | F, NULL);
+    assert_int_equal(x->rec.nclosed, 1);
+    /* late retransmissions must not look like a new connection */
+    pkt(x, C, 1001, 5021, A, "GET / HTTP/1.1\r\n\r\n");
+    pkt(x, S, 5001, 1020, A, "HTTP/1.1 200 OK\r\n\r\n");
+    assert_int_equal(x->rec.nconn, 1);
+    /* a new SYN reuses the 4-tuple at once */
+    pkt(x, C, 70000, 0, SY, NULL);
+    pkt(x, S, 80000, 70001, SY | A, NULL);
+    pkt(x, C, 70001, 80001, A, "GET /again HTTP/1.1\r\n\r\n");
+    assert_int_equal(x->rec.nconn, 2);
+    /* after a reset, data racing it is dropped too */
+    pkt(x, C, 70025, 80001, R, NULL);
+    pkt(x, S, 80001, 70025, A, "HTTP/1.1 200 OK\r\n\r\n");
+    assert_int_equal(x->rec.nconn, 2);
+    /* the tombstone goes after 5 s of packet time; then mid-stream pickup */
+    x->now_us += 6000000;
+    pkt(x, C, 90000, 1, A, "GET /later HTTP/1.1\r\n\r\n");
+    assert_int_equal(x->rec.nconn, 3);
+    fx_free(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -394,6 +515,13 @@ int main(void)
         cmocka_unit_test(test_port_reuse),
         cmocka_unit_test(test_sample_keeps_whole_connections),
         cmocka_unit_test(test_many_flows_table_growth),
+        cmocka_unit_test(test_synack_first),
+        cmocka_unit_test(test_nothing_after_fin),
+        cmocka_unit_test(test_unknown_direction_closes_on_fin),
+        cmocka_unit_test(test_unknown_direction_buffer_limit),
+        cmocka_unit_test(test_unknown_flows_ignored),
+        cmocka_unit_test(test_snaplen_cut_payload),
+        cmocka_unit_test(test_stragglers_after_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
