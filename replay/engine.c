@@ -32,6 +32,11 @@
 #define MAX_SLEEP_US 50000   /* wake at least this often (stop, batches) */
 #define H2_STREAMS 100       /* in-flight requests per connection with h2 */
 #define PREWARM_SLOTS 64     /* easy handles made before the start */
+#define SESS_IDLE_US 10000000 /* a session idle this long ends */
+#define SESS_MAXAGE_S 9L     /* libcurl: idle >= 10 s is not reused */
+#define NLANES 16384         /* pinned sessions at once per engine */
+#define LANE_PORT_BASE 10000 /* lane i prefers local port base + i */
+#define LANE_PORT_RANGE 20000L
 
 struct rp_sess;
 struct rp_fdst;
@@ -50,12 +55,23 @@ struct rp_slot {
     struct rp_slot *next_free;
 };
 
-/* A replayed session: one captured connection (and copy, loop). It exists
- * only while a request of it is in flight. */
+/* A replayed session (--sessions): one captured connection (and copy,
+ * loop) on one easy handle and one replay connection. The connection is
+ * pinned through libcurl's pool key: each live session binds its own local
+ * port preference (lane), so no other session's request can take its idle
+ * connection, and its first request forces a fresh connection. A session
+ * idle for SESS_IDLE_US ends; libcurl then no longer reuses its connection
+ * (CURLOPT_MAXAGE_CONN), and a later request of the same captured
+ * connection starts a new session. */
 struct rp_sess {
     int64_t conn_id;
     int copy, loop;
-    struct rp_slot *slot;
+    struct rp_slot *slot;       /* its easy handle, busy while in flight */
+    int lane;                   /* pool key (local port), -1 when none */
+    int fresh;                  /* next request opens a new connection */
+    int idle;                   /* on the idle list */
+    int64_t idle_until_us;
+    struct rp_sess *idle_prev, *idle_next;
     struct rp_job *wait;        /* FIFO of due jobs waiting for the slot */
     size_t whead, wn, wcap;
     struct rp_sess *next;       /* hash chain */
@@ -78,6 +94,7 @@ struct rp_engine {
     struct rp_slot *free_slots;
     int inflight, max_inflight;
     int kick;                   /* handles added since the last kick */
+    int capped;                 /* due requests wait for the cap */
     struct rp_sess **stab;      /* session hash table */
     size_t stab_cap, nsess;
     struct rp_res batch[BATCH];
@@ -86,6 +103,9 @@ struct rp_engine {
     int64_t grace_end_us;       /* stopping: abort in-flight after this */
     struct rp_fdst *fds;        /* epoll state by descriptor */
     size_t nfds;
+    struct rp_sess *idle_head, *idle_tail; /* idle sessions, oldest first */
+    int *lanes;                 /* free lanes (a stack) */
+    int nlanes;
 };
 
 int64_t ctx_now(const struct rp_ctx *c)
@@ -364,6 +384,8 @@ static struct rp_slot *slot_get(struct rp_engine *e)
     }
     if (o->cacert)
         curl_easy_setopt(h, CURLOPT_CAINFO, o->cacert);
+    if (o->sessions)
+        curl_easy_setopt(h, CURLOPT_MAXAGE_CONN, SESS_MAXAGE_S);
     e->slots[e->nslots++] = s;
     return s;
 }
@@ -411,6 +433,10 @@ static void start(struct rp_engine *e, struct rp_slot *s, struct rp_job *j)
     s->md_on = 0;
     s->errbuf[0] = '\0';
     s->busy = 1;
+    if (s->sess) {
+        curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, s->sess->fresh ? 1L : 0L);
+        s->sess->fresh = 0;
+    }
     curl_easy_setopt(h, CURLOPT_REQUEST_TARGET, j->rq->target);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, j->rq->headers);
     set_method(h, j->rq);
@@ -497,14 +523,76 @@ static struct rp_sess *sess_add(struct rp_engine *e, int64_t conn, int copy,
     return s;
 }
 
-static void sess_remove(struct rp_engine *e, struct rp_sess *s)
+static void idle_unlink(struct rp_engine *e, struct rp_sess *s)
 {
-    struct rp_sess **pp = sess_find(e, s->conn_id, s->copy, s->loop);
-    if (pp && *pp == s)
-        *pp = s->next;
+    if (!s->idle)
+        return;
+    if (s->idle_prev)
+        s->idle_prev->idle_next = s->idle_next;
+    else
+        e->idle_head = s->idle_next;
+    if (s->idle_next)
+        s->idle_next->idle_prev = s->idle_prev;
+    else
+        e->idle_tail = s->idle_prev;
+    s->idle_prev = s->idle_next = NULL;
+    s->idle = 0;
+}
+
+static void idle_append(struct rp_engine *e, struct rp_sess *s, int64_t now)
+{
+    s->idle = 1;
+    s->idle_until_us = now + SESS_IDLE_US;
+    s->idle_next = NULL;
+    s->idle_prev = e->idle_tail;
+    if (e->idle_tail)
+        e->idle_tail->idle_next = s;
+    else
+        e->idle_head = s;
+    e->idle_tail = s;
+}
+
+/* Gives a new session its easy handle and, when one is free, a lane. */
+static void sess_bind(struct rp_engine *e, struct rp_sess *ss,
+                      struct rp_slot *s)
+{
+    ss->slot = s;
+    s->sess = ss;
+    ss->fresh = 1;
+    ss->lane = e->nlanes ? e->lanes[--e->nlanes] : -1;
+    if (ss->lane >= 0) {
+        curl_easy_setopt(s->h, CURLOPT_LOCALPORT,
+                         (long)(LANE_PORT_BASE + ss->lane));
+        curl_easy_setopt(s->h, CURLOPT_LOCALPORTRANGE, LANE_PORT_RANGE);
+    }
+}
+
+/* Ends a session: its handle goes back to the pool, its lane is freed. */
+static void sess_end(struct rp_engine *e, struct rp_sess *ss)
+{
+    struct rp_sess **pp = sess_find(e, ss->conn_id, ss->copy, ss->loop);
+    if (pp && *pp == ss)
+        *pp = ss->next;
     e->nsess--;
-    free(s->wait);
-    free(s);
+    idle_unlink(e, ss);
+    struct rp_slot *s = ss->slot;
+    if (s) {
+        if (ss->lane >= 0) {
+            curl_easy_setopt(s->h, CURLOPT_LOCALPORT, 0L);
+            curl_easy_setopt(s->h, CURLOPT_LOCALPORTRANGE, 1L);
+            e->lanes[e->nlanes++] = ss->lane;
+        }
+        curl_easy_setopt(s->h, CURLOPT_FRESH_CONNECT, 0L);
+        slot_put(e, s);
+    }
+    free(ss->wait);
+    free(ss);
+}
+
+static void expire_idle(struct rp_engine *e, int64_t now)
+{
+    while (e->idle_head && e->idle_head->idle_until_us <= now)
+        sess_end(e, e->idle_head);
 }
 
 static int sess_wait_push(struct rp_sess *s, const struct rp_job *j)
@@ -597,9 +685,14 @@ static void finish(struct rp_engine *e, struct rp_slot *s, CURLcode cc,
             if (s->busy)
                 return;
         }
+        if (!atomic_load(&c->stop)) {
+            idle_append(e, ss, now); /* keeps its connection for a while */
+            return;
+        }
         while (sess_wait_pop(ss, &next))
             job_not_sent(e, &next, CORPUS_ERR_NOT_SENT, NULL);
-        sess_remove(e, ss);
+        sess_end(e, ss);
+        return;
     }
     slot_put(e, s);
 }
@@ -659,28 +752,37 @@ static void dispatch_due(struct rp_engine *e, int64_t now)
     struct rp_job j;
     for (;;) {
         struct rp_job *t = e->heap.n ? &e->heap.v[0] : NULL;
-        if (!t || t->due_us > now)
+        if (!t || t->due_us > now) {
+            e->capped = 0; /* every due request went out */
             break;
+        }
         struct rp_sess *ss = NULL;
         if (c->o->sessions) {
             struct rp_sess **pp = sess_find(e, t->rq->conn_id, t->copy,
                                             t->loop);
-            if (pp && *pp) {
+            ss = pp ? *pp : NULL;
+            if (ss && ss->slot->busy) {
                 heap_pop(&e->heap, &j);
-                if (sess_wait_push(*pp, &j))
+                if (sess_wait_push(ss, &j))
                     job_not_sent(e, &j, CORPUS_ERR_OTHER, "out of memory");
                 continue;
             }
         }
         if (!may_send(e)) {
-            if (!t->blocked && c->o->mode != RM_MAX) {
-                t->blocked = 1;
-                atomic_fetch_add_explicit(&c->cap_hits, 1,
-                                          memory_order_relaxed);
-            }
+            e->capped = c->o->mode != RM_MAX;
             break;
         }
         heap_pop(&e->heap, &j);
+        /* Due while the cap was reached: it waited for a connection. */
+        if (e->capped)
+            atomic_fetch_add_explicit(&c->cap_hits, 1, memory_order_relaxed);
+        if (ss) { /* an idle session: same handle, same connection */
+            idle_unlink(e, ss);
+            start(e, ss->slot, &j);
+            if (!ss->slot->busy)
+                idle_append(e, ss, now);
+            continue;
+        }
         struct rp_slot *s = slot_get(e);
         if (s && c->o->sessions) {
             ss = sess_add(e, j.rq->conn_id, j.copy, j.loop);
@@ -688,8 +790,7 @@ static void dispatch_due(struct rp_engine *e, int64_t now)
                 slot_put(e, s);
                 s = NULL;
             } else {
-                ss->slot = s;
-                s->sess = ss;
+                sess_bind(e, ss, s);
             }
         }
         if (!s) {
@@ -697,10 +798,8 @@ static void dispatch_due(struct rp_engine *e, int64_t now)
             continue;
         }
         start(e, s, &j);
-        if (ss && !s->busy) {
-            sess_remove(e, ss);
-            slot_put(e, s);
-        }
+        if (ss && !s->busy)
+            sess_end(e, ss);
     }
 }
 
@@ -796,6 +895,7 @@ void *engine_main(void *arg)
             atomic_store(&c->time_up, 1);
         }
         pull_ring(e);
+        expire_idle(e, now);
         if (time_up) {
             drop_pending(e, CORPUS_ERR_NOT_SENT, 0);
         } else if (stopping) {
@@ -909,6 +1009,16 @@ int engine_new(struct rp_ctx *c, int idx, struct rp_engine **out, char *err)
     epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->efd, &ev);
     c->rings[idx].wake_fd = e->efd;
 
+    if (o->sessions) {
+        e->lanes = malloc(NLANES * sizeof *e->lanes);
+        if (!e->lanes) {
+            engine_free(e);
+            return rp_fail(err, RP_ENOMEM, "out of memory");
+        }
+        for (int i = 0; i < NLANES; i++)
+            e->lanes[i] = NLANES - 1 - i; /* lane 0 on top */
+        e->nlanes = NLANES;
+    }
     share = (o->max_connections + c->nengines - 1) / c->nengines;
     if (share < 1)
         share = 1;
@@ -931,11 +1041,6 @@ int engine_new(struct rp_ctx *c, int idx, struct rp_engine **out, char *err)
         e->max_inflight = share;
     *out = e;
     return 0;
-}
-
-int engine_wake_fd(const struct rp_engine *e)
-{
-    return e->efd;
 }
 
 void engine_wake(struct rp_engine *e)
@@ -978,6 +1083,7 @@ void engine_free(struct rp_engine *e)
     if (e->multi)
         curl_multi_cleanup(e->multi);
     free(e->fds);
+    free(e->lanes);
     EVP_MD_free(e->sha256);
     if (e->epfd >= 0)
         close(e->epfd);

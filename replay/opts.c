@@ -44,9 +44,11 @@ void rp_opts_usage(FILE *f)
 "                        connection K times, copy j shifted by j/K of the\n"
 "                        mean captured gap (counts multiply exactly)\n"
 "  --sessions            each captured connection's requests in order, one at\n"
-"                        a time, on one easy handle (libcurl picks the pooled\n"
-"                        connection); a request waiting for its predecessor\n"
-"                        is sent late and its lateness is recorded\n"
+"                        a time, on one replay connection of its own (pinned\n"
+"                        by a local port range from 10000; a session idle\n"
+"                        for 10 s continues on a new connection); a request\n"
+"                        waiting for its predecessor is sent late and its\n"
+"                        lateness is recorded\n"
 "\n"
 "engine:\n"
 "  --threads N           engine threads (default 1); captured connections are\n"
@@ -180,7 +182,7 @@ static int flag_val(int argc, char **argv, int *i, const char *name,
 int rp_opts_parse(int argc, char **argv, struct rp_opts *o, int *help,
                   char *err)
 {
-    int have_speed = 0, have_rate = 0, have_conc = 0;
+    int have_speed = 0, have_rate = 0, have_max = 0, have_conc = 0;
     int64_t v;
     memset(o, 0, sizeof *o);
     o->speed = 1;
@@ -232,9 +234,9 @@ int rp_opts_parse(int argc, char **argv, struct rp_opts *o, int *help,
             if (rp_parse_double(tmp, "--rate", 0, &o->rate, err))
                 return RP_EUSAGE;
             have_rate = 1;
-            o->mode = RM_RATE;
         } else if (!strcmp(a, "--max")) {
             o->mode = RM_MAX;
+            have_max = 1;
         } else if ((m = VALUE("--concurrency"))) {
             if (m < 0 || rp_parse_i64(val, "--concurrency", 1, 100000, &v,
                                       err))
@@ -356,9 +358,10 @@ int rp_opts_parse(int argc, char **argv, struct rp_opts *o, int *help,
     if (!o->target)
         return rp_fail(err, RP_EUSAGE, "missing --target URL (e.g. "
                        "--target http://127.0.0.1:8080)");
-    if (have_speed + have_rate + (o->mode == RM_MAX) > 1)
-        return rp_fail(err, RP_EUSAGE, "--speed, --rate and --max are "
-                       "exclusive; pick one timing mode");
+    if (have_speed + have_rate + have_max > 1)
+        return rp_fail(err, RP_EUSAGE, "use only one of --speed, --rate "
+                       "and --max (they are exclusive timing modes)");
+    o->mode = have_max ? RM_MAX : have_rate ? RM_RATE : RM_SPEED;
     if (have_conc && o->mode != RM_MAX)
         return rp_fail(err, RP_EUSAGE, "--concurrency applies to --max "
                        "only (the open model sends when requests are due)");

@@ -9,10 +9,10 @@
  * statistics once every thread has ended.
  */
 #include <stdlib.h>
-#include <sys/resource.h>
-#include <unistd.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "replay/replay_int.h"
 
@@ -278,6 +278,11 @@ void recorder_summary(struct rp_ctx *c, FILE *f, int64_t elapsed_us,
     if (red)
         fprintf(f, "  %llu redacted header values were not sent\n",
                 (unsigned long long)red);
+    uint64_t part = atomic_load(&c->partial_bodies);
+    if (part)
+        fprintf(f, "  %llu requests were captured incomplete or truncated "
+                   "(--max-body) and were sent as stored\n",
+                (unsigned long long)part);
     if (late_warning(c))
         fprintf(f, "warning: p99 lateness %s: the generator could not keep "
                    "up with the schedule; try more --threads, a higher "
@@ -315,7 +320,8 @@ int recorder_summary_json(struct rp_ctx *c, struct rp_buf *o,
                               "\"responses\":%llu,\"errors\":%llu,"
                               "\"sent_per_s\":%.2f,\"responses_per_s\":%.2f,"
                               "\"resp_bytes\":%llu,\"cap_hits\":%llu,"
-                              "\"redacted_dropped\":%llu,\"late_warning\":%s,",
+                              "\"redacted_dropped\":%llu,"
+                              "\"partial_bodies\":%llu,\"late_warning\":%s,",
                            (long long)c->run_id, status,
                            (long long)c->plan.capture_id,
                            (long long)c->plan.nsel, (long long)elapsed_us,
@@ -328,6 +334,7 @@ int recorder_summary_json(struct rp_ctx *c, struct rp_buf *o,
                            (unsigned long long)st->resp_bytes,
                            (unsigned long long)atomic_load(&c->cap_hits),
                            (unsigned long long)atomic_load(&c->redacted_dropped),
+                           (unsigned long long)atomic_load(&c->partial_bodies),
                            late_warning(c) ? "true" : "false");
     if (!rc)
         rc = rp_buf_printf(o, "\"status_classes\":{\"1xx\":%llu,\"2xx\":%llu,"

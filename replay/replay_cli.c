@@ -8,6 +8,7 @@
  * in between; the feeder reads through its own handle.
  */
 #include <curl/curl.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +109,16 @@ static int run(struct rp_opts *o, char *err)
         rp_fail(err, rc, "out of memory");
         goto done;
     }
+    /* From here a signal ends the run in order (interrupted, not_sent
+     * rows); before, nothing was written and the default action is fine. */
+    sig_ctx = &c;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    sig_set = 1;
+
     memset(&ri, 0, sizeof ri);
     ri.capture_id = c.plan.capture_id;
     ri.label = o->label;
@@ -127,14 +138,6 @@ static int run(struct rp_opts *o, char *err)
                 (long long)c.plan.capture_id,
                 c.total >= 0 ? "" : " until --duration", o->target,
                 mode_name(o->mode));
-
-    sig_ctx = &c;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    sig_set = 1;
 
     /* Provisional start for the recorder's clock until the rings are
      * primed; the engines read t0 only once they start. */
@@ -207,7 +210,10 @@ done:
             printf("%s\n", sum_json.data);
         else if (!o->quiet)
             recorder_summary(&c, stdout, elapsed, status);
-        fflush(stdout);
+        if ((fflush(stdout) || ferror(stdout)) && !rc)
+            rc = rp_fail(err, RP_EIO, "cannot write the summary to standard "
+                         "output: %s (the run is recorded as run %lld)",
+                         strerror(errno), (long long)c.run_id);
         if (!rc && c.result_errors)
             rc = rp_fail(err, RP_EIO, "%lld results could not be written: "
                          "%s", (long long)c.result_errors, c.rec_err);

@@ -5,8 +5,9 @@
  * and reference counted by its --scale copies) and pushes jobs (one per
  * scheduled request, with its due time) in due order into one bounded ring
  * per engine. Each engine thread runs libcurl multi on epoll and pushes one
- * result per job into the bounded result queue; the recorder thread drains
- * that queue into the corpus, keeps the statistics and prints progress.
+ * result per job into its own bounded result queue; the recorder thread
+ * drains those queues into the corpus, keeps the statistics and prints
+ * progress. The queues are lock-free single-producer single-consumer rings.
  * Only the recorder touches the write handle of the corpus after setup.
  */
 #ifndef RP_REPLAY_INT_H
@@ -170,7 +171,6 @@ struct rp_job {
     uint64_t seq;      /* global order, ties broken by it */
     int copy;
     int loop;
-    int blocked;       /* counted once as a connection-cap hit */
 };
 
 /* A min-heap of jobs by (due_us, seq). */
@@ -187,10 +187,12 @@ void heap_free(struct rp_heap *h);
  * elements. No locks on the hot path, so a descheduled producer never
  * stalls an engine (no priority inversion). */
 struct rp_spsc {
-    _Alignas(64) atomic_size_t head; /* next slot to pop (consumer) */
-    _Alignas(64) atomic_size_t tail; /* next slot to push (producer) */
-    _Alignas(64) size_t cap;         /* power of two */
-    size_t elem;                     /* element size in bytes */
+    atomic_size_t head;  /* next slot to pop (consumer) */
+    char pad1[56];       /* head and tail on different cache lines */
+    atomic_size_t tail;  /* next slot to push (producer) */
+    char pad2[56];
+    size_t cap;          /* power of two */
+    size_t elem;         /* element size in bytes */
     unsigned char *v;
 };
 int spsc_init(struct rp_spsc *q, size_t cap_pow2, size_t elem);
@@ -278,6 +280,8 @@ struct rp_ctx {
     atomic_int feed_done;       /* the feeder has scheduled everything */
     atomic_uint_least64_t sent, inflight, cap_hits, scheduled;
     atomic_uint_least64_t redacted_dropped;
+    atomic_uint_least64_t partial_bodies; /* captured request bodies cut
+                                             short, sent as stored */
     int64_t total;              /* planned requests, -1 when open-ended */
     struct rp_stats st;         /* the recorder's; read after it ends */
     int tty;                    /* progress on a terminal */
@@ -302,7 +306,6 @@ int engine_new(struct rp_ctx *c, int idx, struct rp_engine **out, char *err);
 void engine_free(struct rp_engine *e);
 void *engine_main(void *arg);
 void engine_wake(struct rp_engine *e); /* async-signal-safe */
-int engine_wake_fd(const struct rp_engine *e);
 enum corpus_errclass engine_errclass(int curl_code);
 
 /* Recorder (recorder.c). */

@@ -12,10 +12,9 @@
  * large ones are streamed on every pass, so memory does not grow with size.
  */
 #include <curl/curl.h>
-#include <errno.h>
 #include <stdlib.h>
-#include <sys/resource.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -190,6 +189,8 @@ static int build_rq(struct rp_ctx *c, const struct corpus_exchange *ex,
     }
     if (red)
         atomic_fetch_add(&c->redacted_dropped, (uint64_t)red);
+    if (ex->flags & (CORPUS_EX_REQ_TRUNCATED | CORPUS_EX_REQ_INCOMPLETE))
+        atomic_fetch_add(&c->partial_bodies, 1);
 done:
     if (rc) {
         rq_unref(rq);
@@ -432,6 +433,7 @@ void *feeder_main(void *arg)
     int rc = 0;
     memset(&f, 0, sizeof f);
     f.c = c;
+    f.cache_off = c->plan.loops == 1; /* one pass: nothing to reuse */
     pthread_setname_np(pthread_self(), "rp-feeder");
     /* The rings hold seconds of work ahead: let the engines go first. */
     setpriority(PRIO_PROCESS, (id_t)gettid(), 5);

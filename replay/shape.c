@@ -400,10 +400,8 @@ int shape_headers(const struct rp_opts *o, const char *hdrs, size_t len,
             have_ctype = 1;
         rc = emit_header(h.name, h.nlen, val, vlen, emit, arg);
     }
-    if (!rc && !have_host && o->host) {
+    if (!rc && !have_host && o->host)
         rc = emit_header("Host", 4, o->host, strlen(o->host), emit, arg);
-        have_host = 1;
-    }
     for (int i = 0; !rc && i < o->nset_headers; i++) {
         const char *s = o->set_headers[i];
         size_t n = opt_name_len(s);

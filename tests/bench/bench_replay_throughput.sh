@@ -25,10 +25,15 @@ P=$(free_port)
 start_nginx web "$P"
 curl -s -o /dev/null "http://127.0.0.1:$P/" # warm up
 
-wrk_rps=$(wrk -t1 -c32 -d"${DUR}s" "http://127.0.0.1:$P/" \
-          | awk '/Requests\/sec/ {print $2}')
-"$REPRISE" replay "$TMP/c.db" --target "http://127.0.0.1:$P" --max \
-    --concurrency 32 --threads 1 --duration "${DUR}s" --quiet --json > "$TMP/r.json"
+# CPU seconds (user + system) of each tool, from /usr/bin/time: on a shared
+# machine requests per CPU second is steadier than requests per second.
+/usr/bin/time -f "%U %S" -o "$TMP/wrk.cpu" wrk -t1 -c32 -d"${DUR}s" \
+    "http://127.0.0.1:$P/" > "$TMP/wrk.out"
+wrk_rps=$(awk '/Requests\/sec/ {print $2}' "$TMP/wrk.out")
+wrk_n=$(awk '/requests in/ {print $1}' "$TMP/wrk.out")
+/usr/bin/time -f "%U %S" -o "$TMP/rp.cpu" "$REPRISE" replay "$TMP/c.db" \
+    --target "http://127.0.0.1:$P" --max --concurrency 32 --threads 1 \
+    --duration "${DUR}s" --quiet --json > "$TMP/r.json"
 read -r rp_rps rp_resp rp_err <<<"$(python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -39,6 +44,13 @@ echo "throughput (GET /, 32 connections, 1 thread, ${DUR}s each):"
 echo "  wrk      ${wrk_rps} req/s"
 echo "  reprise  ${rp_rps} req/s  ($rp_resp responses, $rp_err errors, $rows results recorded)"
 echo "  ratio    ${ratio}x wrk (goal >= 0.45x)"
+python3 - "$TMP/wrk.cpu" "$wrk_n" "$TMP/rp.cpu" "$rp_resp" <<'PY'
+import sys
+cpu = lambda f: sum(float(x) for x in open(f).read().split()[-2:])
+w, r = cpu(sys.argv[1]) / float(sys.argv[2]), cpu(sys.argv[3]) / float(sys.argv[4])
+print("  CPU per request: wrk %.1fus, reprise %.1fus (all threads, recording "
+      "included); efficiency ratio %.2fx" % (w * 1e6, r * 1e6, w / r))
+PY
 
 if command -v locust >/dev/null; then
     cat > "$TMP/locustfile.py" <<'PY'

@@ -12,14 +12,10 @@ command -v curl >/dev/null || skip "curl not installed"
 
 P1=$(free_port)
 start_nginx src "$P1"
-# Not $(start_tcpdump ...): tcpdump would inherit the substitution's pipe
-# and the shell would wait for it; the pid goes through a file instead.
-start_tcpdump "$P1" "$TMP/cap.pcap" > "$TMP/td.pid"
-TD=$(cat "$TMP/td.pid")
+start_tcpdump "$P1" "$TMP/cap.pcap"
 curl -s -o /dev/null "http://127.0.0.1:$P1/"
 curl -s -o /dev/null "http://127.0.0.1:$P1/favicon.ico"
-sleep 1.2 # libpcap hands packets over in blocks (timeout ~1 s)
-stop_tcpdump "$TD"
+stop_tcpdump
 
 "$REPRISE" capture -r "$TMP/cap.pcap" -o "$TMP/c.db" --port "$P1" --quiet \
     || fail "capture failed"
@@ -41,12 +37,10 @@ pass "GET / and GET /favicon.ico replayed once each"
 # A POST with a body: the same body length reaches nginx.
 P3=$(free_port)
 start_nginx src2 "$P3"
-start_tcpdump "$P3" "$TMP/post.pcap" > "$TMP/td.pid"
-TD=$(cat "$TMP/td.pid")
+start_tcpdump "$P3" "$TMP/post.pcap"
 curl -s -o /dev/null -H 'Content-Type: application/json' \
     --data-binary '{"name":"reprise","n":12345}' "http://127.0.0.1:$P3/post"
-sleep 1.2 # libpcap hands packets over in blocks (timeout ~1 s)
-stop_tcpdump "$TD"
+stop_tcpdump
 "$REPRISE" capture -r "$TMP/post.pcap" -o "$TMP/p.db" --port "$P3" --quiet \
     || fail "capture of the POST failed"
 : > "$log"

@@ -14,10 +14,9 @@ command -v sqlite3 >/dev/null || skip "sqlite3 shell not installed"
 
 P1=$(free_port)
 start_nginx src "$P1"
-start_tcpdump "$P1" "$TMP/cap.pcap" > "$TMP/td.pid"
+start_tcpdump "$P1" "$TMP/cap.pcap"
 for i in 0 1 2 3 4; do curl -s -o /dev/null "http://127.0.0.1:$P1/slow/$i"; sleep 0.05; done
-sleep 1.2 # libpcap hands packets over in blocks (timeout ~1 s)
-stop_tcpdump "$(cat "$TMP/td.pid")"
+stop_tcpdump
 "$REPRISE" capture -r "$TMP/cap.pcap" -o "$TMP/c.db" --port "$P1" --quiet \
     || fail "capture failed"
 q() { sqlite3 "$TMP/c.db" "$1"; }

@@ -14,7 +14,7 @@ command -v sqlite3 >/dev/null || skip "sqlite3 shell not installed"
 
 P1=$(free_port)
 start_nginx src "$P1"
-start_tcpdump "$P1" "$TMP/cap.pcap" > "$TMP/td.pid"
+start_tcpdump "$P1" "$TMP/cap.pcap"
 python3 - "$P1" <<'PY'
 import http.client, sys, threading, time
 port = int(sys.argv[1])
@@ -30,8 +30,7 @@ ts = [threading.Thread(target=session, args=a) for a in (("a", 0), ("b", 0.05))]
 for t in ts: t.start()
 for t in ts: t.join()
 PY
-sleep 1.2 # libpcap hands packets over in blocks (timeout ~1 s)
-stop_tcpdump "$(cat "$TMP/td.pid")"
+stop_tcpdump
 "$REPRISE" capture -r "$TMP/cap.pcap" -o "$TMP/c.db" --port "$P1" --quiet \
     || fail "capture failed"
 n=$(sqlite3 "$TMP/c.db" "SELECT count(*) FROM exchanges")
@@ -61,17 +60,23 @@ pass "10 exchanges replayed once each; body hashes equal the capture's"
 
 # 2. --speed: the spread of send times is the captured spread / X.
 cap_span=$(q "SELECT max(req_first_us) - min(req_first_us) FROM exchanges")
+# The schedule is exact; the send times follow it up to the generator's
+# lateness (loose bounds: the test machine may be busy).
 for x in 0.5 2; do
     replay --speed "$x" || fail "replay --speed $x failed"
     r=$(last_run)
+    sched=$(q "SELECT max(scheduled_us) - min(scheduled_us) FROM results WHERE run_id = $r")
     span=$(q "SELECT max(sent_us) - min(sent_us) FROM results WHERE run_id = $r")
     want=$(python3 -c "print(int($cap_span / $x))")
-    python3 -c "import sys; sys.exit(0 if abs($span - $want) <= max(20000, $want * 0.1) else 1)" \
+    python3 -c "import sys; sys.exit(0 if abs($sched - $want) <= 10 else 1)" \
+        || fail "--speed $x: scheduled spread ${sched}us, expected ${want}us"
+    python3 -c "import sys; sys.exit(0 if abs($span - $want) <= max(50000, $want * 0.25) else 1)" \
         || fail "--speed $x: send spread ${span}us, expected ~${want}us"
-    pass "--speed $x: send spread ${span}us (captured ${cap_span}us)"
+    pass "--speed $x: scheduled spread ${sched}us, send spread ${span}us (captured ${cap_span}us)"
 done
-late=$(q "SELECT max(sent_us - scheduled_us) FROM results WHERE run_id = $(last_run)")
-[ "$late" -lt 20000 ] || fail "lateness ${late}us at --speed 2"
+late=$(q "SELECT sent_us - scheduled_us FROM results WHERE run_id = $(last_run)
+          ORDER BY 1 LIMIT 1 OFFSET 5")
+[ "$late" -lt 5000 ] || fail "median lateness ${late}us at --speed 2"
 
 # 3. --scale 3: counts multiply exactly, copies 0..2 of every exchange.
 : > "$log"
@@ -102,12 +107,16 @@ overlap=$(q "SELECT count(*) FROM results x JOIN results y ON x.run_id = y.run_i
              WHERE x.run_id = $r AND ex.connection_id = ey.connection_id
                AND ey.seq = ex.seq + 1 AND y.sent_us < x.done_us")
 [ "$overlap" -eq 0 ] || fail "--sessions: $overlap requests sent before their predecessor finished"
-pass "--sessions: order kept, next request only after the previous response"
+conns=$(q "SELECT count(*) FROM results WHERE run_id = $r AND connect_us > 0")
+[ "$conns" -eq 2 ] || fail "--sessions: $conns connections opened for 2 captured connections"
+pass "--sessions: order kept, one connection per session, next request only after the previous response"
 
 # 5. --rate: even spacing in captured order.
 replay --rate 50/s || fail "replay --rate failed"
 r=$(last_run)
 span=$(q "SELECT max(sent_us) - min(sent_us) FROM results WHERE run_id = $r")
-[ "$span" -ge 170000 ] && [ "$span" -le 200000 ] \
-    || fail "--rate 50/s: 10 requests spread over ${span}us, expected ~180000"
+sched=$(q "SELECT max(scheduled_us) - min(scheduled_us) FROM results WHERE run_id = $r")
+[ "$sched" -eq 180000 ] || fail "--rate 50/s: scheduled spread ${sched}us, expected 180000"
+[ "$span" -ge 150000 ] && [ "$span" -le 230000 ] \
+    || fail "--rate 50/s: 10 requests sent over ${span}us, expected ~180000"
 pass "--rate 50/s: spread ${span}us"

@@ -21,11 +21,10 @@ start_nginx web "$P" "listen 127.0.0.1:$PS ssl http2;
         ssl_certificate $TMP/crt.pem; ssl_certificate_key $TMP/key.pem;
         location = /echo-host { return 200 \"\$host|\$http_x_replay\"; }"
 wait_port "$PS"
-start_tcpdump "$P" "$TMP/cap.pcap" > "$TMP/td.pid"
+start_tcpdump "$P" "$TMP/cap.pcap"
 curl -s -o /dev/null "http://127.0.0.1:$P/"
 curl -s -o /dev/null "http://127.0.0.1:$P/echo-host"
-sleep 1.2 # libpcap hands packets over in blocks (timeout ~1 s)
-stop_tcpdump "$(cat "$TMP/td.pid")"
+stop_tcpdump
 "$REPRISE" capture -r "$TMP/cap.pcap" -o "$TMP/c.db" --port "$P" --quiet || fail "capture failed"
 q() { sqlite3 "$TMP/c.db" "$1"; }
 last_run() { q "SELECT max(id) FROM runs"; }

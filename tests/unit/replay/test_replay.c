@@ -373,12 +373,15 @@ struct srv {
     int delay_ms;           /* before answering */
     pthread_mutex_t mu;
     char log[SRV_LOG][160]; /* "METHOD TARGET host=H body=B" */
+    int logconn[SRV_LOG];   /* serial of the connection it came on */
     int nlog;
+    int nreq;               /* requests seen, logged or not */
     int nconn;              /* connections accepted */
 };
 
 struct sconn {
     int fd;
+    int serial;
     char buf[65536];
     size_t len;
 };
@@ -404,10 +407,13 @@ static size_t srv_request(struct srv *s, struct sconn *c, int *head_req)
     if (c->len < head + clen)
         return 0;
     pthread_mutex_lock(&s->mu);
-    if (s->nlog < SRV_LOG)
+    s->nreq++;
+    if (s->nlog < SRV_LOG) {
+        s->logconn[s->nlog] = c->serial;
         snprintf(s->log[s->nlog++], sizeof s->log[0], "%s %s host=%s body=%.*s",
                  method, target, host, (int)(clen < 40 ? clen : 40),
                  c->buf + head);
+    }
     pthread_mutex_unlock(&s->mu);
     return head + clen;
 }
@@ -449,6 +455,9 @@ static void *srv_main(void *arg)
                 pthread_mutex_lock(&s->mu);
                 s->nconn++;
                 pthread_mutex_unlock(&s->mu);
+                for (int i = 0; i < SRV_MAX_CONN; i++)
+                    if (conns[i] && conns[i]->fd == fd)
+                        conns[i]->serial = s->nconn;
             }
         }
         for (int k = 2; k < n; k++) {
@@ -777,7 +786,9 @@ static void test_replay_sessions_max(void **state)
     assert_int_equal(replay(f->db, s->port, args), 0);
     srv_stop(s);
     assert_int_equal(s->nlog, 40);
-    /* Within a session the requests arrive in captured order. */
+    /* Within a session the requests arrive in captured order, all on one
+     * connection of its own. */
+    int conn_of[4] = {0};
     for (int sess = 0; sess < 4; sess++) {
         int last = -1;
         for (int i = 0; i < s->nlog; i++) {
@@ -785,10 +796,16 @@ static void test_replay_sessions_max(void **state)
             if (sscanf(s->log[i], "GET /s%d/%d", &a, &b) == 2 && a == sess) {
                 assert_true(b > last);
                 last = b;
+                if (!conn_of[sess])
+                    conn_of[sess] = s->logconn[i];
+                assert_int_equal(s->logconn[i], conn_of[sess]);
             }
         }
         assert_int_equal(last, 9);
+        for (int k = 0; k < sess; k++)
+            assert_int_not_equal(conn_of[k], conn_of[sess]);
     }
+    assert_int_equal(s->nconn, 4);
     assert_int_equal(run_results(f->db).ok, 40);
     free(s);
 }
@@ -815,6 +832,35 @@ static void test_replay_errors(void **state)
     rc = run_results(f->db);
     assert_int_equal(rc.results, 2);
     assert_int_equal(rc.by_class[CORPUS_ERR_TIMEOUT], 2);
+}
+
+static void test_replay_duration(void **state)
+{
+    struct fx *f = *state;
+    const struct spec sp[] = {{"GET", "/x", NULL, 0, 0},
+                              {"GET", "/y", NULL, 1, 10000}};
+    write_corpus(f->db, sp, 2);
+    struct srv *s = srv_start(0);
+    /* --rate 100/s for 300 ms: requests due at 0, 10, ..., 290 ms. */
+    const char *rate[] = {"--rate", "100/s", "--duration", "300ms", NULL};
+    assert_int_equal(replay(f->db, s->port, rate), 0);
+    struct run_counts rc = run_results(f->db);
+    assert_int_equal(rc.results, 30);
+    assert_int_equal(rc.ok, 30);
+    assert_int_equal(s->nlog, 30);
+    /* --max for 200 ms: every request started gets its result, and the
+     * run has no not_sent rows (the closed model schedules no more). */
+    const char *max[] = {"--max", "--concurrency", "2", "--duration",
+                         "200ms", NULL};
+    assert_int_equal(replay(f->db, s->port, max), 0);
+    srv_stop(s);
+    rc = run_results(f->db);
+    assert_true(rc.results > 2);
+    assert_int_equal(rc.ok, rc.results);
+    assert_int_equal(rc.by_class[CORPUS_ERR_NOT_SENT], 0);
+    assert_int_equal(s->nreq, 30 + rc.results);
+    assert_string_equal(rc.status, "complete");
+    free(s);
 }
 
 static void *interrupt_later(void *arg)
@@ -880,6 +926,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_replay_sessions_max, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_replay_errors, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_replay_duration, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_replay_interrupt, fx_setup,
                                         fx_teardown),
