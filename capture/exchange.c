@@ -8,16 +8,21 @@
  * (or at close: no response, cut short). Queue entries and their buffers are
  * reused, so the steady state allocates nothing per message.
  *
- * Pairing under loss: a gap ends the message in progress as incomplete. A
- * response that began before the oldest waiting request did (its own
- * request was lost in a gap or before the capture started) or that has no
- * request to pair is framed and dropped, never paired with the wrong
- * request; a server gap between messages consumes the oldest waiting request
- * as "response incomplete". 101 and a 2xx to CONNECT end HTTP on the connection.
+ * Pairing under loss (capture drops): a gap ends the message in progress
+ * as incomplete. A client gap between requests lost the start of a request:
+ * unless its response already went by unpaired, a "ghost" entry takes that
+ * request's place in the FIFO and swallows its response. A server gap
+ * between responses consumes the oldest waiting request as "response
+ * incomplete". A response that began before the oldest waiting request did,
+ * or that has no request to pair (mid-stream pickup), is framed and
+ * dropped. So a lost message never shifts the pairing of later ones (checked
+ * against tshark's pairing on a lossy loopback capture). 101 and a 2xx to
+ * CONNECT end HTTP on the connection: the tunnel bytes are ignored.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "capture/exchange.h"
 #include "capture/http_parse.h"
 #include "capture/redact.h"
 #include "capture/stream.h"
@@ -26,7 +31,12 @@
 
 #define FIFO_MAX 1024u                 /* requests waiting per connection */
 #define CONN_PENDING_MAX (64u << 20)   /* stored body bytes queued per conn */
+#define ALL_PENDING_MAX (512u << 20)   /* ... and over all connections */
 #define ENTRY_KEEP_MAX (16u << 10)     /* memory a reused message keeps */
+#define CONN_QUEUE_EXTRA (1 << 20)     /* a connection may hold 2 bodies and
+                                          this much more before its queue of
+                                          pipelined requests is trimmed */
+#define DEFAULT_MAX_MEMORY (512ull << 20) /* ... or the layer half of this */
 #define DEFAULT_MAX_BODY (1u << 20)
 #define INTERIM_MAX 48                 /* "100,103,..." */
 #define MIDSTREAM_WINDOW (1u << 20)    /* resync window without a SYN */
@@ -40,6 +50,7 @@ struct msg {
     uint64_t body_size;      /* true body size on the wire */
     uint64_t wire_bytes;
     int64_t first_us, last_us;
+    size_t acct;             /* b.cap as counted in the memory totals */
 };
 
 struct entry {
@@ -48,11 +59,12 @@ struct entry {
     char interim[INTERIM_MAX];
     uint32_t flags;          /* CORPUS_EX_* */
     unsigned req_done : 1, resp_started : 1, resp_done : 1, is_head : 1,
-        is_connect : 1;
+        is_connect : 1,
+        ghost : 1;           /* stands for a request lost in a gap */
 };
 
 enum { REQ_NONE = 0, REQ_ENTRY, REQ_DROP };
-enum { RESP_NONE = 0, RESP_ENTRY, RESP_INTERIM, RESP_SKIP };
+enum { RESP_NONE = 0, RESP_ENTRY, RESP_INTERIM, RESP_SKIP, RESP_GHOST };
 
 struct conn {
     struct cap_http *h;
@@ -63,7 +75,12 @@ struct conn {
     struct http_stream s[2];
     struct entry *ents;      /* ring of ecap entries */
     uint32_t ecap, ehead, ecount;
-    uint64_t dropped;        /* requests not queued; their responses skip */
+    uint64_t skip_resp;      /* responses to skip before pairing: their
+                                requests were written early (queue full) */
+    uint32_t orphans;        /* responses without a request since the last
+                                request was queued */
+    int64_t mem_bytes;       /* memory held for this connection */
+    size_t hacct[2];         /* head buffer sizes as counted */
     uint64_t pending_bytes;  /* stored body bytes in queued entries */
     uint64_t bytes[2];       /* payload bytes seen per direction */
     int req_mode, resp_mode;
@@ -75,11 +92,14 @@ struct cap_http {
     struct corpus *c;
     int64_t capture_id;
     uint64_t max_body;
+    int64_t queue_budget;    /* layer memory beyond which queues are trimmed */
     struct cap_redact *red;  /* NULL when nothing is redacted */
     struct cap_http_stats st;
+    uint64_t pending_bytes;  /* stored body bytes queued, all connections */
+    int64_t mem_bytes;       /* memory held for all connections */
     int err;
     char errmsg[RP_ERRLEN];
-    struct http_header hdrs[HTTP_MAX_HEADERS]; /* parser scratch */
+    struct http_scratch scratch; /* heads are parsed into it */
 };
 
 /* ---- entries ----------------------------------------------------------- */
@@ -89,12 +109,28 @@ static void msg_init(struct msg *m, uint64_t max_body)
     rp_buf_init(&m->b, (size_t)max_body + 24u * HTTP_HEAD_MAX);
 }
 
-static void msg_reset(struct msg *m)
+static void mem_add(struct conn *c, int64_t d)
+{
+    c->mem_bytes += d;
+    c->h->mem_bytes += d;
+}
+
+/* Counts a change of m's buffer size in the memory totals. */
+static void msg_acct(struct conn *c, struct msg *m)
+{
+    if (m->b.cap != m->acct) {
+        mem_add(c, (int64_t)m->b.cap - (int64_t)m->acct);
+        m->acct = m->b.cap;
+    }
+}
+
+static void msg_reset(struct conn *c, struct msg *m)
 {
     if (m->b.cap > ENTRY_KEEP_MAX) {
         size_t mx = m->b.max_bytes;
         rp_buf_cleanup(&m->b);
         rp_buf_init(&m->b, mx);
+        msg_acct(c, m);
     }
     rp_buf_reset(&m->b);
     memset(m->str_off, 0, sizeof m->str_off);
@@ -123,18 +159,19 @@ static struct entry *ent_push(struct conn *c)
             msg_init(&ne[i].resp, c->h->max_body);
         }
         free(c->ents);
+        mem_add(c, (int64_t)((ncap - c->ecap) * sizeof *ne));
         c->ents = ne;
         c->ecap = ncap;
         c->ehead = 0;
     }
     struct entry *e = ent_at(c, c->ecount++);
-    msg_reset(&e->req);
-    msg_reset(&e->resp);
+    msg_reset(c, &e->req);
+    msg_reset(c, &e->resp);
     e->status = 0;
     e->interim[0] = '\0';
     e->flags = 0;
     e->req_done = e->resp_started = e->resp_done = 0;
-    e->is_head = e->is_connect = 0;
+    e->is_head = e->is_connect = e->ghost = 0;
     return e;
 }
 
@@ -143,7 +180,10 @@ static void ent_pop(struct conn *c)
     struct entry *e = ent_at(c, 0);
     uint64_t stored = (e->req.b.len - e->req.body_off) +
                       (e->resp.b.len - e->resp.body_off);
-    c->pending_bytes -= stored < c->pending_bytes ? stored : c->pending_bytes;
+    if (stored > c->pending_bytes)
+        stored = c->pending_bytes;
+    c->pending_bytes -= stored;
+    c->h->pending_bytes -= stored;
     c->ehead = (c->ehead + 1) & (c->ecap - 1);
     c->ecount--;
 }
@@ -221,14 +261,18 @@ static void put_body(struct conn *c, struct entry *e, struct msg *m,
 {
     uint64_t stored = m->b.len - m->body_off;
     uint64_t room = c->h->max_body > stored ? c->h->max_body - stored : 0;
-    if (c->pending_bytes >= CONN_PENDING_MAX)
-        room = 0;
-    else if (room > CONN_PENDING_MAX - c->pending_bytes)
-        room = CONN_PENDING_MAX - c->pending_bytes;
+    uint64_t conn_room = CONN_PENDING_MAX - c->pending_bytes;
+    uint64_t all_room = ALL_PENDING_MAX - c->h->pending_bytes;
+    if (room > conn_room)
+        room = conn_room;
+    if (room > all_room)
+        room = all_room;
     size_t k = n < room ? n : (size_t)room;
     if (k && rp_buf_append(&m->b, p, k) < 0)
         k = 0;
+    msg_acct(c, m);
     c->pending_bytes += k;
+    c->h->pending_bytes += k;
     m->body_size += n;
     if (k < n)
         e->flags |= trunc_flag;
@@ -251,7 +295,7 @@ static void fill_msg(struct corpus_msg *cm, const struct msg *m)
 static void write_entry(struct conn *c, struct entry *e)
 {
     struct cap_http *h = c->h;
-    if (h->err)
+    if (h->err || e->ghost)
         return;
     if (!c->conn_id) {
         struct corpus_conn cc = {
@@ -356,21 +400,37 @@ static void req_end(struct conn *c, int complete)
     c->req_mode = REQ_NONE;
 }
 
+/* Makes room in the queue: writes the oldest waiting request now, with
+ * no response (or the part of it seen so far), and arranges for its
+ * response to be skipped when it comes, so later pairs stay right. */
+static void evict_oldest(struct conn *c)
+{
+    struct entry *e = ent_at(c, 0);
+    if (c->resp_mode == RESP_ENTRY || c->resp_mode == RESP_GHOST) {
+        c->resp_mode = RESP_SKIP; /* the rest of its response */
+    } else if (!e->resp_done) {
+        c->skip_resp++;
+        if (c->resp_mode == RESP_INTERIM)
+            c->resp_mode = RESP_SKIP;
+    }
+    write_entry(c, e);
+    ent_pop(c);
+}
+
 static void req_head(struct conn *c)
 {
     struct http_stream *s = &c->s[CAP_DIR_C2S];
-    const struct http_head *hd = &s->head;
+    const struct http_head *hd = s->head;
     struct cap_http *h = c->h;
     c->s[CAP_DIR_S2C].sync_window = 0; /* this is HTTP: resync for ever */
-    struct entry *e = NULL;
-    if (c->dropped == 0 && c->ecount < FIFO_MAX)
-        e = ent_push(c);
-    if (!e) {
-        c->dropped++;
-        h->st.incomplete++; /* a request we could not keep */
+    while (c->ecount >= FIFO_MAX)
+        evict_oldest(c);
+    struct entry *e = ent_push(c);
+    if (!e) { /* out of memory: this request is lost */
         c->req_mode = REQ_DROP;
     } else {
         int red = 0, r;
+        c->orphans = 0;
         struct msg *m = &e->req;
         m->first_us = s->msg_first_us;
         e->is_head = hd->method_len == 4 && !memcmp(hd->method, "HEAD", 4);
@@ -394,7 +454,7 @@ static void req_head(struct conn *c)
             red += r > 0 ? r : 0;
         }
         if (fail) { /* cannot happen below the buffer cap; keep going */
-            msg_reset(m);
+            msg_reset(c, m);
             put_str(m, 0, "", 0);
             put_str(m, 1, "", 0);
             put_str(m, 2, "", 0);
@@ -404,7 +464,14 @@ static void req_head(struct conn *c)
         }
         if (red)
             e->flags |= CORPUS_EX_REDACTED;
+        msg_acct(c, m);
         c->req_mode = REQ_ENTRY;
+        int64_t conn_budget = 2 * (int64_t)h->max_body + CONN_QUEUE_EXTRA;
+        if (conn_budget > h->queue_budget)
+            conn_budget = h->queue_budget;
+        while (c->ecount > 1 && (c->mem_bytes > conn_budget ||
+                                 h->mem_bytes > h->queue_budget))
+            evict_oldest(c);
     }
     if (http_stream_set_body(s, hd->body_kind, hd->content_length))
         req_end(c, 1);
@@ -469,6 +536,9 @@ static void resp_end(struct conn *c, int complete)
             return;
         }
         try_write(c);
+    } else if (c->resp_mode == RESP_GHOST) {
+        ent_at(c, 0)->resp_done = 1;
+        try_write(c);
     }
     c->resp_mode = RESP_NONE;
     c->resp_upgrade = 0;
@@ -477,7 +547,7 @@ static void resp_end(struct conn *c, int complete)
 static void resp_head(struct conn *c)
 {
     struct http_stream *s = &c->s[CAP_DIR_S2C];
-    const struct http_head *hd = &s->head;
+    const struct http_head *hd = s->head;
     struct cap_http *h = c->h;
     c->s[CAP_DIR_C2S].sync_window = 0;
     int st = hd->status;
@@ -485,17 +555,25 @@ static void resp_head(struct conn *c)
     struct entry *e = NULL;
     if (c->ecount && !ent_at(c, 0)->resp_done)
         e = ent_at(c, 0);
-    if (e && e->req.first_us > s->msg_first_us)
+    if (e && !e->ghost && e->req.first_us > s->msg_first_us)
         e = NULL; /* began before that request: its request was lost */
+    if (c->skip_resp)
+        e = NULL;
     enum http_body_kind kind = hd->body_kind;
     uint64_t len = hd->content_length;
     int tunnel = st == 101 || (e && e->is_connect && st >= 200 && st < 300);
     if (st < 200 || st == 204 || st == 304 || tunnel || (e && e->is_head))
         kind = HTTP_BODY_NONE;
-    if (!e) {
-        if (!interim && c->dropped)
-            c->dropped--; /* the response of a request we did not keep */
+    if (c->skip_resp) { /* its request was written early */
+        if (!interim)
+            c->skip_resp--;
         c->resp_mode = RESP_SKIP;
+    } else if (!e) {
+        if (!interim)
+            c->orphans++;
+        c->resp_mode = RESP_SKIP;
+    } else if (e->ghost) {
+        c->resp_mode = interim ? RESP_INTERIM : RESP_GHOST;
     } else if (interim) {
         size_t il = strlen(e->interim);
         if (il + 5 < INTERIM_MAX) {
@@ -509,7 +587,7 @@ static void resp_head(struct conn *c)
         c->resp_mode = RESP_INTERIM;
     } else {
         struct msg *m = &e->resp;
-        msg_reset(m);
+        msg_reset(c, m);
         m->first_us = s->msg_first_us;
         e->status = st;
         e->resp_started = 1;
@@ -517,13 +595,14 @@ static void resp_head(struct conn *c)
         if (put_str(m, 0, hd->reason, hd->reason_len) == 0)
             r = put_headers(h, m, hd);
         if (r < 0) {
-            msg_reset(m);
+            msg_reset(c, m);
             put_str(m, 0, "", 0);
             m->hdr_off = m->body_off = m->b.len;
             e->flags |= CORPUS_EX_RESP_INCOMPLETE;
         } else if (r > 0) {
             e->flags |= CORPUS_EX_REDACTED;
         }
+        msg_acct(c, m);
         c->resp_mode = RESP_ENTRY;
         c->resp_upgrade = tunnel;
     }
@@ -569,13 +648,23 @@ static void *op_open(void *ctx, const struct cap_conn_info *ci)
         return NULL;
     c->h = h;
     c->ci = *ci;
-    http_stream_init(&c->s[CAP_DIR_C2S], 1, h->hdrs);
-    http_stream_init(&c->s[CAP_DIR_S2C], 0, h->hdrs);
+    http_stream_init(&c->s[CAP_DIR_C2S], 1, &h->scratch);
+    http_stream_init(&c->s[CAP_DIR_S2C], 0, &h->scratch);
     if (!ci->saw_syn) { /* mid-stream pickup: a body may come first */
         c->s[CAP_DIR_C2S].sync_window = MIDSTREAM_WINDOW;
         c->s[CAP_DIR_S2C].sync_window = MIDSTREAM_WINDOW;
     }
+    mem_add(c, (int64_t)sizeof *c);
     return c;
+}
+
+/* Counts a change of a head buffer's size in the memory totals. */
+static void hbuf_acct(struct conn *c, enum cap_dir dir)
+{
+    if (c->s[dir].hcap != c->hacct[dir]) {
+        mem_add(c, (int64_t)c->s[dir].hcap - (int64_t)c->hacct[dir]);
+        c->hacct[dir] = c->s[dir].hcap;
+    }
 }
 
 static void op_data(void *ctx, void *cv, enum cap_dir dir, const uint8_t *p,
@@ -604,8 +693,9 @@ static void op_data(void *ctx, void *cv, enum cap_dir dir, const uint8_t *p,
         else
             resp_event(c, &ev);
         if (c->skipped || c->upgraded)
-            return;
+            break;
     } while (n > 0 || ev.type != HTTP_EV_NONE);
+    hbuf_acct(c, dir);
 }
 
 static void op_gap(void *ctx, void *cv, enum cap_dir dir, uint64_t lost,
@@ -613,36 +703,51 @@ static void op_gap(void *ctx, void *cv, enum cap_dir dir, uint64_t lost,
 {
     struct conn *c = cv;
     (void)ctx;
-    (void)lost;
     if (!c || (dir != CAP_DIR_C2S && dir != CAP_DIR_S2C))
         return;
     if (ts_us > c->last_us)
         c->last_us = ts_us;
     if (c->skipped || c->upgraded)
         return;
-    int in_msg = http_stream_gap(&c->s[dir]);
-    (void)in_msg;
+    int synced = c->s[dir].synced;
+    http_stream_gap(&c->s[dir]);
     if (dir == CAP_DIR_C2S) {
-        /* a request lost whole is noticed when its response comes first */
+        int idle = c->req_mode == REQ_NONE;
         req_end(c, 0);
+        if (!idle || !(synced || c->ci.saw_syn) || !lost)
+            return;
+        /* Between requests, lost bytes start a request. Its response, if
+         * seen already, went by as an orphan; else a ghost entry takes it
+         * (or the server gap that lost it too), keeping later pairs right. */
+        if (c->orphans) {
+            c->orphans--;
+        } else if (c->ecount < FIFO_MAX) {
+            struct entry *e = ent_push(c);
+            if (e) {
+                e->ghost = 1;
+                e->req_done = 1;
+                e->req.first_us = ts_us;
+            }
+        }
         return;
     }
-    if (c->resp_mode == RESP_ENTRY) {
+    if (c->resp_mode == RESP_ENTRY || c->resp_mode == RESP_GHOST) {
         resp_end(c, 0);
     } else if (c->resp_mode == RESP_NONE) {
         struct entry *e = c->ecount ? ent_at(c, 0) : NULL;
-        if (e && !e->resp_done && e->req_done) {
+        if (c->skip_resp) {
+            c->skip_resp--; /* the lost one was to be skipped anyway */
+        } else if (e && !e->resp_done && e->req_done) {
             e->resp_started = 1; /* its response was in the gap */
             e->status = 0;
-            msg_reset(&e->resp);
+            msg_reset(c, &e->resp);
             put_str(&e->resp, 0, "", 0);
             e->resp.hdr_off = e->resp.body_off = e->resp.b.len;
             e->resp.first_us = e->resp.last_us = ts_us;
             e->flags |= CORPUS_EX_RESP_INCOMPLETE;
             e->resp_done = 1;
+            msg_acct(c, &e->resp);
             try_write(c);
-        } else if (!e && c->dropped) {
-            c->dropped--;
         }
     }
     c->resp_mode = RESP_NONE;
@@ -677,6 +782,8 @@ static void op_close(void *ctx, void *cv, enum cap_close_reason why,
         return;
     if (ts_us > c->last_us && (why == CAP_CLOSE_FIN || why == CAP_CLOSE_RST))
         c->last_us = ts_us;
+    int http = http_stream_looks_http(&c->s[0]) ||
+               http_stream_looks_http(&c->s[1]);
     /* without FIN or RST from the server a close-delimited body may go on:
      * it is cut short, not complete */
     if (why != CAP_CLOSE_FIN && why != CAP_CLOSE_RST && !c->skipped &&
@@ -690,8 +797,7 @@ static void op_close(void *ctx, void *cv, enum cap_close_reason why,
         write_entry(c, ent_at(c, 0));
         ent_pop(c);
     }
-    if (!c->skipped && !c->upgraded && !c->s[0].synced && !c->s[1].synced &&
-        (c->bytes[0] || c->bytes[1]))
+    if (!c->skipped && !c->upgraded && !http && (c->bytes[0] || c->bytes[1]))
         h->st.unparsable++;
     if (c->conn_id && !h->err)
         h->err = corpus_connection_end(h->c, c->conn_id,
@@ -699,6 +805,7 @@ static void op_close(void *ctx, void *cv, enum cap_close_reason why,
                                        h->errmsg);
     http_stream_cleanup(&c->s[0]);
     http_stream_cleanup(&c->s[1]);
+    mem_add(c, -c->mem_bytes);
     for (uint32_t i = 0; i < c->ecap; i++) {
         rp_buf_cleanup(&c->ents[i].req.b);
         rp_buf_cleanup(&c->ents[i].resp.b);
@@ -728,6 +835,9 @@ struct cap_http *cap_http_new(struct corpus *c, int64_t capture_id,
     h->c = c;
     h->capture_id = capture_id;
     h->max_body = opts ? opts->max_body_bytes : DEFAULT_MAX_BODY;
+    uint64_t mm = opts && opts->max_memory_bytes ? opts->max_memory_bytes
+                                                 : DEFAULT_MAX_MEMORY;
+    h->queue_budget = (int64_t)(mm / 2 < INT64_MAX ? mm / 2 : INT64_MAX);
     int defaults = opts ? opts->redact : 1;
     const char *const *rh = opts ? opts->redact_headers : NULL;
     const char *const *rq = opts ? opts->redact_query : NULL;
@@ -746,6 +856,11 @@ int cap_http_error(const struct cap_http *h, char *err)
     if (h->err && err)
         memcpy(err, h->errmsg, RP_ERRLEN);
     return h->err;
+}
+
+uint64_t cap_http_memory_bytes(const struct cap_http *h)
+{
+    return h->mem_bytes > 0 ? (uint64_t)h->mem_bytes : 0;
 }
 
 void cap_http_stats(const struct cap_http *h, struct cap_http_stats *out)

@@ -326,11 +326,12 @@ int http_parse_head(const char *buf, size_t len, int is_request,
 /* ---- the stream ------------------------------------------------------- */
 
 void http_stream_init(struct http_stream *s, int is_request,
-                      struct http_header *hdrs)
+                      struct http_scratch *scratch)
 {
     memset(s, 0, sizeof *s);
     s->is_request = is_request;
-    s->hdrs = hdrs;
+    s->hdrs = scratch->hdrs;
+    s->head = &scratch->head;
     s->sync_window = HTTP_SYNC_WINDOW;
     s->state = ST_START;
 }
@@ -417,7 +418,7 @@ static int hbuf_reserve(struct http_stream *s, size_t need)
 {
     if (need <= s->hcap)
         return 0;
-    size_t cap = s->hcap ? s->hcap : 1024;
+    size_t cap = s->hcap ? s->hcap : 256;
     while (cap < need)
         cap *= 2;
     if (cap > HTTP_HEAD_MAX)
@@ -436,7 +437,7 @@ static size_t finish_head(struct http_stream *s, const char *buf, size_t len,
 {
     s->msg_wire_bytes += consumed;
     s->msg_last_us = ts_us;
-    int r = http_parse_head(buf, len, s->is_request, &s->head, s->hdrs,
+    int r = http_parse_head(buf, len, s->is_request, s->head, s->hdrs,
                             HTTP_MAX_HEADERS);
     if (r <= 0) {
         fail(s, 1, ev);
@@ -456,7 +457,7 @@ static size_t feed_head(struct http_stream *s, const uint8_t *p, size_t n,
         /* usually the whole head is here: one pass over it */
         int hr = http_parse_head((const char *)p,
                                  n < HTTP_HEAD_MAX ? n : HTTP_HEAD_MAX,
-                                 s->is_request, &s->head, s->hdrs,
+                                 s->is_request, s->head, s->hdrs,
                                  HTTP_MAX_HEADERS);
         if (hr > 0) {
             s->msg_wire_bytes += (size_t)hr;
@@ -720,8 +721,8 @@ size_t http_stream_feed(struct http_stream *s, const uint8_t *p, size_t n,
         return n ? feed_head(s, p, n, ts_us, ev) : 0;
     case ST_HEAD_DONE:
         /* the caller did not choose: use the header-derived framing */
-        if (http_stream_set_body(s, s->head.body_kind,
-                                 s->head.content_length)) {
+        if (http_stream_set_body(s, s->head->body_kind,
+                                 s->head->content_length)) {
             ev->type = HTTP_EV_END;
             return 0;
         }
@@ -749,6 +750,11 @@ int http_stream_set_body(struct http_stream *s, enum http_body_kind kind,
     s->line_len = 0;
     s->state = ST_BODY;
     return 0;
+}
+
+int http_stream_looks_http(const struct http_stream *s)
+{
+    return s->synced || (s->state == ST_HEAD && s->prefix_ok);
 }
 
 void http_stream_packet_start(struct http_stream *s)

@@ -98,7 +98,7 @@ int http_start_check(const uint8_t *p, size_t n, int is_request);
 
 enum http_ev_type {
     HTTP_EV_NONE = 0,   /* all given bytes consumed, need more */
-    HTTP_EV_HEAD,       /* s->head valid; call http_stream_set_body now */
+    HTTP_EV_HEAD,       /* *s->head valid; call http_stream_set_body now */
     HTTP_EV_BODY,       /* ev->data[0..ev->len): body bytes, de-chunked */
     HTTP_EV_END,        /* the message is complete */
     HTTP_EV_ERROR,      /* malformed input: the message in progress (if
@@ -128,7 +128,8 @@ struct http_stream {
     int line1_ok;           /* start line validated */
     int prefix_ok;          /* http_start_check said yes */
     struct http_header *hdrs; /* caller's scratch, HTTP_MAX_HEADERS long */
-    struct http_head head;  /* valid from HEAD until the next feed */
+    struct http_head *head; /* caller's scratch: valid from HEAD until the
+                               next feed of any stream sharing it */
     /* body */
     enum http_body_kind body_kind;
     uint64_t remaining;     /* LENGTH: bytes left; CHUNKED: of the chunk */
@@ -142,11 +143,17 @@ struct http_stream {
     int64_t msg_first_us, msg_last_us;
 };
 
-/* Initializes s for one direction. hdrs is scratch of HTTP_MAX_HEADERS
- * entries the caller owns (it may be shared by all streams that are fed
- * from one thread: it is only used while feed runs). */
+/* Scratch a stream parses heads into. The caller owns it; all streams fed
+ * from one thread may share one (it is only used while feed runs and by the
+ * caller right after HTTP_EV_HEAD), which keeps a stream small. */
+struct http_scratch {
+    struct http_head head;
+    struct http_header hdrs[HTTP_MAX_HEADERS];
+};
+
+/* Initializes s for one direction, parsing into *scratch (not owned). */
 void http_stream_init(struct http_stream *s, int is_request,
-                      struct http_header *hdrs);
+                      struct http_scratch *scratch);
 /* Frees the head buffer. */
 void http_stream_cleanup(struct http_stream *s);
 
@@ -167,7 +174,7 @@ size_t http_stream_feed(struct http_stream *s, const uint8_t *p, size_t n,
 void http_stream_packet_start(struct http_stream *s);
 
 /* Sets the framing of the message whose head was just reported (pass
- * s->head.body_kind and s->head.content_length for the header-derived
+ * s->head->body_kind and s->head->content_length for the header-derived
  * default). Returns 1 when the message is complete already (no body: the
  * caller handles it as HTTP_EV_END), else 0. */
 int http_stream_set_body(struct http_stream *s, enum http_body_kind kind,
@@ -182,6 +189,10 @@ int http_stream_gap(struct http_stream *s);
  * and is cut short, 0 when nothing was in progress. Further bytes are
  * ignored. */
 int http_stream_fin(struct http_stream *s);
+
+/* 1 when the stream has framed a message, or is receiving a head that
+ * starts like one (so an unfinished stream is not counted as unparsable). */
+int http_stream_looks_http(const struct http_stream *s);
 
 /* Case-insensitive comparison of a[0..n) with the NUL-terminated lower-case
  * literal lit; 1 when equal. */

@@ -65,6 +65,8 @@ struct cap_http_opts {
     int redact;                   /* 1: redact default + listed headers */
     const char *const *redact_headers; /* extra header names, NULL-ended */
     const char *const *redact_query;   /* query parameter names, NULL-ended */
+    uint64_t max_memory_bytes;    /* --max-memory: queued pipelined requests
+                                     are trimmed beyond half of it; 0 = 512 MiB */
 };
 
 /* Counters the HTTP layer keeps; the capture command stores them. */

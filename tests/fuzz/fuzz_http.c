@@ -13,7 +13,7 @@
 
 #include "capture/http_parse.h"
 
-static struct http_header hdrs[HTTP_MAX_HEADERS];
+static struct http_scratch scratch;
 
 struct tally {
     uint64_t heads, ends, errors, body_bytes;
@@ -34,7 +34,7 @@ static void drive(struct http_stream *s, const uint8_t *p, size_t n,
         n -= k;
         switch (ev.type) {
         case HTTP_EV_HEAD: {
-            const struct http_head *h = &s->head;
+            const struct http_head *h = s->head;
             t->heads++;
             enum http_body_kind kind = h->body_kind;
             if (!h->is_request && (h->status < 200 || h->status == 204 ||
@@ -68,7 +68,7 @@ static void run(const uint8_t *data, size_t size, int is_request,
                 struct tally *t)
 {
     struct http_stream s;
-    http_stream_init(&s, is_request, hdrs);
+    http_stream_init(&s, is_request, &scratch);
     size_t at = 0, ci = 0;
     while (at < size) {
         size_t len = size - at;
@@ -96,10 +96,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct http_head h;
     for (int dir = 0; dir < 2; dir++) {
-        (void)http_parse_head((const char *)data, size, dir, &h, hdrs,
-                              HTTP_MAX_HEADERS);
+        (void)http_parse_head((const char *)data, size, dir, &h,
+                              scratch.hdrs, HTTP_MAX_HEADERS);
         struct tally whole = {0}, cut = {0}, gapped = {0};
-        run(data, size, dir, NULL, 0, 0, &whole);
+        run(data, size, dir, data, 0, 0, &whole); /* uncut */
         /* the first 32 bytes double as cut lengths */
         size_t nc = size < 32 ? size : 32;
         run(data, size, dir, data, nc, 0, &cut);

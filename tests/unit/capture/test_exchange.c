@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "capture/exchange.h"
 #include "capture/redact.h"
 #include "capture/stream.h"
 #include "common/rp.h"
@@ -181,9 +182,11 @@ static void test_simple_timings(void **st)
     put(&f, c, C2S, "cd", 110);
     put(&f, c, S2C, "HTTP/1.1 201 Created\r\nContent-Length: 5\r\n\r\nhe", 200);
     put(&f, c, S2C, "llo", 250);
+    assert_true(cap_http_memory_bytes(f.h) > 0);
     f.ops->fin(f.h, c, C2S, 300);
     f.ops->fin(f.h, c, S2C, 301);
     f.ops->close(f.h, c, CAP_CLOSE_FIN, 302);
+    assert_int_equal(cap_http_memory_bytes(f.h), 0); /* all given back */
     struct cap_http_stats s;
     cap_http_stats(f.h, &s);
     assert_int_equal(s.exchanges, 1);
@@ -391,6 +394,54 @@ static void test_gap_mid_body(void **st)
     fx_close(&f);
 }
 
+/* Packets lost by the capture (tcpdump drops): requests and responses
+ * that vanish whole must not shift the pairing of the ones that follow. */
+static void test_lost_messages_keep_pairs(void **st)
+{
+    (void)st;
+    struct fx f;
+    fx_open(&f, NULL);
+    void *c = conn_open(&f, 1);
+    const char *ok = "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n";
+    char r[64];
+    put(&f, c, C2S, "GET /1 HTTP/1.1\r\n\r\n", 100);
+    snprintf(r, sizeof r, "%sa", ok);
+    put(&f, c, S2C, r, 110);
+    /* request X and its response both lost */
+    f.ops->gap(f.h, c, C2S, 20, 200);
+    put(&f, c, C2S, "GET /2 HTTP/1.1\r\n\r\n", 200);
+    f.ops->gap(f.h, c, S2C, 40, 210);
+    snprintf(r, sizeof r, "%sb", ok);
+    put(&f, c, S2C, r, 210);
+    /* request Y lost, its response seen (before the loss is noticed) */
+    snprintf(r, sizeof r, "%sy", ok);
+    put(&f, c, S2C, r, 290);
+    f.ops->gap(f.h, c, C2S, 20, 300);
+    put(&f, c, C2S, "GET /3 HTTP/1.1\r\n\r\n", 300);
+    snprintf(r, sizeof r, "%sc", ok);
+    put(&f, c, S2C, r, 310);
+    /* only the response of /4 lost */
+    put(&f, c, C2S, "GET /4 HTTP/1.1\r\n\r\n", 400);
+    f.ops->gap(f.h, c, S2C, 40, 500);
+    put(&f, c, C2S, "GET /5 HTTP/1.1\r\n\r\n", 500);
+    snprintf(r, sizeof r, "%se", ok);
+    put(&f, c, S2C, r, 510);
+    f.ops->close(f.h, c, CAP_CLOSE_FIN, 600);
+    fx_finish(&f);
+    assert_int_equal(f.nrec, 5);
+    const char *want_t[] = {"/1", "/2", "/3", "/4", "/5"};
+    const char *want_b[] = {"a", "b", "c", "", "e"};
+    for (int i = 0; i < 5; i++) {
+        assert_string_equal(f.recs[i].target, want_t[i]);
+        assert_int_equal(f.recs[i].seq, i);
+        body_is(f.recs[i].resp_body, f.recs[i].resp_body_len, want_b[i]);
+        assert_int_equal(f.recs[i].flags,
+                         i == 3 ? CORPUS_EX_RESP_INCOMPLETE : 0);
+        assert_int_equal(f.recs[i].status, i == 3 ? 0 : 200);
+    }
+    fx_close(&f);
+}
+
 static void test_midstream_start(void **st)
 {
     (void)st;
@@ -440,6 +491,10 @@ static void test_upgrade_connect_unparsable(void **st)
     put(&f, e, C2S, "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 random", 300);
     put(&f, e, S2C, "\x16\x03\x03\x00\x7a\x02\x00\x00\x76\x03\x03", 310);
     f.ops->close(f.h, e, CAP_CLOSE_FIN, 320);
+    /* half a request, never finished: HTTP, not unparsable, no exchange */
+    void *g = conn_open(&f, 1);
+    put(&f, g, C2S, "GET /half HTTP/1.1\r\nHost: h\r\nX-A: ", 400);
+    f.ops->close(f.h, g, CAP_CLOSE_TIMEOUT, 500);
     struct cap_http_stats s;
     cap_http_stats(f.h, &s);
     assert_int_equal(s.upgraded, 2);
@@ -533,21 +588,123 @@ static void test_fifo_overflow(void **st)
     struct fx f;
     fx_open(&f, NULL);
     void *c = conn_open(&f, 1);
-    for (int i = 0; i < 1100; i++)
-        put(&f, c, C2S, "GET /x HTTP/1.1\r\n\r\n", 100 + i);
-    for (int i = 0; i < 1100; i++)
-        put(&f, c, S2C, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
-            5000 + i);
+    char buf[128];
+    for (int i = 0; i < 1100; i++) {
+        snprintf(buf, sizeof buf, "GET /%d HTTP/1.1\r\n\r\n", i);
+        put(&f, c, C2S, buf, 100 + i);
+    }
+    for (int i = 0; i < 1100; i++) { /* each body is its request's target */
+        char body[16];
+        int bl = snprintf(body, sizeof body, "/%d", i);
+        snprintf(buf, sizeof buf,
+                 "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", bl,
+                 body);
+        put(&f, c, S2C, buf, 5000 + i);
+    }
     put(&f, c, C2S, "GET /after HTTP/1.1\r\n\r\n", 9000);
-    put(&f, c, S2C, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 9001);
+    put(&f, c, S2C, "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n/after",
+        9001);
+    assert_true(cap_http_memory_bytes(f.h) < (20u << 20));
     f.ops->close(f.h, c, CAP_CLOSE_FIN, 9100);
+    assert_int_equal(cap_http_memory_bytes(f.h), 0);
     struct cap_http_stats s;
     cap_http_stats(f.h, &s);
-    assert_int_equal(s.exchanges, 1025);
-    assert_int_equal(s.incomplete, 76); /* requests that found no room */
-    assert_int_equal(s.no_response, 0);
+    /* the 76 oldest were written early, without their responses (which
+     * were then skipped); the rest paired normally */
+    assert_int_equal(s.exchanges, 1101);
+    assert_int_equal(s.no_response, 76);
+    assert_int_equal(s.incomplete, 0);
     assert_int_equal(cap_http_error(f.h, err), 0);
+    cap_http_free(f.h);
+    f.h = NULL;
+    assert_int_equal(corpus_flush(f.c, err), 0);
+    struct corpus_ex_cursor *cur;
+    assert_int_equal(corpus_ex_open(f.c, f.capture_id, &cur, err), 0);
+    struct corpus_exchange ex;
+    int n = 0, paired = 0;
+    while (corpus_ex_next(cur, &ex, err) == 1) {
+        assert_int_equal(ex.seq, n);
+        n++;
+        if (!ex.status) {
+            assert_int_equal(ex.flags, CORPUS_EX_NO_RESPONSE);
+            continue;
+        }
+        uint8_t *b;
+        size_t bl;
+        assert_int_equal(corpus_body_get(f.c, ex.resp.body_hash, &b, &bl,
+                                         err), 0);
+        assert_int_equal(bl, strlen(ex.target));
+        assert_memory_equal(b, ex.target, bl); /* paired with its request */
+        free(b);
+        paired++;
+    }
+    corpus_ex_close(cur);
+    assert_int_equal(n, 1101);
+    assert_int_equal(paired, 1025);
     fx_close(&f);
+}
+
+/* Unanswered pipelined requests with fat heads: the queue is trimmed by
+ * memory, long before 1024 entries, and pairs stay right. */
+static void check_queue_budget(uint64_t max_memory, uint64_t bound)
+{
+    struct cap_http_opts o = {.max_body_bytes = 1024, .redact = 1,
+                              .max_memory_bytes = max_memory};
+    struct fx f;
+    fx_open(&f, &o);
+    void *c = conn_open(&f, 1);
+    static char req[8192];
+    char pad[4001];
+    memset(pad, 'p', 4000);
+    pad[4000] = '\0';
+    for (int i = 0; i < 600; i++) {
+        snprintf(req, sizeof req, "GET /%d HTTP/1.1\r\nX-Pad: %s\r\n\r\n", i,
+                 pad);
+        put(&f, c, C2S, req, 100 + i);
+    }
+    assert_true(cap_http_memory_bytes(f.h) < bound);
+    for (int i = 0; i < 600; i++) {
+        char body[16], resp[128];
+        int bl = snprintf(body, sizeof body, "/%d", i);
+        snprintf(resp, sizeof resp,
+                 "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", bl,
+                 body);
+        put(&f, c, S2C, resp, 5000 + i);
+    }
+    f.ops->close(f.h, c, CAP_CLOSE_FIN, 9000);
+    struct cap_http_stats s;
+    cap_http_stats(f.h, &s);
+    assert_int_equal(s.exchanges, 600);
+    assert_true(s.no_response > 300 && s.no_response < 600);
+    assert_int_equal(s.incomplete, 0);
+    cap_http_free(f.h);
+    f.h = NULL;
+    struct corpus_ex_cursor *cur;
+    assert_int_equal(corpus_ex_open(f.c, f.capture_id, &cur, err), 0);
+    struct corpus_exchange ex;
+    int paired = 0;
+    while (corpus_ex_next(cur, &ex, err) == 1) {
+        if (!ex.status)
+            continue;
+        uint8_t *b;
+        size_t bl;
+        assert_int_equal(corpus_body_get(f.c, ex.resp.body_hash, &b, &bl,
+                                         err), 0);
+        assert_int_equal(bl, strlen(ex.target));
+        assert_memory_equal(b, ex.target, bl);
+        free(b);
+        paired++;
+    }
+    corpus_ex_close(cur);
+    assert_int_equal(paired, 600 - (int)s.no_response);
+    fx_close(&f);
+}
+
+static void test_queue_memory_budget(void **st)
+{
+    (void)st;
+    check_queue_budget(0, 3u << 20);         /* 2 x max-body + 1 MiB */
+    check_queue_budget(1u << 20, 800u << 10); /* half of --max-memory */
 }
 
 static void test_sniffing(void **st)
@@ -573,11 +730,13 @@ int main(void)
         cmocka_unit_test(test_continue_and_early_response),
         cmocka_unit_test(test_close_delimited_and_no_response),
         cmocka_unit_test(test_gap_mid_body),
+        cmocka_unit_test(test_lost_messages_keep_pairs),
         cmocka_unit_test(test_midstream_start),
         cmocka_unit_test(test_upgrade_connect_unparsable),
         cmocka_unit_test(test_truncation),
         cmocka_unit_test(test_redaction),
         cmocka_unit_test(test_fifo_overflow),
+        cmocka_unit_test(test_queue_memory_budget),
         cmocka_unit_test(test_sniffing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

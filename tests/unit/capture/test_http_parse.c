@@ -18,7 +18,8 @@
 #include "capture/http_parse.h"
 #include "common/buf.h"
 
-static struct http_header hdrs[HTTP_MAX_HEADERS];
+static struct http_scratch scratch;
+static struct http_header *const hdrs = scratch.hdrs;
 
 /* Feeding state for one transcript. */
 struct run {
@@ -39,7 +40,7 @@ static void emit_end(struct run *r, const char *tag)
 
 static void on_head(struct run *r)
 {
-    const struct http_head *h = &r->s.head;
+    const struct http_head *h = r->s.head;
     enum http_body_kind k = h->body_kind;
     if (h->is_request) {
         rp_buf_printf(&r->out, "H(%.*s|%.*s|%.*s|host=%.*s|n=%zu)",
@@ -99,7 +100,7 @@ static void feed(struct run *r, const uint8_t *p, size_t n)
 static void run_begin(struct run *r, int is_request, const char *nobody)
 {
     memset(r, 0, sizeof *r);
-    http_stream_init(&r->s, is_request, hdrs);
+    http_stream_init(&r->s, is_request, &scratch);
     rp_buf_init(&r->out, 0);
     rp_buf_init(&r->body, 0);
     r->nobody = nobody;
