@@ -207,7 +207,11 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h,
                       const u_char *bytes)
 {
     struct cap_source *s = (struct cap_source *)user;
-    int64_t ts = (int64_t)h->ts.tv_sec * 1000000 + h->ts.tv_usec;
+    int64_t ts;
+    /* a pcapng file can carry any 64-bit time: saturate, never overflow */
+    if (__builtin_mul_overflow((int64_t)h->ts.tv_sec, 1000000, &ts) ||
+        __builtin_add_overflow(ts, (int64_t)h->ts.tv_usec, &ts))
+        ts = h->ts.tv_sec < 0 ? INT64_MIN / 2 : INT64_MAX / 2;
     s->fn(s->user, ts, bytes, h->caplen, h->len);
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/run.sh: the one command that tests reprise on any machine. Installs
 # what is missing, builds with AddressSanitizer and UBSan into build-asan/,
-# and runs every unit and end-to-end test with ctest.
+# runs the libFuzzer targets for a bounded time, then every unit and
+# end-to-end test with ctest. Arguments go to ctest (e.g. -R capture).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,4 +14,11 @@ cmake --build "$build" -j"$(nproc)"
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+# Fuzzing first (clang, libFuzzer, ASan+UBSan), each target for a bounded
+# time (FUZZ_SECONDS, default 30); FUZZ_SECONDS=0 skips it.
+if [ "${FUZZ_SECONDS:-30}" != 0 ]; then
+    ./tests/fuzz/run.sh "${FUZZ_SECONDS:-30}"
+fi
+
 ctest --test-dir "$build" --output-on-failure "$@"
