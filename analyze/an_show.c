@@ -9,6 +9,7 @@
  */
 #include "analyze/analyze.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -454,6 +455,9 @@ int an_show_cmd(int argc, char **argv)
     }
 done:
     corpus_close(c, NULL);
+    if (!rc && (fflush(stdout) != 0 || ferror(stdout)))
+        rc = rp_fail(err, RP_EIO, "standard output: write failed: %s",
+                     strerror(errno));
     if (rc) {
         fprintf(stderr, "reprise: show: %s\n", err);
         return rp_exit_code(rc);
