@@ -814,12 +814,18 @@ static void op_close(void *ctx, void *cv, enum cap_close_reason why,
     free(c);
 }
 
+static uint64_t op_memory(void *ctx)
+{
+    return cap_http_memory_bytes(ctx);
+}
+
 static const struct cap_stream_ops http_ops = {
     .open = op_open,
     .data = op_data,
     .gap = op_gap,
     .fin = op_fin,
     .close = op_close,
+    .memory_bytes = op_memory,
 };
 
 const struct cap_stream_ops *cap_http_ops(void) { return &http_ops; }

@@ -56,6 +56,10 @@ struct cap_stream_ops {
      * for each open(). */
     void (*close)(void *ctx, void *conn, enum cap_close_reason why,
                   int64_t ts_us);
+    /* Optional: bytes the layer holds for its connections, so --max-memory
+     * covers them too; the reassembler evicts flows while its own bytes
+     * plus these exceed the cap. Must be cheap (called per packet). */
+    uint64_t (*memory_bytes)(void *ctx);
 };
 
 /* ---- the HTTP layer (capture/exchange.c) ------------------------------- */

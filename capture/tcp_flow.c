@@ -429,13 +429,20 @@ static void buffer_data(struct tcp_table *t, struct half *h, uint32_t seq,
     }
 }
 
+/* Bytes held for all flows: ours plus the stream layer's. */
+static uint64_t mem_total(const struct tcp_table *t)
+{
+    uint64_t upper = t->ops->memory_bytes ? t->ops->memory_bytes(t->ctx) : 0;
+    return t->st.mem_bytes + upper;
+}
+
 static void enforce_memory(struct tcp_table *t, int64_t ts_us)
 {
     if (!t->opts.max_memory_bytes)
         return;
-    while (t->st.mem_bytes > t->opts.max_memory_bytes && t->tombs.head)
+    while (mem_total(t) > t->opts.max_memory_bytes && t->tombs.head)
         flow_remove(t, t->tombs.head);
-    while (t->st.mem_bytes > t->opts.max_memory_bytes) {
+    while (mem_total(t) > t->opts.max_memory_bytes) {
         struct flow *v = t->lru.head;
         if (v == t->current)
             v = v->lnext;
