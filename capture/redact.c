@@ -228,6 +228,21 @@ static int query_listed(const struct cap_redact *r, const char *s, size_t n)
     return 0;
 }
 
+/* Appends a marker percent-encoded, so the target stays a valid URL that
+ * a replay can send as it is; the server decodes it back to the marker. */
+static int append_query_escaped(struct rp_buf *out, const char *m, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = m[i];
+        int r = (c == '[' || c == ']' || c == ' ' || c == '=')
+                    ? rp_buf_printf(out, "%%%02X", (unsigned char)c)
+                    : rp_buf_append(out, &c, 1);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
 int cap_redact_target(struct cap_redact *r, const char *t, size_t n,
                       struct rp_buf *out)
 {
@@ -247,7 +262,7 @@ int cap_redact_target(struct cap_redact *r, const char *t, size_t n,
             char m[CAP_REDACT_MARKER_MAX];
             size_t ml = cap_redact_marker(r, t + vs, i - vs, m);
             if (rp_buf_append(out, t + done, vs - done) < 0 ||
-                rp_buf_append(out, m, ml) < 0)
+                append_query_escaped(out, m, ml) < 0)
                 return RP_ENOMEM;
             done = i;
             count++;

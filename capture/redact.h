@@ -15,9 +15,9 @@
  * (sessions can still be told apart) while the originals cannot be
  * recovered or confirmed by guessing afterwards. A value is a marker exactly
  * when it starts with "[redacted " (see cap_redact_is_marker). In a request
- * target only the parameter value is replaced: "?token=[redacted len=..]",
- * so such a target contains spaces and brackets; a replayer must substitute
- * or percent-encode it before sending.
+ * target only the parameter value is replaced, by the marker percent-encoded
+ * ("?token=%5Bredacted%20len%3D8%20h%3D...%5D"), so the target stays a valid
+ * URL that replay sends as it is and the server decodes to the marker.
  */
 #ifndef RP_CAP_REDACT_H
 #define RP_CAP_REDACT_H
