@@ -9,8 +9,9 @@
 #      floor) and against v2 (candidate);
 #   4. prints the analysis and writes demo-out/report.html.
 # Stops everything it started, also on Ctrl-C. Safe to run repeatedly.
-# Environment: DEMO_SECONDS (traffic duration, default 15), DEMO_OUT (output
-# folder, default ./demo-out), REPRISE (binary; default: build it).
+# Environment: DEMO_SECONDS (traffic duration, default 15), DEMO_USERS
+# (simulated users, default 8), DEMO_OUT (output folder, default
+# ./demo-out), REPRISE (binary; default: build it).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
@@ -63,14 +64,23 @@ say "capturing live on lo while users hit production for ${secs}s"
 "$REPRISE" capture -i lo --port "$prod" -o "$db" --label production &
 cap=$!; pids+=($cap)
 sleep 1
-python3 "$here/traffic.py" --port "$prod" --duration "$secs"
+python3 "$here/traffic.py" --port "$prod" --duration "$secs" --users "${DEMO_USERS:-8}"
 sleep 0.5
 kill -INT "$cap"; wait "$cap"
 
-say "replaying at 10x against v1 (baseline, twice for the noise floor) and v2 (candidate)"
-"$REPRISE" replay "$db" --target "http://127.0.0.1:$prod" --speed 10 --label v1 --quiet
-"$REPRISE" replay "$db" --target "http://127.0.0.1:$prod" --speed 10 --label v1-again --quiet
-"$REPRISE" replay "$db" --target "http://127.0.0.1:$staging" --speed 10 --label v2 --quiet
+say "replaying at 10x against v1 (baseline, twice for the noise floor) and v2 (candidate), side by side"
+# The three replays run at the same time, against three servers, so that
+# whatever else this machine is doing slows all of them alike (as Diffy runs
+# primary, secondary and candidate together). A second v1 instance gives the
+# noise floor: what differs between two copies of the same release.
+replica=$(free_port)
+"$here/start-release.sh" v1 "$replica" "$out/v1-replica" & pids+=($!)
+wait_port "$replica"
+"$REPRISE" replay "$db" --target "http://127.0.0.1:$prod" --speed 10 --label v1 --quiet & r1=$!
+"$REPRISE" replay "$db" --target "http://127.0.0.1:$replica" --speed 10 --label v1-again --quiet & r2=$!
+"$REPRISE" replay "$db" --target "http://127.0.0.1:$staging" --speed 10 --label v2 --quiet & r3=$!
+pids+=($r1 $r2 $r3)
+wait $r1; wait $r2; wait $r3
 "$REPRISE" ls "$db"
 
 say "analysis: v2 against v1"
