@@ -403,7 +403,7 @@ int an_cmd(int argc, char **argv)
     }
     if (fflush(out) || rc)
         rc = rp_fail(err, RP_EIO, "cannot write the report to %s: %m",
-                     o.out_path ? o.out_path : "stdout");
+                     o.out_path ? o.out_path : "standard output");
 done:
     if (out != stdout && fclose(out) && !rc)
         rc = rp_fail(err, RP_EIO, "cannot write %s: %m", o.out_path);

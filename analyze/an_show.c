@@ -241,6 +241,35 @@ static int skip_header(const char *name, size_t n, int keep_host)
     return 0;
 }
 
+/* 1 when the header value in [v, end) is a redaction marker (see
+ * capture/redact.h): such values are never sent, as in replay. */
+static int is_redacted(const char *v, const char *end)
+{
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    return end - v >= 10 && !memcmp(v, "[redacted ", 10);
+}
+
+/* Writes a comment naming the headers left out because they were redacted. */
+static void note_redacted(FILE *f, const char *h, size_t n)
+{
+    int any = 0;
+    for (size_t i = 0; h && i < n;) {
+        size_t j = i;
+        while (j < n && h[j] != '\n')
+            j++;
+        const char *colon = memchr(h + i, ':', j - i);
+        if (colon && is_redacted(colon + 1, h + j)) {
+            fprintf(f, "%s%.*s", any ? ", " : "# redacted at capture, so left "
+                    "out (add them with -H): ", (int)(colon - (h + i)), h + i);
+            any = 1;
+        }
+        i = j + 1;
+    }
+    if (any)
+        fputc('\n', f);
+}
+
 static int print_curl(FILE *f, struct corpus *c,
                       const struct corpus_exchange *ex, const char *target,
                       char *err)
@@ -251,13 +280,13 @@ static int print_curl(FILE *f, struct corpus *c,
     if (ex->req.has_body &&
         (rc = corpus_body_get(c, ex->req.body_hash, &body, &blen, err)))
         return rc;
+    /* Notes go into the output as shell comments, so they stay with the
+     * command and stderr carries only errors. */
     if (ex->req.body_len < ex->req.body_size)
-        fprintf(stderr, "reprise: show: note: the request body was "
-                "truncated at capture (%zu of %llu bytes kept)\n",
-                ex->req.body_len, (unsigned long long)ex->req.body_size);
-    if (ex->flags & 0x20u)
-        fprintf(stderr, "reprise: show: note: some values of this exchange "
-                "were redacted at capture\n");
+        fprintf(f, "# the request body was truncated at capture (%zu of %llu "
+                "bytes kept)\n", ex->req.body_len,
+                (unsigned long long)ex->req.body_size);
+    note_redacted(f, ex->req.headers, ex->req.headers_len);
     int nul = body && memchr(body, 0, blen) != NULL;
     if (nul) {
         fputs("printf ", f);
@@ -314,7 +343,8 @@ static int print_curl(FILE *f, struct corpus *c,
             end--;
         const char *colon = memchr(h + i, ':', end - i);
         if (colon && !memchr(h + i, 0, end - i) &&
-            !skip_header(h + i, (size_t)(colon - (h + i)), target != NULL)) {
+            !skip_header(h + i, (size_t)(colon - (h + i)), target != NULL) &&
+            !is_redacted(colon + 1, h + end)) {
             fputs(" \\\n  -H ", f);
             sh_quote(f, h + i, end - i);
         }
