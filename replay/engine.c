@@ -27,6 +27,7 @@
 #include "replay/replay_int.h"
 
 #define HEAP_FILL 2048       /* jobs pulled ahead from the ring */
+#define MAX_FILL_MIN 64      /* --max: pull ahead 2 x slots, at least this */
 #define BATCH 64             /* results per push to the recorder */
 #define BATCH_AGE_US 5000    /* push a partial batch after this long */
 #define MAX_SLEEP_US 50000   /* wake at least this often (stop, batches) */
@@ -86,6 +87,8 @@ struct rp_engine {
     int64_t curl_deadline;      /* run-relative µs, -1 when none */
     int64_t armed_us;           /* what the timerfd is armed for */
     struct rp_heap heap;
+    size_t heap_fill;           /* jobs to hold (--max needs few: cheaper
+                                   heap operations) */
     struct rp_ring *ring;
     int ring_done;
     size_t ring_n;              /* jobs left in the ring at the last pull */
@@ -733,7 +736,7 @@ static void pull_ring(struct rp_engine *e)
     /* Read done first: once it is set and the ring is seen empty, no job
      * can follow. */
     int done = atomic_load_explicit(&r->done, memory_order_acquire);
-    while (e->heap.n < HEAP_FILL && spsc_pop(&r->q, &j))
+    while (e->heap.n < e->heap_fill && spsc_pop(&r->q, &j))
         if (heap_push(&e->heap, &j))
             job_not_sent(e, &j, CORPUS_ERR_OTHER, "out of memory");
     e->ring_n = spsc_len(&r->q);
@@ -928,7 +931,7 @@ void *engine_main(void *arg)
             wake = e->heap.v[0].due_us;
         if (stopping && e->inflight && e->grace_end_us < wake)
             wake = e->grace_end_us;
-        if (e->ring_n && e->heap.n < HEAP_FILL)
+        if (e->ring_n && e->heap.n < e->heap_fill)
             wake = now;
         int n;
         if (wake <= now) {
@@ -1039,6 +1042,15 @@ int engine_new(struct rp_ctx *c, int idx, struct rp_engine **out, char *err)
     }
     if (o->mode == RM_MAX && !o->http2 && e->max_inflight > share)
         e->max_inflight = share;
+    /* --max sends in ring order: a heap twice the slots never runs dry
+     * between two pulls and keeps each pop a few levels deep. */
+    e->heap_fill = HEAP_FILL;
+    if (o->mode == RM_MAX && !o->sessions) {
+        size_t fill = 2 * (size_t)e->max_inflight;
+        e->heap_fill = fill < MAX_FILL_MIN ? MAX_FILL_MIN
+                       : fill > HEAP_FILL  ? HEAP_FILL
+                                           : fill;
+    }
     *out = e;
     return 0;
 }

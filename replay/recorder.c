@@ -18,7 +18,8 @@
 
 #define DRAIN_MAX 1024
 #define TICK_MS 250
-#define IDLE_NS 1000000L /* sleep when every queue is empty */
+#define IDLE_NS 2000000L /* sleep between drains unless backlogged (the
+                            queues hold far more than 2 ms of results) */
 #define PIPE_PROGRESS_US 5000000
 
 static void stats_add(struct rp_stats *st, const struct rp_res *r)
@@ -177,6 +178,7 @@ void *recorder_main(void *arg)
         /* Read producers first: at 0 with every queue empty, all is in. */
         int end = atomic_load(&q->producers) <= 0;
         size_t n = 0;
+        int backlog = 0;
         for (int i = 0; i < q->nq; i++) {
             struct rp_res r;
             size_t k = 0;
@@ -187,13 +189,13 @@ void *recorder_main(void *arg)
                 k++;
             }
             n += k;
+            backlog |= k == DRAIN_MAX;
         }
         progress(c, &pg, 0);
-        if (!n) {
-            if (end)
-                break;
-            nanosleep(&idle, NULL);
-        }
+        if (!n && end)
+            break;
+        if (!backlog)
+            nanosleep(&idle, NULL); /* batch the next drain */
     }
     progress(c, &pg, 1);
     return NULL;

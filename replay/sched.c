@@ -120,11 +120,20 @@ static void wake(int fd)
 static int ring_push(struct rp_ctx *c, struct rp_ring *r,
                      const struct rp_job *j)
 {
-    struct timespec ts = {0, 1000000}; /* the ring holds far more than 1 ms */
+    /* Full: poll every 1 ms (the ring holds far more than that). In --max
+     * without sessions, where the ring stays full and jobs have no due
+     * times, wait instead until the engine has taken half of it, backing
+     * off up to 8 ms: the ring is refilled in bulk with few wake-ups. */
+    int bulk = c->o->mode == RM_MAX && !c->o->sessions;
+    struct timespec ts = {0, 1000000};
     while (spsc_push(&r->q, j)) {
-        if (atomic_load(&c->stop) || atomic_load(&c->time_up))
-            return 1;
-        nanosleep(&ts, NULL);
+        do {
+            if (atomic_load(&c->stop) || atomic_load(&c->time_up))
+                return 1;
+            nanosleep(&ts, NULL);
+            if (bulk && ts.tv_nsec < 8000000)
+                ts.tv_nsec *= 2;
+        } while (bulk && spsc_len(&r->q) > r->q.cap / 2);
     }
     /* One job in the ring: the engine emptied it and may be asleep. */
     if (spsc_len(&r->q) == 1)

@@ -2,12 +2,14 @@
  * bench_replay_gen.c: writes a synthetic capture for the replay benchmarks
  * through the corpus API (no network needed):
  *
- *   bench_replay_gen DB EXCHANGES RATE CONNS BODY_BYTES
+ *   bench_replay_gen DB EXCHANGES RATE CONNS BODY_BYTES [distinct]
  *
  * EXCHANGES requests at RATE per second, dealt round robin over CONNS
  * keep-alive connections. With BODY_BYTES > 0 every request is a POST /post
  * with a distinct body of that size (so bodies are not deduplicated and the
- * corpus grows with EXCHANGES); otherwise a GET / like a browser's.
+ * corpus grows with EXCHANGES); otherwise a GET / like a browser's, or with
+ * "distinct" a GET /?n=I (I = 0..EXCHANGES-1), so a capture of the replay
+ * can show that each request was sent exactly once.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,11 +23,13 @@ int main(int argc, char **argv)
     struct corpus *c;
     char err[RP_ERRLEN];
     int64_t cap, conns[256], seq[256] = {0};
-    if (argc != 6) {
+    if (argc != 6 && !(argc == 7 && !strcmp(argv[6], "distinct"))) {
         fprintf(stderr, "usage: bench_replay_gen DB EXCHANGES RATE CONNS "
-                        "BODY_BYTES\n");
+                        "BODY_BYTES [distinct]\n");
         return 2;
     }
+    int distinct = argc == 7;
+    char target[32];
     long n = atol(argv[2]), nconn = atol(argv[4]), body = atol(argv[5]);
     double rate = atof(argv[3]);
     if (n <= 0 || rate <= 0 || nconn <= 0 || nconn > 256 || body < 0) {
@@ -60,7 +64,8 @@ int main(int argc, char **argv)
         ex.conn_id = conns[k];
         ex.seq = seq[k]++;
         ex.method = body ? "POST" : "GET";
-        ex.target = body ? "/post" : "/";
+        snprintf(target, sizeof target, "/?n=%ld", i);
+        ex.target = body ? "/post" : distinct ? target : "/";
         ex.host = "bench.example";
         ex.version = "HTTP/1.1";
         ex.req.headers = body ? post_h : get_h;
