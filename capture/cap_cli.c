@@ -393,9 +393,14 @@ static int begin_capture(struct cap_run *r, int64_t started_us)
     if (rc)
         return rc;
     r->begun = 1;
+    /* Hashing, compression and SQLite run on the corpus writer thread,
+     * overlapping with packet parsing on this one. */
+    if ((rc = corpus_set_async(r->corpus, 1, r->err)))
+        return rc;
     struct cap_http_opts ho = {
         .max_body_bytes = o->max_body_bytes, .redact = o->redact,
         .redact_headers = o->redact_headers, .redact_query = o->redact_query,
+        .max_memory_bytes = o->max_memory_bytes,
     };
     if (!(r->http = cap_http_new(r->corpus, r->capture_id, &ho)))
         return rp_fail(r->err, RP_ENOMEM, "out of memory");

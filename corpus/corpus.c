@@ -12,6 +12,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -89,7 +91,6 @@ static const char *const migrations[CORPUS_SCHEMA_VERSION] = {
     ");\n"
     "CREATE INDEX exchanges_by_capture_time "
     "ON exchanges(capture_id, req_first_us, id);\n"
-    "CREATE INDEX exchanges_by_capture ON exchanges(capture_id);\n"
     "CREATE TABLE runs (\n"
     "  id INTEGER PRIMARY KEY,\n"
     "  capture_id INTEGER REFERENCES captures(id),\n"
@@ -153,6 +154,20 @@ static const char *const migrations[CORPUS_SCHEMA_VERSION] = {
     RP_VERSION "');\n",
 };
 
+/* Inserting exchanges, one row or CORPUS_EX_BATCH rows per statement (the
+ * writer thread's bulk path: per-statement costs are a fifth of a row's). */
+#define EX_ADD_COLUMNS 25
+#define EX_ADD_SQL                                                           \
+    "INSERT INTO exchanges(capture_id, connection_id, seq, method,"          \
+    " target, host, version, req_first_us, req_last_us, req_headers,"        \
+    " req_body_hash, req_body_stored_bytes, req_body_size_bytes,"            \
+    " req_wire_bytes, status, reason, interim, resp_first_us,"               \
+    " resp_last_us, resp_headers, resp_body_hash, resp_body_stored_bytes,"   \
+    " resp_body_size_bytes, resp_wire_bytes, flags) VALUES "
+#define EX_ADD_ROW                                                           \
+    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"   \
+    " ?, ?)"
+
 static const char *const stmt_sql[ST__COUNT] = {
     [ST_CAPTURE_BEGIN] =
         "INSERT INTO captures(label, source, filter, started_us, redacted,"
@@ -169,14 +184,8 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_BODY_ADD] =
         "INSERT OR IGNORE INTO bodies(hash, size_bytes, stored_bytes, data)"
         " VALUES (?, ?, ?, ?)",
-    [ST_EX_ADD] =
-        "INSERT INTO exchanges(capture_id, connection_id, seq, method,"
-        " target, host, version, req_first_us, req_last_us, req_headers,"
-        " req_body_hash, req_body_stored_bytes, req_body_size_bytes,"
-        " req_wire_bytes, status, reason, interim, resp_first_us,"
-        " resp_last_us, resp_headers, resp_body_hash, resp_body_stored_bytes,"
-        " resp_body_size_bytes, resp_wire_bytes, flags) VALUES (?, ?, ?, ?,"
-        " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    [ST_EX_ADD] = EX_ADD_SQL EX_ADD_ROW,
+    [ST_EX_ADD_BATCH] = NULL, /* EX_ADD_SQL with CORPUS_EX_BATCH rows */
     [ST_EX_GET] = NULL, /* built by corpus_read.c (shares its column list) */
     [ST_BODY_GET] = "SELECT size_bytes, data FROM bodies WHERE hash = ?",
     [ST_RUN_BEGIN] =
@@ -258,6 +267,19 @@ sqlite3_stmt *corpus_stmt(struct corpus *c, enum corpus_stmt_id id,
         return st;
     }
     const char *sql = id == ST_EX_GET ? corpus_ex_get_sql : stmt_sql[id];
+    char batch[sizeof EX_ADD_SQL + CORPUS_EX_BATCH * sizeof EX_ADD_ROW];
+    if (id == ST_EX_ADD_BATCH) {
+        size_t n = strlen(EX_ADD_SQL);
+        memcpy(batch, EX_ADD_SQL, n);
+        for (int i = 0; i < CORPUS_EX_BATCH; i++) {
+            if (i)
+                batch[n++] = ',';
+            memcpy(batch + n, EX_ADD_ROW, strlen(EX_ADD_ROW));
+            n += strlen(EX_ADD_ROW);
+        }
+        batch[n] = '\0';
+        sql = batch;
+    }
     if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
                            NULL) != SQLITE_OK) {
         corpus_db_fail(c, sqlite3_errcode(c->db), "preparing a query", err);
@@ -320,8 +342,11 @@ static int check_file(const char *path, enum corpus_open_mode mode,
     sqlite3 *db = NULL;
     int app_id = 0, objects = 0, r = RP_OK;
     int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
-    if (rc == SQLITE_OK)
+    if (rc == SQLITE_OK) {
+        /* another process may be switching the journal mode right now */
+        sqlite3_busy_timeout(db, 5000);
         rc = read_header(db, &app_id, version, &objects);
+    }
     if (rc != SQLITE_OK) {
         if (rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT)
             r = rp_fail(err, RP_EINPUT,
@@ -380,6 +405,19 @@ static int create_file(const char *path, int *created, char *err)
                    strerror(errno));
 }
 
+/* Switches the journal to WAL before the first write, so a writer that
+ * fails before writing anything (unknown capture, bad option) leaves the
+ * file byte-for-byte unchanged. */
+static int wal_on(struct corpus *c, char *err)
+{
+    if (c->wal)
+        return RP_OK;
+    int r = exec(c, "PRAGMA journal_mode = WAL", "setting up the journal", err);
+    if (!r)
+        c->wal = 1;
+    return r;
+}
+
 /* Runs the migration steps from version `from` up to ours in one
  * transaction, re-checking the version under the write lock. */
 static int migrate(struct corpus *c, int from, char *err)
@@ -417,9 +455,16 @@ done:
     return r;
 }
 
+/* SQLite's memory statistics take a global mutex on every allocation (a
+ * few % of a capture's writer thread); nothing here reads them. Only
+ * possible before SQLite initializes; later it is a harmless no-op. */
+static pthread_once_t sqlite_once = PTHREAD_ONCE_INIT;
+static void sqlite_setup(void) { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }
+
 int corpus_open(const char *path, enum corpus_open_mode mode,
                 struct corpus **out, char *err)
 {
+    pthread_once(&sqlite_once, sqlite_setup);
     struct corpus *c = NULL;
     int r, fresh = 0, version = 0, created = 0;
     struct stat sb;
@@ -446,6 +491,15 @@ int corpus_open(const char *path, enum corpus_open_mode mode,
         goto done;
     }
     c->writable = mode != CORPUS_READ;
+    if (c->writable) {
+        /* A file size limit (ulimit -f) must reach us as EFBIG, handled
+         * like a full disk (rollback, RP_EIO, valid file), not as SIGXFSZ
+         * killing the process in the middle of a batch. */
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = SIG_IGN;
+        sigaction(SIGXFSZ, &sa, NULL);
+    }
     /* One thread at a time per struct corpus (see corpus.h), so SQLite's
      * own mutexes are not needed. */
     int flags = (c->writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) |
@@ -457,15 +511,21 @@ int corpus_open(const char *path, enum corpus_open_mode mode,
     }
     sqlite3_busy_timeout(c->db, 5000);
     sqlite3_extended_result_codes(c->db, 0);
+    /* Small page caches: writers append in key order and readers stream,
+     * so a big cache bought no speed (measured for capture, replay and
+     * analyze) but made peak RSS grow with the corpus up to its size. */
     if (c->writable) {
-        r = exec(c, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-                    " PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;"
+        r = exec(c, "PRAGMA synchronous = NORMAL;"
+                    " PRAGMA cache_size = -8192; PRAGMA temp_store = MEMORY;"
                     " PRAGMA wal_autocheckpoint = 16384",
                  "setting up the journal", err);
-        if (!r && (fresh || version < CORPUS_SCHEMA_VERSION))
-            r = migrate(c, version, err);
+        if (!r && (fresh || version < CORPUS_SCHEMA_VERSION)) {
+            r = wal_on(c, err);
+            if (!r)
+                r = migrate(c, version, err);
+        }
     } else {
-        r = exec(c, "PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY",
+        r = exec(c, "PRAGMA cache_size = -4096; PRAGMA temp_store = MEMORY",
                  "setting up the cache", err);
     }
     if (r)
@@ -483,6 +543,17 @@ done:
 
 int corpus_flush(struct corpus *c, char *err)
 {
+    if (!c->aq)
+        return corpus_commit(c, err);
+    int r = corpus_async_hold(c, err);
+    if (!r)
+        r = corpus_commit(c, err);
+    corpus_async_release(c, r, err);
+    return r;
+}
+
+int corpus_commit(struct corpus *c, char *err)
+{
     c->last_commit_us = rp_mono_us();
     if (sqlite3_get_autocommit(c->db))
         return RP_OK;
@@ -490,6 +561,7 @@ int corpus_flush(struct corpus *c, char *err)
     if (rc == SQLITE_OK)
         return RP_OK;
     int r = corpus_db_fail(c, rc, "committing", err);
+    memset(c->body_seen_ok, 0, sizeof c->body_seen_ok);
     if (!sqlite3_get_autocommit(c->db))
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
     return r;
@@ -501,12 +573,16 @@ int corpus_close(struct corpus *c, char *err)
         return RP_OK;
     int r = RP_OK;
     char tmp[RP_ERRLEN];
+    if (c->aq)
+        r = corpus_set_async(c, 0, err ? err : tmp);
     if (c->db) {
         for (int i = 0; i < ST__COUNT; i++)
             sqlite3_finalize(c->stmt[i]);
         sqlite3_finalize(c->body_exists);
-        if (c->writable) {
-            r = corpus_flush(c, err ? err : tmp);
+        if (c->writable && c->wal) {
+            int rc = corpus_commit(c, r ? tmp : err ? err : tmp);
+            if (!r)
+                r = rc;
             /* Folds the WAL into the main file and leaves WAL mode, so the
              * closed corpus is one self-contained file that read-only
              * openers use without -wal/-shm side files. Both fail harmlessly
@@ -538,6 +614,9 @@ int corpus_tx_ensure(struct corpus *c, char *err)
         return rp_fail(err, RP_EINTERNAL, "%s: opened read-only", c->path);
     if (!sqlite3_get_autocommit(c->db))
         return RP_OK;
+    int r = wal_on(c, err);
+    if (r)
+        return r;
     int rc = sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL);
     return rc == SQLITE_OK ? RP_OK : corpus_db_fail(c, rc, "starting a batch",
                                                     err);
@@ -548,7 +627,7 @@ int corpus_tx_maybe_commit(struct corpus *c, char *err)
     int64_t now = rp_mono_us();
     if (now - c->last_commit_us < COMMIT_EVERY_US)
         return RP_OK;
-    return corpus_flush(c, err);
+    return corpus_commit(c, err);
 }
 
 /* Steps a write statement to completion. */
@@ -560,6 +639,7 @@ static int step_done(struct corpus *c, sqlite3_stmt *st, const char *what,
     if (rc == SQLITE_DONE)
         return RP_OK;
     int r = corpus_db_fail(c, rc, what, err);
+    memset(c->body_seen_ok, 0, sizeof c->body_seen_ok);
     /* After SQLITE_FULL or an I/O error the batch is dropped as a whole
      * (SQLite may have rolled part of it back already), so the file keeps
      * exactly what was committed before; the next add starts a new one. */
@@ -586,10 +666,18 @@ static void bind_i64_or_null(sqlite3_stmt *st, int i, int64_t v, int64_t null)
         sqlite3_bind_int64(st, i, v);
 }
 
+/* Switches async mode off before a write that is not queued. */
+static int sync_mode(struct corpus *c, char *err)
+{
+    return c->aq ? corpus_set_async(c, 0, err) : RP_OK;
+}
+
 int corpus_capture_begin(struct corpus *c, const struct corpus_capture_info *ci,
                          int64_t *capture_id, char *err)
 {
-    int r = corpus_tx_ensure(c, err);
+    int r = sync_mode(c, err);
+    if (!r)
+        r = corpus_tx_ensure(c, err);
     sqlite3_stmt *st = r ? NULL : corpus_stmt(c, ST_CAPTURE_BEGIN, err);
     if (!st)
         return r ? r : RP_EIO;
@@ -628,7 +716,9 @@ int corpus_capture_end(struct corpus *c, int64_t capture_id,
              (unsigned long long)s->non_tcp,
              (unsigned long long)s->pcap_drops,
              (unsigned long long)s->pcap_ifdrops);
-    int r = corpus_tx_ensure(c, err);
+    int r = sync_mode(c, err);
+    if (!r)
+        r = corpus_tx_ensure(c, err);
     sqlite3_stmt *st = r ? NULL : corpus_stmt(c, ST_CAPTURE_END, err);
     if (!st)
         return r ? r : RP_EIO;
@@ -645,6 +735,15 @@ int corpus_capture_end(struct corpus *c, int64_t capture_id,
 
 int corpus_add_connection(struct corpus *c, const struct corpus_conn *cn,
                           int64_t *conn_id, char *err)
+{
+    if (c->aq)
+        return corpus_async_add_connection(c, cn, conn_id, err);
+    int r = corpus_write_connection(c, cn, conn_id, err);
+    return r ? r : corpus_tx_maybe_commit(c, err);
+}
+
+int corpus_write_connection(struct corpus *c, const struct corpus_conn *cn,
+                            int64_t *conn_id, char *err)
 {
     int r = corpus_tx_ensure(c, err);
     sqlite3_stmt *st = r ? NULL : corpus_stmt(c, ST_CONN_ADD, err);
@@ -663,11 +762,20 @@ int corpus_add_connection(struct corpus *c, const struct corpus_conn *cn,
         return r;
     if (conn_id)
         *conn_id = sqlite3_last_insert_rowid(c->db);
-    return corpus_tx_maybe_commit(c, err);
+    return RP_OK;
 }
 
 int corpus_connection_end(struct corpus *c, int64_t conn_id, int64_t last_us,
                           char *err)
+{
+    if (c->aq)
+        return corpus_async_connection_end(c, conn_id, last_us, err);
+    int r = corpus_write_connection_end(c, conn_id, last_us, err);
+    return r ? r : corpus_tx_maybe_commit(c, err);
+}
+
+int corpus_write_connection_end(struct corpus *c, int64_t conn_id,
+                                int64_t last_us, char *err)
 {
     int r = corpus_tx_ensure(c, err);
     sqlite3_stmt *st = r ? NULL : corpus_stmt(c, ST_CONN_END, err);
@@ -675,17 +783,19 @@ int corpus_connection_end(struct corpus *c, int64_t conn_id, int64_t last_us,
         return r ? r : RP_EIO;
     sqlite3_bind_int64(st, 1, last_us);
     sqlite3_bind_int64(st, 2, conn_id);
-    if ((r = step_done(c, st, "ending a connection", err)))
-        return r;
-    return corpus_tx_maybe_commit(c, err);
+    return step_done(c, st, "ending a connection", err);
 }
 
-/* Deflates and stores a body once per hash; hash receives its hash. A body
- * already stored is recognised before it is compressed. */
+/* Deflates and stores a body (hash: its rp_hash) once per hash. A body
+ * already stored is recognised before it is compressed, a recent one
+ * without even a lookup (body_seen). */
 static int store_body(struct corpus *c, const uint8_t *body, size_t len,
-                      uint8_t hash[RP_HASH_LEN], char *err)
+                      const uint8_t hash[RP_HASH_LEN], char *err)
 {
-    rp_hash(body, len, hash);
+    size_t slot = (((size_t)hash[0] << 8) | hash[1]) % CORPUS_BODY_SEEN;
+    if (c->body_seen_ok[slot] &&
+        !memcmp(c->body_seen[slot], hash, RP_HASH_LEN))
+        return RP_OK;
     if (!c->body_exists &&
         corpus_prepare(c, "SELECT 1 FROM bodies WHERE hash = ?",
                        &c->body_exists, err))
@@ -694,7 +804,7 @@ static int store_body(struct corpus *c, const uint8_t *body, size_t len,
     int rc = sqlite3_step(c->body_exists);
     sqlite3_reset(c->body_exists);
     if (rc == SQLITE_ROW)
-        return RP_OK;
+        goto seen;
     if (rc != SQLITE_DONE)
         return corpus_db_fail(c, rc, "looking up a body", err);
 
@@ -733,13 +843,21 @@ static int store_body(struct corpus *c, const uint8_t *body, size_t len,
     sqlite3_bind_int64(st, 2, (sqlite3_int64)len);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)zlen);
     sqlite3_bind_blob(st, 4, c->zbuf, (int)zlen, SQLITE_STATIC);
-    return step_done(c, st, "storing a body", err);
+    int r = step_done(c, st, "storing a body", err);
+    if (r)
+        return r;
+seen:
+    memcpy(c->body_seen[slot], hash, RP_HASH_LEN);
+    c->body_seen_ok[slot] = 1;
+    return RP_OK;
 }
 
-/* Binds one message's columns starting at column i (see ST_EX_ADD). */
+/* Binds one message's columns starting at column i (see ST_EX_ADD). With
+ * hashed, m->body_hash already holds the body's hash (and is bound); else
+ * it is computed into hash, which must live until the statement runs. */
 static int bind_msg(struct corpus *c, sqlite3_stmt *st, int i,
-                    const struct corpus_msg *m, uint8_t hash[RP_HASH_LEN],
-                    char *err)
+                    const struct corpus_msg *m, int hashed,
+                    uint8_t hash[RP_HASH_LEN], char *err)
 {
     if (m->headers)
         sqlite3_bind_text(st, i, m->headers, (int)m->headers_len,
@@ -747,10 +865,13 @@ static int bind_msg(struct corpus *c, sqlite3_stmt *st, int i,
     else
         sqlite3_bind_null(st, i);
     if (m->body && m->body_len > 0) {
-        int r = store_body(c, m->body, m->body_len, hash, err);
+        const uint8_t *h = hashed ? m->body_hash : hash;
+        if (!hashed)
+            rp_hash(m->body, m->body_len, hash);
+        int r = store_body(c, m->body, m->body_len, h, err);
         if (r)
             return r;
-        sqlite3_bind_blob(st, i + 1, hash, RP_HASH_LEN, SQLITE_STATIC);
+        sqlite3_bind_blob(st, i + 1, h, RP_HASH_LEN, SQLITE_STATIC);
     } else {
         sqlite3_bind_null(st, i + 1);
     }
@@ -766,45 +887,83 @@ static int bind_msg(struct corpus *c, sqlite3_stmt *st, int i,
 int corpus_add_exchange(struct corpus *c, const struct corpus_exchange *ex,
                         int64_t *ex_id, char *err)
 {
+    if (c->aq)
+        return corpus_async_add_exchange(c, ex, ex_id, err);
+    int r = corpus_write_exchanges(c, &ex, 1, 0, ex_id, err);
+    return r ? r : corpus_tx_maybe_commit(c, err);
+}
+
+/* Binds one exchange's EX_ADD_COLUMNS parameters after parameter b; the
+ * hash buffers as in bind_msg. */
+static int bind_exchange(struct corpus *c, sqlite3_stmt *st, int b,
+                         const struct corpus_exchange *ex, int hashed,
+                         uint8_t req_hash[RP_HASH_LEN],
+                         uint8_t resp_hash[RP_HASH_LEN], char *err)
+{
+    int r;
+    sqlite3_bind_int64(st, b + 1, ex->capture_id);
+    bind_i64_or_null(st, b + 2, ex->conn_id, 0);
+    sqlite3_bind_int64(st, b + 3, ex->seq);
+    sqlite3_bind_text(st, b + 4, ex->method ? ex->method : "", -1,
+                      SQLITE_STATIC);
+    sqlite3_bind_text(st, b + 5, ex->target ? ex->target : "", -1,
+                      SQLITE_STATIC);
+    sqlite3_bind_text(st, b + 6, ex->host ? ex->host : "", -1,
+                      SQLITE_STATIC);
+    sqlite3_bind_text(st, b + 7, ex->version ? ex->version : "", -1,
+                      SQLITE_STATIC);
+    sqlite3_bind_int64(st, b + 8, ex->req.first_us);
+    sqlite3_bind_int64(st, b + 9, ex->req.last_us);
+    if ((r = bind_msg(c, st, b + 10, &ex->req, hashed, req_hash, err)))
+        return r;
+    sqlite3_bind_int(st, b + 15, ex->status);
+    bind_text_or_null(st, b + 16, ex->reason);
+    bind_text_or_null(st, b + 17, ex->interim);
+    bind_i64_or_null(st, b + 18, ex->resp.first_us, 0);
+    bind_i64_or_null(st, b + 19, ex->resp.last_us, 0);
+    if ((r = bind_msg(c, st, b + 20, &ex->resp, hashed, resp_hash, err)))
+        return r;
+    sqlite3_bind_int64(st, b + 25, ex->flags);
+    return RP_OK;
+}
+
+int corpus_write_exchanges(struct corpus *c,
+                           const struct corpus_exchange *const *ex, int n,
+                           int hashed, int64_t *ex_id, char *err)
+{
     uint8_t req_hash[RP_HASH_LEN], resp_hash[RP_HASH_LEN];
+    if (n != 1 && (n != CORPUS_EX_BATCH || !hashed))
+        return rp_fail(err, RP_EINTERNAL, "%s: %d exchanges in one insert",
+                       c->path, n);
     int r = corpus_tx_ensure(c, err);
     if (r)
         return r;
-    /* Bodies first: store_body uses its own statement. */
-    sqlite3_stmt *st = corpus_stmt(c, ST_EX_ADD, err);
+    /* Every parameter is bound below and step_done resets, so a prepared
+     * statement is used as is (no clear_bindings per row). Bodies are
+     * stored while binding: store_body uses its own statements. */
+    enum corpus_stmt_id sid = n == 1 ? ST_EX_ADD : ST_EX_ADD_BATCH;
+    sqlite3_stmt *st = c->stmt[sid];
+    if (!st)
+        st = corpus_stmt(c, sid, err);
     if (!st)
         return RP_EIO;
-    sqlite3_bind_int64(st, 1, ex->capture_id);
-    bind_i64_or_null(st, 2, ex->conn_id, 0);
-    sqlite3_bind_int64(st, 3, ex->seq);
-    sqlite3_bind_text(st, 4, ex->method ? ex->method : "", -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, ex->target ? ex->target : "", -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, ex->host ? ex->host : "", -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, ex->version ? ex->version : "", -1,
-                      SQLITE_STATIC);
-    sqlite3_bind_int64(st, 8, ex->req.first_us);
-    sqlite3_bind_int64(st, 9, ex->req.last_us);
-    if ((r = bind_msg(c, st, 10, &ex->req, req_hash, err)))
-        return r;
-    sqlite3_bind_int(st, 15, ex->status);
-    bind_text_or_null(st, 16, ex->reason);
-    bind_text_or_null(st, 17, ex->interim);
-    bind_i64_or_null(st, 18, ex->resp.first_us, 0);
-    bind_i64_or_null(st, 19, ex->resp.last_us, 0);
-    if ((r = bind_msg(c, st, 20, &ex->resp, resp_hash, err)))
-        return r;
-    sqlite3_bind_int64(st, 25, ex->flags);
+    for (int i = 0; i < n; i++)
+        if ((r = bind_exchange(c, st, i * EX_ADD_COLUMNS, ex[i], hashed,
+                               req_hash, resp_hash, err)))
+            return r;
     if ((r = step_done(c, st, "adding an exchange", err)))
         return r;
     if (ex_id)
         *ex_id = sqlite3_last_insert_rowid(c->db);
-    return corpus_tx_maybe_commit(c, err);
+    return RP_OK;
 }
 
 int corpus_run_begin(struct corpus *c, const struct corpus_run_info *ri,
                      int64_t *run_id, char *err)
 {
-    int r = corpus_tx_ensure(c, err);
+    int r = sync_mode(c, err);
+    if (!r)
+        r = corpus_tx_ensure(c, err);
     sqlite3_stmt *st = r ? NULL : corpus_stmt(c, ST_RUN_BEGIN, err);
     if (!st)
         return r ? r : RP_EIO;
@@ -825,7 +984,9 @@ int corpus_run_begin(struct corpus *c, const struct corpus_run_info *ri,
 int corpus_add_result(struct corpus *c, int64_t run_id,
                       const struct corpus_result *res, char *err)
 {
-    int r = corpus_tx_ensure(c, err);
+    int r = sync_mode(c, err);
+    if (!r)
+        r = corpus_tx_ensure(c, err);
     sqlite3_stmt *st = r ? NULL : corpus_stmt(c, ST_RESULT_ADD, err);
     if (!st)
         return r ? r : RP_EIO;
@@ -859,7 +1020,9 @@ int corpus_add_result(struct corpus *c, int64_t run_id,
 int corpus_run_end(struct corpus *c, int64_t run_id, int64_t ended_us,
                    const char *status, const char *summary_json, char *err)
 {
-    int r = corpus_tx_ensure(c, err);
+    int r = sync_mode(c, err);
+    if (!r)
+        r = corpus_tx_ensure(c, err);
     sqlite3_stmt *st = r ? NULL : corpus_stmt(c, ST_RUN_END, err);
     if (!st)
         return r ? r : RP_EIO;

@@ -44,6 +44,22 @@ int corpus_open(const char *path, enum corpus_open_mode mode,
 int corpus_close(struct corpus *c, char *err);
 /* Commits the current write batch now. */
 int corpus_flush(struct corpus *c, char *err);
+/* Switches the asynchronous writer on (on = 1) or off (0), for a capture's
+ * bulk writes. While on, corpus_add_connection, corpus_connection_end and
+ * corpus_add_exchange copy their input into a bounded queue and return at
+ * once; a writer thread owned by c compresses and inserts, committing at
+ * least once a second. The ids they return are the rows' ids unless
+ * another process adds rows to the file meanwhile; connection ids stay
+ * valid handles for this corpus's corpus_add_exchange and
+ * corpus_connection_end until async is switched off either way (they are
+ * mapped to the real rows). The first write error is returned by the next
+ * call (and every later one).
+ * corpus_flush waits until everything queued is committed; corpus_close and
+ * the other write functions switch it off first; readers must not be used
+ * while it is on. Switching off waits for the queue to drain and returns
+ * the writer's first error, if any. The connection is then used by the
+ * caller's thread again. */
+int corpus_set_async(struct corpus *c, int on, char *err);
 
 /* ---- captures ---------------------------------------------------------- */
 

@@ -7,9 +7,12 @@
  */
 #include "corpus/corpus_cli.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/rp.h"
@@ -40,8 +43,8 @@ static void export_usage(FILE *f)
         "  -c, --capture ID     export only capture ID (default: all captures)\n"
         "  -f, --format FORMAT  output format; only 'jsonl' (the default)\n"
         "  -o, --output FILE    write to FILE instead of standard output\n"
-        "                       ('-' is standard output); FILE is removed\n"
-        "                       again if the export fails\n"
+        "                       ('-' is standard output); FILE is replaced\n"
+        "                       only when the export succeeds\n"
         "  -h, --help           print this help and exit\n");
 }
 
@@ -86,12 +89,54 @@ int corpus_cmd_ls(int argc, char **argv)
     }
     struct corpus *c = NULL;
     int r = corpus_open(argv[optind], CORPUS_READ, &c, err);
-    if (!r)
-        r = corpus_list(c, stdout, err);
-    if (r)
+    if (!r && (r = corpus_list(c, stdout, err)) && ferror(stdout))
+        fprintf(stderr, "reprise: ls: standard output: %s\n", err);
+    else if (r)
         fprintf(stderr, "reprise: ls: %s\n", err);
     corpus_close(c, NULL);
     return rp_exit_code(r);
+}
+
+/* Opens the export's output. A regular file (or a new one) is written as
+ * a temporary file next to it, *tmp, renamed over it only on success, so a
+ * failed export leaves an existing FILE as it was; the new file keeps the
+ * old one's mode, or gets 0600 (exchanges are production traffic). Anything
+ * else (a fifo, a device) is written directly and never removed. */
+static int open_output(const char *output, FILE **out, char **tmp, char *err)
+{
+    struct stat sb;
+    int exists = stat(output, &sb) == 0;
+    *tmp = NULL;
+    if (exists && S_ISDIR(sb.st_mode))
+        return rp_fail(err, RP_EINPUT, "%s: is a directory; give a file "
+                       "name to -o", output);
+    if (exists && !S_ISREG(sb.st_mode)) {
+        if (!(*out = fopen(output, "w")))
+            return rp_fail(err, RP_EIO, "%s: cannot open: %m", output);
+        return RP_OK;
+    }
+    size_t n = strlen(output) + 16;
+    if (!(*tmp = malloc(n)))
+        return rp_fail(err, RP_ENOMEM, "out of memory");
+    snprintf(*tmp, n, "%s.tmp.XXXXXX", output);
+    int fd = mkstemp(*tmp);
+    if (fd < 0) {
+        int r = rp_fail(err, RP_EIO, "%s: cannot create: %m", output);
+        free(*tmp);
+        *tmp = NULL;
+        return r;
+    }
+    if (exists)
+        fchmod(fd, sb.st_mode & 07777);
+    if (!(*out = fdopen(fd, "w"))) {
+        int r = rp_fail(err, RP_EIO, "%s: cannot create: %m", output);
+        close(fd);
+        unlink(*tmp);
+        free(*tmp);
+        *tmp = NULL;
+        return r;
+    }
+    return RP_OK;
 }
 
 int corpus_cmd_export(int argc, char **argv)
@@ -145,21 +190,35 @@ int corpus_cmd_export(int argc, char **argv)
     struct corpus *c = NULL;
     FILE *out = stdout;
     int to_file = output && strcmp(output, "-") != 0;
+    int write_failed = 0;
+    char *tmp = NULL;
     r = corpus_open(path, CORPUS_READ, &c, err);
-    if (!r && to_file && !(out = fopen(output, "w"))) {
-        r = rp_fail(err, RP_EIO, "%s: cannot create: %m", output);
-        out = stdout;
-        to_file = 0;
-    }
-    if (!r)
+    if (!r && to_file)
+        r = open_output(output, &out, &tmp, err);
+    if (!r) {
         r = corpus_export_jsonl(c, capture_id, out, err);
-    if (to_file) {
-        if (fclose(out) != 0 && !r)
-            r = rp_fail(err, RP_EIO, "%s: write failed: %m", output);
-        if (r)
-            unlink(output);
+        write_failed = r && ferror(out);
     }
-    if (r)
+    if (!r && to_file) {
+        int closed = fclose(out);
+        out = stdout;
+        if (closed != 0) {
+            r = rp_fail(err, RP_EIO, "write failed: %m");
+            write_failed = 1;
+        } else if (tmp && rename(tmp, output) != 0) {
+            r = rp_fail(err, RP_EIO, "%s: cannot rename %s to it: %m", output,
+                        tmp);
+        }
+    }
+    if (out != stdout)
+        fclose(out);
+    if (r && tmp)
+        unlink(tmp);
+    free(tmp);
+    if (write_failed)
+        fprintf(stderr, "reprise: export: %s: %s\n",
+                to_file ? output : "standard output", err);
+    else if (r)
         fprintf(stderr, "reprise: export: %s\n", err);
     corpus_close(c, NULL);
     return rp_exit_code(r);

@@ -89,6 +89,18 @@ static void fmt_duration(int64_t us, char *out, size_t n)
                  (long long)(us / 60000000 % 60));
 }
 
+/* Column b minus column a, or -1 when b is NULL or the difference does not
+ * fit (a damaged file). */
+static int64_t col_span(sqlite3_stmt *st, int a, int b)
+{
+    int64_t d;
+    if (sqlite3_column_type(st, b) == SQLITE_NULL ||
+        __builtin_sub_overflow((int64_t)sqlite3_column_int64(st, b),
+                               (int64_t)sqlite3_column_int64(st, a), &d))
+        return -1;
+    return d;
+}
+
 static void fmt_i64(sqlite3_stmt *st, int i, char *out, size_t n)
 {
     if (sqlite3_column_type(st, i) == SQLITE_NULL)
@@ -111,24 +123,22 @@ static int list_captures(struct corpus *c, FILE *out, char *err)
         r = corpus_prepare(c,
             "SELECT id, label, source, started_us, ended_us,"
             " COALESCE(exchange_count, (SELECT COUNT(*) FROM exchanges"
-            "  WHERE capture_id = captures.id)),"
-            " json_extract(stats, '$.packets'),"
-            " json_extract(stats, '$.pcap_drops')"
-            "  + json_extract(stats, '$.pcap_ifdrops'),"
-            " json_extract(stats, '$.no_response'),"
-            " json_extract(stats, '$.incomplete'),"
-            " json_extract(stats, '$.gaps')"
-            " FROM captures ORDER BY id", &st, err);
+            "  WHERE capture_id = cap.id)),"
+            " json_extract(js, '$.packets'),"
+            " json_extract(js, '$.pcap_drops')"
+            "  + json_extract(js, '$.pcap_ifdrops'),"
+            " json_extract(js, '$.no_response'),"
+            " json_extract(js, '$.incomplete'),"
+            " json_extract(js, '$.gaps')"
+            " FROM (SELECT *, CASE WHEN json_valid(stats) THEN stats END AS js"
+            "  FROM captures) AS cap ORDER BY id", &st, err);
     int rc;
     while (!r && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         char id[24], started[32], dur[24], nex[24], pk[24], dr[24], nr[24],
             inc[24], gaps[24];
         fmt_i64(st, 0, id, sizeof id);
         corpus_fmt_time(sqlite3_column_int64(st, 3), started, sizeof started);
-        fmt_duration(sqlite3_column_type(st, 4) == SQLITE_NULL ? -1
-                         : sqlite3_column_int64(st, 4)
-                               - sqlite3_column_int64(st, 3),
-                     dur, sizeof dur);
+        fmt_duration(col_span(st, 3, 4), dur, sizeof dur);
         fmt_i64(st, 5, nex, sizeof nex);
         fmt_i64(st, 6, pk, sizeof pk);
         fmt_i64(st, 7, dr, sizeof dr);
@@ -178,10 +188,7 @@ static int list_runs(struct corpus *c, FILE *out, char *err)
         fmt_i64(st, 0, id, sizeof id);
         fmt_i64(st, 2, cap, sizeof cap);
         corpus_fmt_time(sqlite3_column_int64(st, 5), started, sizeof started);
-        fmt_duration(sqlite3_column_type(st, 6) == SQLITE_NULL ? -1
-                         : sqlite3_column_int64(st, 6)
-                               - sqlite3_column_int64(st, 5),
-                     dur, sizeof dur);
+        fmt_duration(col_span(st, 5, 6), dur, sizeof dur);
         fmt_i64(st, 7, nres, sizeof nres);
         fmt_i64(st, 8, nerr, sizeof nerr);
         const char *label = (const char *)sqlite3_column_text(st, 1);
@@ -219,7 +226,7 @@ int corpus_list(struct corpus *c, FILE *out, char *err)
     if (!r)
         r = list_runs(c, out, err);
     if (!r && (fflush(out) != 0 || ferror(out)))
-        r = rp_fail(err, RP_EIO, "writing the listing failed");
+        r = rp_fail(err, RP_EIO, "write failed: %m");
     return r;
 }
 
@@ -288,18 +295,20 @@ static int json_text(struct rp_buf *b, const char *key, sqlite3_stmt *st,
     return rp_buf_json_str(b, s, (size_t)sqlite3_column_bytes(st, i));
 }
 
-/* "key":<b - a> when has, else null */
+/* "key":<b - a> when has, else null (also when b - a overflows) */
 static int json_span(struct rp_buf *b, const char *key, int has,
                      sqlite3_stmt *st, int a, int bcol)
 {
     int r = put_key(b, key);
     if (r)
         return r;
+    int64_t d;
     if (!has || sqlite3_column_type(st, a) == SQLITE_NULL ||
-        sqlite3_column_type(st, bcol) == SQLITE_NULL)
+        sqlite3_column_type(st, bcol) == SQLITE_NULL ||
+        __builtin_sub_overflow((int64_t)sqlite3_column_int64(st, bcol),
+                               (int64_t)sqlite3_column_int64(st, a), &d))
         return rp_buf_append(b, "null", 4);
-    return put_i64(b, sqlite3_column_int64(st, bcol)
-                          - sqlite3_column_int64(st, a));
+    return put_i64(b, d);
 }
 
 /* Columns of the export query, in order. */
@@ -401,14 +410,14 @@ int corpus_export_jsonl(struct corpus *c, int64_t capture_id, FILE *out,
             break;
         }
         if (fwrite(b.data, 1, b.len, out) != b.len) {
-            r = rp_fail(err, RP_EIO, "writing the export failed");
+            r = rp_fail(err, RP_EIO, "write failed: %m");
             break;
         }
     }
     if (!r && rc != SQLITE_DONE)
         r = corpus_db_fail(c, rc, "reading exchanges", err);
     if (!r && (fflush(out) != 0 || ferror(out)))
-        r = rp_fail(err, RP_EIO, "writing the export failed");
+        r = rp_fail(err, RP_EIO, "write failed: %m");
     rp_buf_cleanup(&b);
     sqlite3_finalize(st);
     return r;

@@ -11,6 +11,9 @@
 
 #include "corpus.h"
 
+#define CORPUS_BODY_SEEN 1024 /* slots of the body hash cache */
+#define CORPUS_EX_BATCH 32     /* exchanges per multi-row insert (async) */
+
 /* Cached statements, prepared on first use (see corpus_stmt). */
 enum corpus_stmt_id {
     ST_CAPTURE_BEGIN,
@@ -19,6 +22,7 @@ enum corpus_stmt_id {
     ST_CONN_END,
     ST_BODY_ADD,
     ST_EX_ADD,
+    ST_EX_ADD_BATCH,
     ST_EX_GET,
     ST_BODY_GET,
     ST_RUN_BEGIN,
@@ -31,6 +35,7 @@ struct corpus {
     sqlite3 *db;
     char *path;                 /* as given to corpus_open */
     int writable;               /* opened with WRITE or CREATE */
+    int wal;                    /* WAL journal switched on (first write) */
     int64_t last_commit_us;     /* monotonic time of the last commit */
     sqlite3_stmt *stmt[ST__COUNT];
     uint8_t *zbuf;              /* compression scratch, reused */
@@ -40,6 +45,12 @@ struct corpus {
     z_stream inflater;
     int inflater_ready;
     sqlite3_stmt *body_exists;  /* SELECT 1 FROM bodies WHERE hash = ? */
+    struct corpus_async *aq;    /* the writer thread, NULL unless async */
+    /* Hashes of bodies known to be in the file or the open batch, so a
+     * repeated body skips the lookup; emptied whenever a write fails (the
+     * batch may be rolled back). Direct-mapped by the hash's first bytes. */
+    uint8_t body_seen[CORPUS_BODY_SEEN][RP_HASH_LEN];
+    uint8_t body_seen_ok[CORPUS_BODY_SEEN];
 };
 
 /* Returns the cached statement id (reset, bindings cleared), preparing it
@@ -53,6 +64,34 @@ int corpus_db_fail(struct corpus *c, int rc, const char *what, char *err);
 int corpus_tx_ensure(struct corpus *c, char *err);
 /* Commits when at least a second passed since the last commit. */
 int corpus_tx_maybe_commit(struct corpus *c, char *err);
+/* Commits the open batch now (the synchronous corpus_flush). */
+int corpus_commit(struct corpus *c, char *err);
+/* The writes behind corpus_add_connection, corpus_connection_end and
+ * corpus_add_exchange, without the once-a-second commit check; *out_id
+ * (may be NULL) receives the row id. With hashed, the messages' body_hash
+ * fields hold their bodies' hashes. */
+int corpus_write_connection(struct corpus *c, const struct corpus_conn *cn,
+                            int64_t *out_id, char *err);
+int corpus_write_connection_end(struct corpus *c, int64_t conn_id,
+                                int64_t last_us, char *err);
+/* Inserts n exchanges: 1, or CORPUS_EX_BATCH with hashed (one statement).
+ * *out_id receives the last row's id. */
+int corpus_write_exchanges(struct corpus *c,
+                           const struct corpus_exchange *const *ex, int n,
+                           int hashed, int64_t *out_id, char *err);
+/* Async mode (corpus_async.c), used only while c->aq is set: queueing
+ * versions of the adds, and hold/release around a use of the connection
+ * from the caller's thread (hold waits until the writer is idle and
+ * returns its first error; release records r/msg as the error if r). */
+int corpus_async_add_connection(struct corpus *c, const struct corpus_conn *cn,
+                                int64_t *conn_id, char *err);
+int corpus_async_connection_end(struct corpus *c, int64_t conn_id,
+                                int64_t last_us, char *err);
+int corpus_async_add_exchange(struct corpus *c,
+                              const struct corpus_exchange *ex,
+                              int64_t *ex_id, char *err);
+int corpus_async_hold(struct corpus *c, char *err);
+void corpus_async_release(struct corpus *c, int r, const char *msg);
 /* Prepares a one-off statement; err filled on failure. */
 int corpus_prepare(struct corpus *c, const char *sql, sqlite3_stmt **st,
                    char *err);

@@ -21,7 +21,8 @@ static void expect(const struct an_templater *t, const char *method,
     char out[256];
     an_endpoint(t, method, target, out, sizeof out);
     if (strcmp(out, want))
-        fail_msg("%s %s: got '%s', want '%s'", method, target, out, want);
+        fail_msg("%s %s: got '%s', want '%s'", method ? method : "(none)",
+                 target ? target : "(none)", out, want);
 }
 
 static void test_auto(void **state)

@@ -4,7 +4,9 @@
  * results, the sample arithmetic analyze depends on, run lookup by id and
  * label, refusal of files that are not ours (left byte-for-byte unchanged),
  * the JSON-lines export, and a write failure (file size limit) that must
- * give RP_EIO and leave a valid corpus. Each test works in its own temp dir.
+ * give RP_EIO and leave a valid corpus; the asynchronous writer must write
+ * exactly what the synchronous one writes, and report a write failure on a
+ * later call. Each test works in its own temp dir.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -578,6 +580,239 @@ static void test_write_failure(void **state)
     sqlite3_close(db);
 }
 
+/* Appends every row of every column to a growing string (sqlite3_exec). */
+struct dump {
+    char *s;
+    size_t len, cap;
+};
+
+static int dump_row(void *arg, int n, char **vals, char **names)
+{
+    struct dump *d = arg;
+    (void)names;
+    for (int i = 0; i < n; i++) {
+        const char *v = vals[i] ? vals[i] : "<null>";
+        size_t l = strlen(v) + 1;
+        if (d->len + l + 1 > d->cap) {
+            d->cap = (d->len + l + 1) * 2;
+            d->s = realloc(d->s, d->cap);
+        }
+        memcpy(d->s + d->len, v, l - 1);
+        d->len += l;
+        d->s[d->len - 1] = i + 1 < n ? '|' : '\n';
+        d->s[d->len] = 0;
+    }
+    return 0;
+}
+
+static char *dump_db(const char *path)
+{
+    struct dump d = {calloc(1, 1), 0, 1};
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+        "SELECT id, capture_id, connection_id, seq, method, target, host,"
+        " version, req_first_us, req_last_us, req_headers,"
+        " hex(req_body_hash), req_body_stored_bytes, req_body_size_bytes,"
+        " req_wire_bytes, status, reason, interim, resp_first_us,"
+        " resp_last_us, resp_headers, hex(resp_body_hash),"
+        " resp_body_stored_bytes, resp_body_size_bytes, resp_wire_bytes,"
+        " flags FROM exchanges ORDER BY id;"
+        "SELECT * FROM connections ORDER BY id;"
+        "SELECT hex(hash), size_bytes, stored_bytes, hex(data) FROM bodies"
+        " ORDER BY hash;"
+        "SELECT id, label, source, ended_us, stats, exchange_count"
+        " FROM captures ORDER BY id;"
+        "PRAGMA integrity_check", dump_row, &d, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    return d.s;
+}
+
+/* Writes a capture of n exchanges (37 distinct bodies, some responses
+ * missing, a new connection every 50) with or without the async writer;
+ * ids returned must be 1..n and the connections' 1.. */
+static void write_many(const char *path, int async, int n)
+{
+    char err[RP_ERRLEN];
+    struct corpus *c;
+    int64_t cap, conn = 0, id;
+    assert_int_equal(corpus_open(path, CORPUS_CREATE, &c, err), 0);
+    struct corpus_capture_info ci = {.source = "file:many.pcap",
+                                     .started_us = T0};
+    assert_int_equal(corpus_capture_begin(c, &ci, &cap, err), 0);
+    if (async)
+        assert_int_equal(corpus_set_async(c, 1, err), 0);
+    static char bodies[37][96];
+    for (int b = 0; b < 37; b++)
+        snprintf(bodies[b], sizeof bodies[b], "{\"body\":%d,\"pad\":\"%0*d\"}",
+                 b, b + 10, b);
+    char target[64];
+    for (int i = 0; i < n; i++) {
+        if (i % 50 == 0) {
+            if (conn)
+                assert_int_equal(corpus_connection_end(c, conn, T0 + i * 1000,
+                                                       err), 0);
+            struct corpus_conn cn = {cap, "10.0.0.1", 40000 + i / 50,
+                                     "10.0.0.2", 80, T0 + i * 1000, 0};
+            assert_int_equal(corpus_add_connection(c, &cn, &conn, err), 0);
+            assert_int_equal(conn, i / 50 + 1);
+        }
+        snprintf(target, sizeof target, "/item/%d?q=%d", i, i * 7);
+        struct corpus_exchange ex;
+        make_exchange(&ex, cap, conn, i % 50, T0 + i * 1000, "GET", target,
+                      i % 13 == 5 ? 0 : 200, bodies[i % 37]);
+        if (i % 11 == 3)
+            ex.req.headers = NULL;
+        if (i % 17 == 4) {
+            ex.req.body = (const uint8_t *)bodies[(i + 1) % 37];
+            ex.req.body_len = strlen(bodies[(i + 1) % 37]);
+        }
+        assert_int_equal(corpus_add_exchange(c, &ex, &id, err), 0);
+        assert_int_equal(id, i + 1);
+        if (i == n / 2)
+            assert_int_equal(corpus_flush(c, err), 0);
+    }
+    assert_int_equal(corpus_connection_end(c, conn, T0 + n * 1000, err), 0);
+    struct corpus_capture_stats st = {.exchanges = (uint64_t)n,
+                                      .ended_us = T0 + n * 1000};
+    assert_int_equal(corpus_capture_end(c, cap, &st, err), 0);
+    assert_int_equal(corpus_close(c, err), 0);
+}
+
+static void test_async_matches_sync(void **state)
+{
+    struct fixture *f = *state;
+    char sync_path[160];
+    snprintf(sync_path, sizeof sync_path, "%s/sync.db", f->dir);
+    write_many(sync_path, 0, 3001);
+    write_many(f->path, 1, 3001);
+    char *a = dump_db(sync_path), *b = dump_db(f->path);
+    assert_true(strlen(a) > 3001 * 50);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+}
+
+/* Another writer adds a connection while an async capture runs: the
+ * capture's connection handles must still land on its own rows. */
+static void test_async_other_writer(void **state)
+{
+    struct fixture *f = *state;
+    char err[RP_ERRLEN];
+    struct corpus *c, *o;
+    int64_t cap, cap2, h1, h2, oid, id;
+    assert_int_equal(corpus_open(f->path, CORPUS_CREATE, &c, err), 0);
+    struct corpus_capture_info ci = {.source = "iface:lo", .started_us = T0};
+    assert_int_equal(corpus_capture_begin(c, &ci, &cap, err), 0);
+    assert_int_equal(corpus_set_async(c, 1, err), 0);
+    struct corpus_conn cn = {cap, "10.0.0.1", 1111, "10.0.0.2", 80, T0, 0};
+    assert_int_equal(corpus_add_connection(c, &cn, &h1, err), 0);
+    assert_int_equal(corpus_flush(c, err), 0);
+
+    assert_int_equal(corpus_open(f->path, CORPUS_WRITE, &o, err), 0);
+    struct corpus_capture_info ci2 = {.source = "file:x", .started_us = T0};
+    assert_int_equal(corpus_capture_begin(o, &ci2, &cap2, err), 0);
+    struct corpus_conn on = {cap2, "10.9.9.9", 2222, "10.0.0.2", 80, T0, 0};
+    assert_int_equal(corpus_add_connection(o, &on, &oid, err), 0);
+    assert_int_equal(corpus_flush(o, err), 0);
+    assert_int_equal(oid, 2); /* the id c handed out next */
+
+    cn.client_port = 3333;
+    assert_int_equal(corpus_add_connection(c, &cn, &h2, err), 0);
+    assert_int_equal(h2, 2);
+    struct corpus_exchange ex;
+    for (int i = 0; i < 20; i++) {
+        make_exchange(&ex, cap, i % 2 ? h2 : h1, i, T0 + i, "GET", "/m", 200,
+                      body_a);
+        assert_int_equal(corpus_add_exchange(c, &ex, &id, err), 0);
+    }
+    assert_int_equal(corpus_connection_end(c, h2, T0 + 99, err), 0);
+    struct corpus_capture_stats st = {.exchanges = 20, .ended_us = T0 + 99};
+    assert_int_equal(corpus_capture_end(c, cap, &st, err), 0);
+    assert_int_equal(corpus_close(c, err), 0);
+    assert_int_equal(corpus_close(o, err), 0);
+
+    sqlite3 *db;
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+        "SELECT c.client_port, COUNT(*), MAX(c.last_us) FROM exchanges e"
+        " JOIN connections c ON c.id = e.connection_id GROUP BY 1 ORDER BY 1",
+        -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(q, 0), 1111);
+    assert_int_equal(sqlite3_column_int(q, 1), 10);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(q, 0), 3333);
+    assert_int_equal(sqlite3_column_int(q, 1), 10);
+    assert_true(sqlite3_column_int64(q, 2) == T0 + 99);
+    assert_int_equal(sqlite3_step(q), SQLITE_DONE);
+    sqlite3_finalize(q);
+    assert_int_equal(sqlite3_prepare_v2(db,
+        "SELECT last_us IS NULL FROM connections WHERE client_port = 2222",
+        -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(q, 0), 1);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+}
+
+/* The async writer hits the file size limit: a later add or flush returns
+ * RP_EIO "disk full", close works, the file is valid. */
+static void test_async_write_failure(void **state)
+{
+    struct fixture *f = *state;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char err[RP_ERRLEN] = "";
+        struct corpus *c;
+        signal(SIGXFSZ, SIG_IGN);
+        if (corpus_open(f->path, CORPUS_CREATE, &c, err))
+            _exit(10);
+        write_capture(c);
+        int64_t cap;
+        struct corpus_capture_info ci = {.source = "file:big.pcap",
+                                         .started_us = T0};
+        if (corpus_capture_begin(c, &ci, &cap, err) ||
+            corpus_set_async(c, 1, err))
+            _exit(11);
+        struct rlimit rl = {2 << 20, 2 << 20};
+        setrlimit(RLIMIT_FSIZE, &rl);
+        static uint8_t body[65536];
+        uint64_t x = 88172645463325252ULL;
+        int r = 0;
+        for (int i = 0; i < 400 && !r; i++) {
+            for (size_t k = 0; k < sizeof body; k++) {
+                x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+                body[k] = (uint8_t)x;
+            }
+            struct corpus_exchange ex;
+            make_exchange(&ex, cap, 0, i, T0 + i, "GET", "/big", 200, NULL);
+            ex.resp.body = body;
+            ex.resp.body_len = sizeof body;
+            r = corpus_add_exchange(c, &ex, NULL, err);
+            if (!r && i % 8 == 7)
+                r = corpus_flush(c, err);
+        }
+        if (r != RP_EIO || !strstr(err, "disk full"))
+            _exit(12);
+        /* the error stays: a later call reports it too */
+        if (corpus_flush(c, err) != RP_EIO)
+            _exit(13);
+        corpus_close(c, NULL);
+        _exit(0);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    char *d = dump_db(f->path);
+    assert_non_null(strstr(d, "\nok\n"));
+    free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -589,6 +824,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reject_foreign, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reject_newer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_failure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_async_matches_sync, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_async_write_failure, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_async_other_writer, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
