@@ -11,6 +11,7 @@ import argparse
 import http.client
 import json
 import random
+import signal
 import threading
 import time
 
@@ -64,6 +65,8 @@ def main():
     ap.add_argument("--max-requests", type=int, default=20000)
     ap.add_argument("--seed", type=int, default=42)
     a = ap.parse_args()
+    # Ctrl-C ends the generator at once (the demo then cleans up).
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     if not (a.host.startswith("127.") or a.host in ("::1", "localhost")):
         ap.error("traffic.py only talks to loopback addresses")
     deadline = time.time() + a.duration
