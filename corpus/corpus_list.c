@@ -109,6 +109,27 @@ static void fmt_i64(sqlite3_stmt *st, int i, char *out, size_t n)
         snprintf(out, n, "%lld", (long long)sqlite3_column_int64(st, i));
 }
 
+/* Ends a listing: reports a failed step, prints "WHAT: N" and the table,
+ * and frees the statement and the table. Returns the first error. */
+static int list_finish(struct corpus *c, sqlite3_stmt *st, struct table *t,
+                       int r, int rc, const char *what, const int *numeric,
+                       FILE *out, char *err)
+{
+    if (!r && rc != SQLITE_DONE) {
+        char ctx[64];
+        snprintf(ctx, sizeof ctx, "listing %s", what);
+        r = corpus_db_fail(c, rc, ctx, err);
+    }
+    if (!r) {
+        fprintf(out, "%s: %zu\n", what, t->rows - 1);
+        if (t->rows > 1)
+            table_print(t, numeric, out);
+    }
+    sqlite3_finalize(st);
+    table_free(t);
+    return r;
+}
+
 static int list_captures(struct corpus *c, FILE *out, char *err)
 {
     static const char *const head[] = {
@@ -132,7 +153,7 @@ static int list_captures(struct corpus *c, FILE *out, char *err)
             " json_extract(js, '$.gaps')"
             " FROM (SELECT *, CASE WHEN json_valid(stats) THEN stats END AS js"
             "  FROM captures) AS cap ORDER BY id", &st, err);
-    int rc;
+    int rc = SQLITE_DONE;
     while (!r && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         char id[24], started[32], dur[24], nex[24], pk[24], dr[24], nr[24],
             inc[24], gaps[24];
@@ -152,16 +173,7 @@ static int list_captures(struct corpus *c, FILE *out, char *err)
         if (table_add(&t, row))
             r = rp_fail(err, RP_ENOMEM, "%s: out of memory", c->path);
     }
-    if (!r && rc != SQLITE_DONE)
-        r = corpus_db_fail(c, rc, "listing captures", err);
-    if (!r) {
-        fprintf(out, "captures: %zu\n", t.rows - 1);
-        if (t.rows > 1)
-            table_print(&t, numeric, out);
-    }
-    sqlite3_finalize(st);
-    table_free(&t);
-    return r;
+    return list_finish(c, st, &t, r, rc, "captures", numeric, out, err);
 }
 
 static int list_runs(struct corpus *c, FILE *out, char *err)
@@ -182,7 +194,7 @@ static int list_runs(struct corpus *c, FILE *out, char *err)
             " COALESCE(error_count, (SELECT COUNT(*) FROM results"
             "  WHERE run_id = runs.id AND error_class IS NOT NULL)),"
             " target FROM runs ORDER BY id", &st, err);
-    int rc;
+    int rc = SQLITE_DONE;
     while (!r && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         char id[24], cap[24], started[32], dur[24], nres[24], nerr[24];
         fmt_i64(st, 0, id, sizeof id);
@@ -199,16 +211,7 @@ static int list_runs(struct corpus *c, FILE *out, char *err)
         if (table_add(&t, row))
             r = rp_fail(err, RP_ENOMEM, "%s: out of memory", c->path);
     }
-    if (!r && rc != SQLITE_DONE)
-        r = corpus_db_fail(c, rc, "listing runs", err);
-    if (!r) {
-        fprintf(out, "runs: %zu\n", t.rows - 1);
-        if (t.rows > 1)
-            table_print(&t, numeric, out);
-    }
-    sqlite3_finalize(st);
-    table_free(&t);
-    return r;
+    return list_finish(c, st, &t, r, rc, "runs", numeric, out, err);
 }
 
 int corpus_list(struct corpus *c, FILE *out, char *err)
