@@ -448,16 +448,7 @@ static void start(struct rp_engine *e, struct rp_slot *s, struct rp_job *j)
         s->job.due_us = j->due_us = s->sent_us;
     CURLMcode mc = curl_multi_add_handle(e->multi, h);
     if (mc != CURLM_OK) {
-        struct rp_res *r = batch_next(e);
-        r->exchange_id = j->rq->ex_id;
-        r->copy = j->copy;
-        r->loop = j->loop;
-        r->scheduled_us = j->due_us;
-        r->sent_us = r->first_byte_us = r->done_us = -1;
-        r->error_class = CORPUS_ERR_OTHER;
-        r->error = strdup(curl_multi_strerror(mc));
-        rq_unref(j->rq);
-        s->job.rq = NULL;
+        job_not_sent(e, &s->job, CORPUS_ERR_OTHER, curl_multi_strerror(mc));
         s->busy = 0;
         if (!s->sess) /* a session's caller decides what happens to it */
             slot_put(e, s);
