@@ -193,8 +193,10 @@ done:
     }
     if (run_open) {
         int64_t elapsed = ctx_now(&c);
-        const char *status = atomic_load(&c.stop) || rc || c.feed_rc
-                                 ? "interrupted" : "complete";
+        /* a run whose results could not all be written is not complete */
+        const char *status =
+            atomic_load(&c.stop) || rc || c.feed_rc || c.result_errors
+                ? "interrupted" : "complete";
         char err2[RP_ERRLEN];
         if (!rc && c.feed_rc)
             rc = rp_fail(err, c.feed_rc, "%s", c.feed_err);
