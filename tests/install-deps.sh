@@ -25,12 +25,12 @@ done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "reprise: installing missing packages: ${missing[*]}" >&2
-SUDO=""
+as_root=()
 if [ "$(id -u)" -ne 0 ]; then
     command -v sudo >/dev/null || { echo "reprise: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
-    SUDO="sudo"
+    as_root=(sudo DEBIAN_FRONTEND=noninteractive)
 fi
 export DEBIAN_FRONTEND=noninteractive
 # A fresh machine's package lists are stale: always update first.
-$SUDO apt-get update -q
-$SUDO -E apt-get install -y -q --no-install-recommends "${missing[@]}"
+"${as_root[@]}" apt-get update -q
+"${as_root[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
