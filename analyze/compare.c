@@ -373,7 +373,8 @@ static int cmp_slow(const void *x, const void *y)
 }
 
 /* The first tick after which median latency is more than twice its early
- * level (and 1 ms more) while completions per second stop growing. */
+ * level (and 1 ms more) while completions per second stop growing and fall
+ * behind the requests that became due. */
 static void find_saturation(struct an_analysis *a)
 {
     size_t n = a->nticks;
@@ -424,7 +425,11 @@ static void find_saturation(struct an_analysis *a)
         after /= (double)(hi - i);
         offered_before /= (double)(i - lo);
         offered_after /= (double)(hi - i);
-        if (after <= before * 1.05 && offered_after >= offered_before * 0.95) {
+        /* saturated: completions stop growing while the offered load
+         * holds or grows and the target falls behind it; a slower target
+         * that still keeps pace with its arrivals is not saturated */
+        if (after <= before * 1.05 && offered_after >= offered_before * 0.95 &&
+            after < offered_after * 0.9) {
             a->saturated = 1;
             a->sat_t_us = (int64_t)i * a->tick_us;
             a->sat_rps = before / ((double)a->tick_us / 1e6);
