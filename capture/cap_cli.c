@@ -634,7 +634,14 @@ static int capture_main(struct cap_cli_opts *o, char *err)
     if (filter && (rc = cap_source_set_filter(r.src, filter, err)))
         goto done;
     r.dlt = cap_source_datalink(r.src);
-    if ((rc = corpus_open(o->out, CORPUS_CREATE, &r.corpus, err)))
+    /* A pcap file is imported in bulk; live and stdin captures run long,
+     * with readers alongside, so they keep the WAL journal. */
+    struct stat st;
+    int bulk = !o->iface && strcmp(o->file, "-") && stat(o->file, &st) == 0 &&
+               S_ISREG(st.st_mode);
+    rc = corpus_open(o->out, bulk ? CORPUS_IMPORT : CORPUS_CREATE, &r.corpus,
+                     err);
+    if (rc)
         goto done;
     r.options_json = options_json(o);
 

@@ -334,18 +334,52 @@ static int read_header(sqlite3 *db, int *app_id, int *version, int *objects)
     return SQLITE_OK;
 }
 
-/* Checks the file without writing to it. *fresh = 1 when it is an empty
- * database that needs the schema; *version receives its user_version. */
+/* Rolls back the hot journal that an import killed mid-batch left (see
+ * CORPUS_IMPORT), which a read-only connection cannot do: SQLite does it on
+ * the first read of a read-write connection, and only when no live writer
+ * holds the journal. Returns an SQLite result code. */
+static int roll_back_hot_journal(const char *path)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(db, 5000);
+        rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_schema", NULL, NULL,
+                          NULL);
+    }
+    sqlite3_close(db);
+    return rc;
+}
+
+/* Checks the file without writing to it (beyond finishing the rollback of
+ * a killed writer's batch, as any SQLite client would). *fresh = 1 when it
+ * is an empty database that needs the schema; *version receives its
+ * user_version. */
 static int check_file(const char *path, enum corpus_open_mode mode,
                       int *fresh, int *version, char *err)
 {
     sqlite3 *db = NULL;
     int app_id = 0, objects = 0, r = RP_OK;
-    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
-    if (rc == SQLITE_OK) {
-        /* another process may be switching the journal mode right now */
-        sqlite3_busy_timeout(db, 5000);
-        rc = read_header(db, &app_id, version, &objects);
+    int rc = SQLITE_OK;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        sqlite3_close(db);
+        db = NULL;
+        rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+        if (rc == SQLITE_OK) {
+            /* another process may be switching the journal mode now */
+            sqlite3_busy_timeout(db, 5000);
+            rc = read_header(db, &app_id, version, &objects);
+        }
+        if (rc != SQLITE_READONLY || attempt)
+            break;
+        int rrc = roll_back_hot_journal(path);
+        if (rrc != SQLITE_OK) {
+            r = rp_fail(err, RP_EIO,
+                        "%s: a writer was killed in the middle of a batch; "
+                        "rolling it back needs write access to the file and "
+                        "its folder: %s", path, sqlite3_errstr(rrc));
+            goto done;
+        }
     }
     if (rc != SQLITE_OK) {
         if (rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT)
@@ -407,11 +441,22 @@ static int create_file(const char *path, int *created, char *err)
 
 /* Switches the journal to WAL before the first write, so a writer that
  * fails before writing anything (unknown capture, bad option) leaves the
- * file byte-for-byte unchanged. */
+ * file byte-for-byte unchanged. A bulk import uses the rollback journal
+ * instead, with synchronous=FULL (NORMAL is not crash-safe there); a file
+ * another process holds in WAL mode stays in WAL (the switch needs it
+ * alone), which is only slower. */
 static int wal_on(struct corpus *c, char *err)
 {
     if (c->wal)
         return RP_OK;
+    if (c->bulk) {
+        sqlite3_exec(c->db, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL);
+        int r = exec(c, "PRAGMA synchronous = FULL", "setting up the journal",
+                     err);
+        if (!r)
+            c->wal = 1;
+        return r;
+    }
     int r = exec(c, "PRAGMA journal_mode = WAL", "setting up the journal", err);
     if (!r)
         c->wal = 1;
@@ -472,7 +517,8 @@ int corpus_open(const char *path, enum corpus_open_mode mode,
     if (!path || !*path)
         return rp_fail(err, RP_EUSAGE, "no corpus file given");
     if (stat(path, &sb) != 0) {
-        if (errno != ENOENT || mode != CORPUS_CREATE)
+        int creates = mode == CORPUS_CREATE || mode == CORPUS_IMPORT;
+        if (errno != ENOENT || !creates)
             return rp_fail(err, errno == ENOENT ? RP_EINPUT : RP_EIO,
                            "%s: %s", path, strerror(errno));
         if ((r = create_file(path, &created, err)))
@@ -491,6 +537,7 @@ int corpus_open(const char *path, enum corpus_open_mode mode,
         goto done;
     }
     c->writable = mode != CORPUS_READ;
+    c->bulk = mode == CORPUS_IMPORT;
     if (c->writable) {
         /* A file size limit (ulimit -f) must reach us as EFBIG, handled
          * like a full disk (rollback, RP_EIO, valid file), not as SIGXFSZ

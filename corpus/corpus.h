@@ -31,7 +31,14 @@ struct corpus;
 enum corpus_open_mode {
     CORPUS_READ = 0,  /* must exist; read-only */
     CORPUS_WRITE = 1, /* must exist; migrated forward if older */
-    CORPUS_CREATE = 2 /* created (mode 0600) if missing, else as WRITE */
+    CORPUS_CREATE = 2, /* created (mode 0600) if missing, else as WRITE */
+    /* As CREATE, for a bulk load that nobody needs to read while it runs
+     * (importing a pcap file): writes go through SQLite's rollback journal
+     * instead of the WAL, so each page is written once rather than into the
+     * WAL and again when it is folded in at close (about 30% faster). Still
+     * committed at least once a second; readers opened alongside wait for
+     * each commit (busy timeout) instead of reading beside it. */
+    CORPUS_IMPORT = 3
 };
 
 /* Opens path. Fails with RP_EINPUT (and changes nothing in the file) when

@@ -5,6 +5,7 @@
 # (>= 100k exchanges by default; REQUESTS=n to change). Prints the ratio of
 # wall times, request counts and peak RSS of both; asserts nothing about
 # time (target: >= 20x faster than tshark with the same request count).
+# PCAP=FILE: reuse FILE if it exists, else record it there for next time.
 source "$SRC/tests/lib.sh"
 
 for t in nginx wrk tcpdump tshark /usr/bin/time; do
@@ -13,6 +14,12 @@ done
 [ "$(id -u)" -eq 0 ] || skip "tcpdump on lo needs root"
 REQUESTS=${REQUESTS:-100000}
 
+if [ -n "${PCAP:-}" ] && [ -s "$PCAP" ]; then
+    # PCAP=FILE reuses a recording (e.g. to compare builds on one file)
+    logged=unknown
+    echo "reusing $PCAP ($(du -h "$PCAP" | cut -f1))"
+else
+PCAP_OUT=${PCAP:-}
 P=$(free_port)
 start_nginx web "$P"
 PCAP="$TMP/wrk.pcap"
@@ -30,7 +37,9 @@ sleep 0.5
 kill -INT $TD
 wait $TD || true
 logged=$(wc -l < "$TMP/web/access.log")
+[ -n "$PCAP_OUT" ] && cp "$PCAP" "$PCAP_OUT"
 echo "recorded: $logged requests logged by nginx, pcap $(du -h "$PCAP" | cut -f1), $(grep -o '[0-9]* packets dropped by kernel' "$TMP/td.log")"
+fi
 
 peak_kb() { grep "Maximum resident" "$1" | awk '{print $NF}'; }
 

@@ -5,7 +5,10 @@
  * than its zlib data can hold is refused as damaged instead of allocated;
  * the samples of a result with times at the ends of int64 give -1 (unknown),
  * not an overflow; a write past a file size limit is an RP_EIO error, not a
- * SIGXFSZ, because opening a writer ignores that signal.
+ * SIGXFSZ, because opening a writer ignores that signal. A bulk import
+ * (CORPUS_IMPORT) writes through the rollback journal, never the WAL, yet
+ * its commits are visible to a reader alongside and the next ordinary
+ * writer is back on the WAL.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -91,6 +94,61 @@ static void test_writer_without_writes_changes_nothing(void **state)
     int64_t cap;
     assert_int_equal(corpus_capture_begin(c, &ci, &cap, err), 0);
     assert_int_equal(cap, 2);
+    assert_int_equal(corpus_close(c, err), 0);
+    assert_int_not_equal(access(side, F_OK), 0);
+}
+
+static void test_import_uses_rollback_journal(void **state)
+{
+    struct fixture *f = *state;
+    char err[RP_ERRLEN], side[192];
+    snprintf(side, sizeof side, "%s-wal", f->path);
+    struct corpus *c, *rd;
+    assert_int_equal(corpus_open(f->path, CORPUS_IMPORT, &c, err), 0);
+    struct corpus_capture_info ci = {.source = "file:x.pcap", .started_us = 1};
+    int64_t cap;
+    assert_int_equal(corpus_capture_begin(c, &ci, &cap, err), 0);
+    assert_int_equal(corpus_set_async(c, 1, err), 0);
+    struct corpus_exchange ex;
+    memset(&ex, 0, sizeof ex);
+    ex.capture_id = cap;
+    ex.method = "GET";
+    ex.target = "/";
+    ex.host = "h";
+    ex.version = "HTTP/1.1";
+    for (int i = 0; i < 100; i++) {
+        ex.req.first_us = ex.req.last_us = 1000 + i;
+        assert_int_equal(corpus_add_exchange(c, &ex, NULL, err), 0);
+    }
+    assert_int_equal(corpus_flush(c, err), 0);
+    assert_int_not_equal(access(side, F_OK), 0); /* no WAL */
+    /* a reader alongside sees what was committed */
+    assert_int_equal(corpus_open(f->path, CORPUS_READ, &rd, err), 0);
+    int64_t latest = 0;
+    assert_int_equal(corpus_capture_latest(rd, &latest, err), 0);
+    assert_int_equal(latest, cap);
+    corpus_close(rd, NULL);
+    struct corpus_capture_stats st = {.exchanges = 100, .ended_us = 2000};
+    assert_int_equal(corpus_capture_end(c, cap, &st, err), 0);
+    assert_int_equal(corpus_close(c, err), 0);
+    sqlite3 *db;
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                         "SELECT (SELECT count(*) FROM exchanges),"
+                         " (SELECT integrity_check FROM pragma_integrity_check)",
+                         -1, &q, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(q, 0), 100);
+    assert_string_equal((const char *)sqlite3_column_text(q, 1), "ok");
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    /* the next ordinary writer uses the WAL again */
+    assert_int_equal(corpus_open(f->path, CORPUS_WRITE, &c, err), 0);
+    ci.source = "iface:lo";
+    assert_int_equal(corpus_capture_begin(c, &ci, &cap, err), 0);
+    assert_int_equal(access(side, F_OK), 0);
     assert_int_equal(corpus_close(c, err), 0);
     assert_int_not_equal(access(side, F_OK), 0);
 }
@@ -215,6 +273,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
             test_writer_without_writes_changes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_import_uses_rollback_journal,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_body_claiming_huge_size, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_samples_extreme_times, setup,
