@@ -13,13 +13,18 @@
  */
 #include <curl/curl.h>
 #include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/evp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,6 +38,8 @@
 #define MAX_SLEEP_US 50000   /* wake at least this often (stop, batches) */
 #define H2_STREAMS 100       /* in-flight requests per connection with h2 */
 #define PREWARM_SLOTS 64     /* easy handles made before the start */
+#define PRECONNECT 16        /* connections opened before the start */
+#define PRECONNECT_WAIT_MS 1000
 #define SESS_IDLE_US 10000000 /* a session idle this long ends */
 #define SESS_MAXAGE_S 9L     /* libcurl: idle >= 10 s is not reused */
 #define NLANES 16384         /* pinned sessions at once per engine */
@@ -109,6 +116,10 @@ struct rp_engine {
     struct rp_sess *idle_head, *idle_tail; /* idle sessions, oldest first */
     int *lanes;                 /* free lanes (a stack) */
     int nlanes;
+    int pre[PRECONNECT];        /* connected before the start, unused yet */
+    int npre;
+    struct sockaddr_storage pre_addr; /* the address they are connected to */
+    socklen_t pre_addrlen;
 };
 
 int64_t ctx_now(const struct rp_ctx *c)
@@ -202,6 +213,7 @@ static void job_not_sent(struct rp_engine *e, struct rp_job *j,
  * back. */
 struct rp_fdst {
     uint8_t ours;    /* opened by open_cb, closed by close_cb */
+    uint8_t pre;     /* connected before the start (see preconnect) */
     uint8_t in_ep;   /* in the epoll set */
     uint8_t active;  /* libcurl wants events for it */
     uint32_t events; /* EPOLL* mask registered */
@@ -225,18 +237,126 @@ static struct rp_fdst *fdst(struct rp_engine *e, int fd)
     return &e->fds[fd];
 }
 
+/* A connection made before the start to the address libcurl asks for,
+ * if one is left and the server has not closed it meanwhile; else -1. */
+static int take_preconnected(struct rp_engine *e, const struct curl_sockaddr *a)
+{
+    if (a->socktype != SOCK_STREAM || a->addrlen != e->pre_addrlen ||
+        memcmp(&a->addr, &e->pre_addr, a->addrlen))
+        return -1;
+    while (e->npre) {
+        int fd = e->pre[--e->npre];
+        char b;
+        if (recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
+            (errno == EAGAIN || errno == EWOULDBLOCK))
+            return fd; /* open, and nothing unasked-for to read */
+        close(fd);
+    }
+    return -1;
+}
+
 static curl_socket_t open_cb(void *clientp, curlsocktype purpose,
                              struct curl_sockaddr *a)
 {
     struct rp_engine *e = clientp;
     (void)purpose;
-    int fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    int pre = e->npre ? take_preconnected(e, a) : -1;
+    int fd = pre >= 0 ? pre
+                      : socket(a->family, a->socktype | SOCK_CLOEXEC,
+                               a->protocol);
     struct rp_fdst *st = fdst(e, fd);
     if (st) {
         memset(st, 0, sizeof *st);
         st->ours = 1;
+        st->pre = pre >= 0;
     }
     return fd >= 0 ? fd : CURL_SOCKET_BAD;
+}
+
+/* Tells libcurl not to connect a socket that open_cb took ready-made. */
+static int sockopt_cb(void *clientp, curl_socket_t fd, curlsocktype purpose)
+{
+    struct rp_engine *e = clientp;
+    (void)purpose;
+    struct rp_fdst *st = fd < (int)e->nfds ? &e->fds[fd] : NULL;
+    return st && st->pre ? CURL_SOCKOPT_ALREADY_CONNECTED : CURL_SOCKOPT_OK;
+}
+
+/* Opens up to n connections to the target before the clock starts, so the
+ * first requests do not wait for handshakes (at 10k req/s a cold start
+ * opened 30-100 connections in the first 10 ms and sent them 1-7 ms late).
+ * open_cb hands them to libcurl for the address it asks for; whatever is
+ * not taken is closed at the end. Best effort: a failure here only means
+ * a cold start, and a refused target is reported by the replay itself. */
+static void preconnect(struct rp_engine *e, int n)
+{
+    const struct rp_opts *o = e->c->o;
+    CURLU *u = curl_url();
+    char *host = NULL, *port = NULL;
+    struct addrinfo hints, *ai = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_socktype = SOCK_STREAM;
+    if (!u || curl_url_set(u, CURLUPART_URL, o->base_url, 0) ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) ||
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT))
+        goto done;
+    size_t hl = strlen(host);
+    if (hl > 2 && host[0] == '[' && host[hl - 1] == ']') { /* IPv6 literal */
+        memmove(host, host + 1, hl - 2);
+        host[hl - 2] = 0;
+    }
+    if (getaddrinfo(host, port, &hints, &ai) || !ai ||
+        ai->ai_addrlen > sizeof e->pre_addr)
+        goto done;
+    memcpy(&e->pre_addr, ai->ai_addr, ai->ai_addrlen);
+    e->pre_addrlen = ai->ai_addrlen;
+    struct pollfd pf[PRECONNECT];
+    int np = 0;
+    for (int i = 0; i < n && i < PRECONNECT; i++) {
+        int fd = socket(ai->ai_family,
+                        SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            break;
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 &&
+            errno != EINPROGRESS) {
+            close(fd);
+            break;
+        }
+        pf[np].fd = fd;
+        pf[np].events = POLLOUT;
+        pf[np++].revents = 0;
+    }
+    int64_t end = rp_mono_us() + PRECONNECT_WAIT_MS * 1000LL;
+    int pending = np;
+    while (pending) {
+        int64_t left = end - rp_mono_us();
+        if (left <= 0 || poll(pf, (nfds_t)np, (int)(left / 1000) + 1) <= 0)
+            break;
+        for (int i = 0; i < np; i++) {
+            if (pf[i].fd < 0 || !pf[i].revents)
+                continue;
+            int soerr = 0;
+            socklen_t sl = sizeof soerr;
+            if (!getsockopt(pf[i].fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) &&
+                !soerr && !(pf[i].revents & (POLLERR | POLLHUP)))
+                e->pre[e->npre++] = pf[i].fd;
+            else
+                close(pf[i].fd);
+            pf[i].fd = -1;
+            pending--;
+        }
+    }
+    for (int i = 0; i < np; i++)
+        if (pf[i].fd >= 0)
+            close(pf[i].fd); /* not connected in time */
+done:
+    if (ai)
+        freeaddrinfo(ai);
+    curl_free(host);
+    curl_free(port);
+    curl_url_cleanup(u);
 }
 
 static int close_cb(void *clientp, curl_socket_t fd)
@@ -369,6 +489,8 @@ static struct rp_slot *slot_get(struct rp_engine *e)
     curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, e);
     curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, close_cb);
     curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, e);
+    curl_easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, sockopt_cb);
+    curl_easy_setopt(h, CURLOPT_SOCKOPTDATA, e);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
                      (long)((o->timeout_us + 999) / 1000));
     if (o->http2) {
@@ -872,6 +994,11 @@ void *engine_main(void *arg)
         slot_put(e, warm);
         warm = next;
     }
+    /* Sessions pin connections by local port and h2 needs one: neither
+     * takes ready-made connections. */
+    if (!o->sessions && !o->http2)
+        preconnect(e, e->max_inflight < PRECONNECT ? e->max_inflight
+                                                   : PRECONNECT);
     atomic_fetch_add(&c->ready, 1);
     while (!atomic_load(&c->go)) {
         struct timespec ts = {0, 100000};
@@ -924,8 +1051,13 @@ void *engine_main(void *arg)
             wake = e->grace_end_us;
         if (e->ring_n && e->heap.n < e->heap_fill)
             wake = now;
+        /* Busy-poll (--spin) while the next send is near: an idle CPU
+         * halts, and on a VM waking it can take milliseconds. */
+        int spin = !stopping && !time_up && o->mode != RM_MAX &&
+                   e->heap.n && may_send(e) &&
+                   e->heap.v[0].due_us - now <= o->spin_us;
         int n;
-        if (wake <= now) {
+        if (wake <= now || spin) {
             n = epoll_wait(e->epfd, evs, 64, 0);
         } else {
             arm(e, wake);
@@ -1083,6 +1215,8 @@ void engine_free(struct rp_engine *e)
         free(s);
     }
     free(e->slots);
+    while (e->npre)
+        close(e->pre[--e->npre]);
     if (e->multi)
         curl_multi_cleanup(e->multi);
     free(e->fds);

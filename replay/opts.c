@@ -58,6 +58,11 @@ void rp_opts_usage(FILE *f)
 "                        256); a due request waits when the cap is reached\n"
 "                        and the summary counts it\n"
 "  --timeout D           per request, connection included (default 10s)\n"
+"  --spin D              with --speed or --rate, busy-poll instead of sleeping\n"
+"                        when the next request is due within D (default 2ms;\n"
+"                        0 always sleeps): a sleeping CPU can take\n"
+"                        milliseconds to wake, on VMs above all; costs CPU\n"
+"                        time up to a core per thread at high rates\n"
 "  --http2               negotiate HTTP/2 (ALPN on https, h2c upgrade on\n"
 "                        http); HTTP/1.1 otherwise\n"
 "  -k, --insecure        do not verify the server's certificate\n"
@@ -190,6 +195,7 @@ int rp_opts_parse(int argc, char **argv, struct rp_opts *o, int *help,
     o->scale = 1;
     o->threads = 1;
     o->max_connections = 256;
+    o->spin_us = 2000;
     o->timeout_us = 10000000;
     *help = 0;
     for (int i = 1; i < argc; i++) {
@@ -275,6 +281,15 @@ int rp_opts_parse(int argc, char **argv, struct rp_opts *o, int *help,
             if (o->timeout_us < 1000)
                 return rp_fail(err, RP_EUSAGE, "--timeout must be at least "
                                "1ms");
+        } else if ((m = VALUE("--spin"))) {
+            if (m < 0 || (strcmp(val, "0") &&
+                          rp_parse_duration_us(val, "--spin", &o->spin_us,
+                                               err)))
+                return RP_EUSAGE;
+            if (!strcmp(val, "0"))
+                o->spin_us = 0;
+            if (o->spin_us > 1000000)
+                return rp_fail(err, RP_EUSAGE, "--spin is at most 1s");
         } else if (!strcmp(a, "--http2")) {
             o->http2 = 1;
         } else if (!strcmp(a, "--insecure") || !strcmp(a, "-k")) {
@@ -415,14 +430,16 @@ int rp_opts_json(const struct rp_opts *o, struct rp_buf *b)
             b, ",\"mode\":\"%s\",\"speed\":%g,\"rate\":%g,"
                "\"concurrency\":%d,\"duration_us\":%lld,\"loops\":%lld,"
                "\"scale\":%d,\"sessions\":%s,\"threads\":%d,"
-               "\"max_connections\":%d,\"timeout_us\":%lld,\"http2\":%s,"
+               "\"max_connections\":%d,\"timeout_us\":%lld,"
+               "\"spin_us\":%lld,\"http2\":%s,"
                "\"insecure\":%s,\"capture_id\":%lld",
             modes[o->mode], o->mode == RM_SPEED ? o->speed : 0,
             o->mode == RM_RATE ? o->rate : 0,
             o->mode == RM_MAX ? o->concurrency : 0,
             (long long)o->duration_us, (long long)o->loops, o->scale,
             o->sessions ? "true" : "false", o->threads, o->max_connections,
-            (long long)o->timeout_us, o->http2 ? "true" : "false",
+            (long long)o->timeout_us, (long long)o->spin_us,
+            o->http2 ? "true" : "false",
             o->insecure ? "true" : "false", (long long)o->capture_id);
     if (!rc)
         rc = json_opt_str(b, "cacert", o->cacert);

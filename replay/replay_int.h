@@ -68,6 +68,7 @@ struct rp_opts {
     int threads;
     int max_connections;      /* in total, over every engine */
     int64_t timeout_us;       /* per request */
+    int64_t spin_us;          /* busy-poll when the next send is this near */
     int http2, insecure;
     const char *cacert;
     const char *host;         /* Host override or NULL */

@@ -9,6 +9,7 @@
 # the capture (tshark) and in nginx's log that every request went
 # out exactly once. Timing is never asserted; a count mismatch fails.
 #   BUILD=build-rel tests/bench/bench_replay_timing.sh
+# REPLAY_ARGS="--spin 0" adds replay options (to compare settings).
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/lib.sh"
 
 N=${N:-10000}
@@ -45,7 +46,7 @@ grep -q "listening on" "$TMP/tcpdump.log" || fail "tcpdump did not start"
 # time it was ready to send but had no CPU, which lateness cannot beat.
 head -1 /proc/stat > "$TMP/stat0"
 "$REPRISE" replay "$TMP/c.db" --target "http://127.0.0.1:$P" --speed "$SPEED" \
-    --quiet --json > "$TMP/r.json" &
+    --quiet --json ${REPLAY_ARGS:-} > "$TMP/r.json" &
 RP=$!
 track_pid "$RP"
 python3 - "$RP" > "$TMP/runq.txt" <<'PY' &

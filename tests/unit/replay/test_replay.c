@@ -343,6 +343,8 @@ static void test_opts(void **state)
         {"replay", "c.db", "--rate", "fast"},
         {"replay", "c.db", "--duration", "10parsecs"},
         {"replay", "c.db", "--bogus", "1"},
+        {"replay", "c.db", "--spin", "-1ms"},
+        {"replay", "c.db", "--spin", "5s"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         err[0] = 0;
@@ -354,6 +356,15 @@ static void test_opts(void **state)
                     "250/s"};
     assert_int_equal(rp_opts_parse(6, rate, &o, &help, err), 0);
     assert_true(o.rate == 250.0 && o.mode == RM_RATE);
+    assert_int_equal(o.spin_us, 2000); /* the default */
+    rp_opts_cleanup(&o);
+    char *spin[] = {"replay", "c.db", "--target", "http://h", "--spin", "0"};
+    assert_int_equal(rp_opts_parse(6, spin, &o, &help, err), 0);
+    assert_int_equal(o.spin_us, 0);
+    rp_opts_cleanup(&o);
+    spin[5] = "500us";
+    assert_int_equal(rp_opts_parse(6, spin, &o, &help, err), 0);
+    assert_int_equal(o.spin_us, 500);
     rp_opts_cleanup(&o);
     char *excl[] = {"replay", "c.db", "--target", "http://h", "--max",
                     "--speed", "2"};
@@ -710,6 +721,11 @@ static void test_replay_two_requests(void **state)
     assert_int_equal(s->nlog, 2);
     assert_string_equal(s->log[0], "GET / host=shop.example body=");
     assert_string_equal(s->log[1], "GET /favicon.ico host=shop.example body=");
+    /* 16 connections were opened before the start; the first request took
+     * one of them and the second reused it */
+    assert_int_equal(s->nconn, 16);
+    assert_true(s->logconn[0] >= 1 && s->logconn[0] <= 16);
+    assert_int_equal(s->logconn[1], s->logconn[0]);
     struct run_counts rc = run_results(f->db);
     assert_int_equal(rc.results, 2);
     assert_int_equal(rc.ok, 2);
