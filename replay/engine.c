@@ -319,7 +319,12 @@ static void preconnect(struct rp_engine *e, int n)
             break;
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 &&
+        /* Only sockets still connecting are kept: libcurl 7.88 calls
+         * connect() despite CURL_SOCKOPT_ALREADY_CONNECTED (curl issue
+         * 10626, fixed in 8.0), which Linux answers with 0 for a socket
+         * whose non-blocking connect completed since, but with EISCONN for
+         * one that connected at once. */
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ||
             errno != EINPROGRESS) {
             close(fd);
             break;
