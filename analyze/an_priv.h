@@ -135,6 +135,9 @@ struct an_group {
                                floor, significantly (an_sig_dir) in that
                                direction */
     int64_t noise_us[2];    /* A/A |shift| of p50, p99; -1 unknown */
+    int tail;               /* percentile index of the judged tail: p99,
+                               or p90 with too few samples for p99; -1
+                               with too few for either */
     double contribution_us; /* count x delta mean */
     int failed;             /* a --fail-if held here */
 };
@@ -182,6 +185,9 @@ struct an_analysis {
     int64_t sat_p50_us;
     struct an_failure *fail;
     size_t nfail, fail_cap;
+    /* per --fail-if: endpoints where its percentile was not judged (fewer
+     * than AN_TAIL_MIN samples of a side beyond it) */
+    int unjudged[AN_MAX_CONDS];
     int verdict_fail;
 };
 
@@ -200,6 +206,11 @@ int an_compute(struct an_analysis *a, char *err);
  * Mann-Whitney finds no shift, by the quantile test q. */
 int an_sig_dir(const struct an_group *g, const struct an_qtest *q, int dir,
                double alpha);
+/* A percentile is judged (verdict, relative --fail-if) only when both sides
+ * have at least AN_TAIL_MIN samples beyond it: p99 of 300 samples rests on
+ * three of them, and one machine stall moved it by milliseconds. */
+#define AN_TAIL_MIN 10
+int an_pct_judged(uint64_t n_base, uint64_t n_cand, double pct);
 /* Parses one --fail-if expression into *out; RP_EUSAGE when malformed. */
 int an_cond_parse(const char *s, struct an_cond *out, char *err);
 int64_t an_set_duration_us(const struct an_set *s);

@@ -92,6 +92,13 @@ int an_sig_dir(const struct an_group *g, const struct an_qtest *q, int dir,
     return !mw_sig && q->p < alpha && (dir > 0 ? q->diff > 0 : q->diff < 0);
 }
 
+int an_pct_judged(uint64_t n_base, uint64_t n_cand, double pct)
+{
+    double beyond = 1.0 - pct / 100.0;
+    return (double)n_base * beyond >= AN_TAIL_MIN - 1e-9 &&
+           (double)n_cand * beyond >= AN_TAIL_MIN - 1e-9;
+}
+
 static void judge(struct an_group *g, const struct an_analysis *a)
 {
     const struct an_opts *o = a->o;
@@ -110,8 +117,22 @@ static void judge(struct an_group *g, const struct an_analysis *a)
         g->noise_us[0] = d50 < 0 ? -d50 : d50;
         g->noise_us[1] = d99 < 0 ? -d99 : d99;
     }
+    /* The tail judged: p99, or p90 when p99 would rest on fewer than
+     * AN_TAIL_MIN samples of a side (AN_PCT index 3 and 1). */
+    uint64_t nb = g->sum[AN_BASE].count, nc = g->sum[AN_CAND].count;
+    g->tail = an_pct_judged(nb, nc, an_pct[3])   ? 3
+              : an_pct_judged(nb, nc, an_pct[1]) ? 1
+                                                 : -1;
+    int64_t tail_noise = -1;
+    if (g->noise_us[0] >= 0 && g->tail >= 0) {
+        int64_t d = g->sum[AN_NOISE].pct_us[g->tail] -
+                    g->sum[AN_BASE].pct_us[g->tail];
+        tail_noise = d < 0 ? -d : d;
+    }
     struct shift s50 = shift_of(g, o, 0, g->noise_us[0]);
-    struct shift s99 = shift_of(g, o, 3, g->noise_us[1]);
+    struct shift st = {0, 0, 0, 0};
+    if (g->tail >= 0)
+        st = shift_of(g, o, g->tail, tail_noise);
     int timed = hist_count(b->lat) && hist_count(c->lat);
     /* A shift is significant in its direction when Mann-Whitney says the
      * whole distribution moved that way, or, when the body did not move,
@@ -120,13 +141,17 @@ static void judge(struct an_group *g, const struct an_analysis *a)
      * Mann-Whitney alone would miss a change of the slowest 1%. */
     an_quantile_test(c->res.v, c->res.n, b->res.v, b->res.n, 50, &g->q50);
     an_quantile_test(c->res.v, c->res.n, b->res.v, b->res.n, 99, &g->q99);
-    g->effect = timed && (s50.over_threshold || s99.over_threshold);
-    g->beyond_noise = timed && (s50.over_noise || s99.over_noise);
+    struct an_qtest qt = g->q99;
+    if (g->tail == 1)
+        an_quantile_test(c->res.v, c->res.n, b->res.v, b->res.n, an_pct[1],
+                         &qt);
+    g->effect = timed && (s50.over_threshold || st.over_threshold);
+    g->beyond_noise = timed && (s50.over_noise || st.over_noise);
     int up = (s50.counts && s50.d > 0 && an_sig_dir(g, &g->q50, 1, o->alpha)) ||
-             (s99.counts && s99.d > 0 && an_sig_dir(g, &g->q99, 1, o->alpha));
+             (st.counts && st.d > 0 && an_sig_dir(g, &qt, 1, o->alpha));
     int down =
         (s50.counts && s50.d < 0 && an_sig_dir(g, &g->q50, -1, o->alpha)) ||
-        (s99.counts && s99.d < 0 && an_sig_dir(g, &g->q99, -1, o->alpha));
+        (st.counts && st.d < 0 && an_sig_dir(g, &qt, -1, o->alpha));
     g->regressed = timed && up;
     g->improved = timed && down && !up;
     double dm = g->sum[AN_CAND].mean_us - g->sum[AN_BASE].mean_us;
@@ -250,7 +275,9 @@ static int op_holds(enum an_cond_op op, double v, double limit)
     return 0;
 }
 
-/* Evaluates cond on g: 1 when it holds (and *value is set), 0 otherwise. */
+/* Evaluates cond on g: 1 when it holds (and *value is set), 0 otherwise,
+ * 2 when it is a relative percentile condition too few samples lie beyond
+ * to judge. */
 static int cond_holds(const struct an_cond *k, const struct an_group *g,
                       double alpha, int64_t min_effect_us, double *value)
 {
@@ -290,8 +317,12 @@ static int cond_holds(const struct an_cond *k, const struct an_group *g,
          * floor; max has no test of its own and never counts */
         const struct an_side *bs = &g->side[AN_BASE], *cs = &g->side[AN_CAND];
         int up = k->op == AN_OP_GT || k->op == AN_OP_GE;
-        if (!hist_count(bs->lat) || !g->beyond_noise ||
-            k->metric == AN_CM_MAX)
+        if (!hist_count(bs->lat) || k->metric == AN_CM_MAX)
+            return 0;
+        if (k->metric <= AN_CM_P999 &&
+            !an_pct_judged(b->count, c->count, an_pct[k->metric]))
+            return 2;
+        if (!g->beyond_noise)
             return 0;
         struct an_qtest q = {0};
         q.p = 1;
@@ -452,8 +483,11 @@ int an_compute(struct an_analysis *a, char *err)
             continue;
         for (int k = 0; k < a->o->ncond; k++) {
             double v;
-            if (cond_holds(&a->o->cond[k], g, a->o->alpha,
-                           a->o->min_effect_us, &v)) {
+            int held = cond_holds(&a->o->cond[k], g, a->o->alpha,
+                                  a->o->min_effect_us, &v);
+            if (held == 2)
+                a->unjudged[k]++;
+            if (held == 1) {
                 g->failed = 1;
                 if (add_failure(a, k, g, v))
                     return rp_fail(err, RP_ENOMEM, "out of memory");

@@ -7,8 +7,9 @@
  *   lateness_p50_us, lateness_p99_us, lateness_max_us], samples, not_sent,
  *   warmup, duration_us; noise is null without --noise), settings (metric,
  *   group_by, alpha, threshold_pct, min_effect_us, min_count, warmup_us,
- *   fail_if),
- *   verdict "pass" | "fail", overall (an endpoint object over all
+ *   fail_if), fail_if_not_judged ({condition, endpoints}: relative
+ *   percentile conditions skipped on endpoints with fewer than 10 samples
+ *   of a side beyond the percentile), verdict "pass" | "fail", overall (an endpoint object over all
  *   requests), group_by, endpoints (report order: failing, regressed, then
  *   by contribution), failed_conditions ({condition, endpoint, value,
  *   unit "percent" | "us"}), bottlenecks ({endpoint, contribution_us,
@@ -22,7 +23,9 @@
  * p999_us, min_us, max_us, rps, [service_p50_us, service_p99_us],
  * ttfb_p50_us}), [noise_run], change ({pXX_us, pXX_ratio, mean_us,
  * error_rate}), p_value and z (Mann-Whitney), p50_p_value and p99_p_value
- * (quantile tests), significant, effect, beyond_noise, regressed,
+ * (quantile tests), judged_tail ("p99", or "p90" when p99 would rest on
+ * fewer than 10 samples of a side, or null), significant, effect,
+ * beyond_noise, regressed,
  * improved, failed, noise_floor ({p50_us, p99_us} or null), compared,
  * status_changed ({count, share, examples}), body_changed ({count,
  * compared, share, examples}) and contribution_us.
@@ -158,6 +161,10 @@ static void group_json(FILE *f, const struct an_analysis *a,
     num(f, g->q50.p);
     fputs(", \"p99_p_value\": ", f);
     num(f, g->q99.p);
+    if (g->tail >= 0)
+        fprintf(f, ", \"judged_tail\": \"%s\"", an_pct_name[g->tail]);
+    else
+        fputs(", \"judged_tail\": null", f);
     fprintf(f, ", \"significant\": %s, \"effect\": %s, \"beyond_noise\": %s"
             ", \"regressed\": %s, \"improved\": %s, \"failed\": %s",
             g->significant ? "true" : "false", g->effect ? "true" : "false",
@@ -214,7 +221,15 @@ int an_report_json(const struct an_analysis *a, FILE *f)
             fputs(", ", f);
         an_json_str(f, o->cond[i].text);
     }
-    fprintf(f, "]},\n\"verdict\": \"%s\",\n\"overall\": ",
+    fputs("]},\n\"fail_if_not_judged\": [", f);
+    for (int i = 0, n = 0; i < o->ncond; i++) {
+        if (!a->unjudged[i])
+            continue;
+        fputs(n++ ? ", {\"condition\": " : "{\"condition\": ", f);
+        an_json_str(f, o->cond[i].text);
+        fprintf(f, ", \"endpoints\": %d}", a->unjudged[i]);
+    }
+    fprintf(f, "],\n\"verdict\": \"%s\",\n\"overall\": ",
             a->verdict_fail ? "fail" : "pass");
     group_json(f, a, &a->all, "endpoint");
     fprintf(f, ",\n\"group_by\": \"%s\",\n\"endpoints\": [",

@@ -139,8 +139,9 @@ int an_report_text(const struct an_analysis *a, FILE *f, int color)
     }
     static const char *const per[] = {"per endpoint", "per host",
                                       "per status", "over all requests"};
-    fprintf(f, "  compared: %s %s; a change is real when p50 or p99 moves "
-            "by >= max(%g%%, %s)%s, significantly (p < %g)\n\n",
+    fprintf(f, "  compared: %s %s; a change is real when p50 or p99 (p90 "
+            "where p99 has fewer than 10 samples beyond it) moves by >= "
+            "max(%g%%, %s)%s, significantly (p < %g)\n\n",
             o->metric == AN_METRIC_SERVICE ? "service time" : "latency",
             per[o->group_by], o->threshold_pct, t1,
             a->set[AN_NOISE].present ? " plus the A/A noise floor" : "",
@@ -251,6 +252,12 @@ int an_report_text(const struct an_analysis *a, FILE *f, int color)
                     k->relative && !k->percent && x->value >= 0 ? "+" : "",
                     t1);
         }
+        for (int k = 0; k < o->ncond; k++)
+            if (a->unjudged[k])
+                fprintf(f, "not judged: %s on %d endpoint%s with fewer than "
+                        "%d requests of a side beyond that percentile\n",
+                        o->cond[k].text, a->unjudged[k],
+                        a->unjudged[k] == 1 ? "" : "s", AN_TAIL_MIN);
         fprintf(f, "verdict: %s%s%s (%d condition%s checked)\n",
                 color ? (a->verdict_fail ? RED : GREEN) : "",
                 a->verdict_fail ? "FAIL" : "PASS", color ? RESET : "",

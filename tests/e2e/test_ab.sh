@@ -20,7 +20,8 @@ db=$TMP/ab.db
 # The first replay warms both servers and the machine's caches; it is not
 # compared. Then the three compared replays run side by side, against three
 # servers (a second v1 instance for the A/A noise floor), so that whatever
-# else the machine does slows all three alike.
+# else the machine does slows all three alike. They share two cores with
+# their servers, so they sleep between requests (--spin 0, as the demo).
 "$REPRISE" replay "$db" --target "http://127.0.0.1:$v1" --speed 10 --label warmup --quiet \
     || fail "warm-up replay"
 v1b=$(free_port)
@@ -29,7 +30,7 @@ wait_port "$v1b"
 pids=()
 for run in v1:$v1 v1-again:$v1b v2:$v2; do
     "$REPRISE" replay "$db" --target "http://127.0.0.1:${run#*:}" --speed 10 \
-        --label "${run%%:*}" --quiet & pids+=($!); track_pid $!
+        --spin 0 --label "${run%%:*}" --quiet & pids+=($!); track_pid $!
 done
 for p in "${pids[@]}"; do wait "$p" || fail "a replay failed"; done
 

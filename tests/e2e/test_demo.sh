@@ -8,7 +8,7 @@ source "$SRC/tests/lib.sh"
 out=$TMP/demo
 DEMO_SECONDS=${DEMO_SECONDS:-8} DEMO_USERS=3 DEMO_OUT=$out REPRISE=$REPRISE \
     "$SRC/samples/demo.sh" > "$TMP/demo.log" 2>&1 || { cat "$TMP/demo.log"; fail "demo.sh failed"; }
-grep -q 'failed: p99>+10% on GET /api/orders/:id' "$TMP/demo.log" || { cat "$TMP/demo.log"; fail "regression not named"; }
+grep -q 'failed: p90>+10% on GET /api/orders/:id' "$TMP/demo.log" || { cat "$TMP/demo.log"; fail "regression not named"; }
 grep -q 'failed: status-changed>0.5% on GET /api/users/:id' "$TMP/demo.log" || { cat "$TMP/demo.log"; fail "status change not named"; }
 n=$(grep -c '^failed:' "$TMP/demo.log")
 [ "$n" -eq 2 ] || { cat "$TMP/demo.log"; fail "expected exactly 2 failed conditions, got $n"; }

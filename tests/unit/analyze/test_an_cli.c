@@ -267,10 +267,16 @@ static void test_json_contract(void **state)
 static void test_fail_if(void **state)
 {
     (void)state;
-    assert_int_equal(analyze("--baseline", "v1", "--fail-if", "p99>+10%",
+    assert_int_equal(analyze("--baseline", "v1", "--fail-if", "p90>+10%",
                              END), 1);
-    assert_int_equal(analyze("--baseline", "v1", "--fail-if", "p99>+150%",
+    assert_int_equal(analyze("--baseline", "v1", "--fail-if", "p90>+150%",
                              END), 0);
+    /* 200 requests per endpoint: two lie beyond p99, too few to judge it */
+    assert_int_equal(analyze("--baseline", "v1", "--fail-if", "p99>+10%",
+                             END), 0);
+    char *nj = slurp();
+    assert_non_null(strstr(nj, "not judged: p99>+10% on 3 endpoints"));
+    free(nj);
     assert_int_equal(analyze("--baseline", "v1", "--fail-if", "p50>+3ms",
                              END), 1);
     assert_int_equal(analyze("--baseline", "v1", "--fail-if", "p50>+8ms",
@@ -294,12 +300,15 @@ static void test_fail_if(void **state)
                              "--fail-if", "p99>+1%", "--fail-if",
                              "p50>+1us", END), 0);
     /* JSON lists the failure */
-    assert_int_equal(analyze("--baseline", "v1", "--fail-if", "p99>+10%",
-                             "--format", "json", END), 1);
+    assert_int_equal(analyze("--baseline", "v1", "--fail-if", "p90>+10%",
+                             "--fail-if", "p99>+10%", "--format", "json",
+                             END), 1);
     char *s = slurp();
     assert_non_null(strstr(s, "\"verdict\": \"fail\""));
-    assert_non_null(strstr(s, "{\"condition\": \"p99>+10%\", \"endpoint\": "
+    assert_non_null(strstr(s, "{\"condition\": \"p90>+10%\", \"endpoint\": "
                               "\"GET /slow\""));
+    assert_non_null(strstr(s, "\"fail_if_not_judged\": [{\"condition\": "
+                              "\"p99>+10%\", \"endpoints\": 3}]"));
     free(s);
     /* malformed */
     assert_int_equal(analyze("--fail-if", "p99>10%", END), 2);
