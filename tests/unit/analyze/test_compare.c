@@ -87,11 +87,26 @@ static void test_sig_dir(void **state)
     assert_true(an_sig_dir(&g, &q, -1, 0.01));
 }
 
+static void test_pct_judged(void **state)
+{
+    (void)state;
+    /* at least AN_TAIL_MIN samples of each side beyond the percentile */
+    assert_true(an_pct_judged(1000, 1000, 99));
+    assert_false(an_pct_judged(999, 5000, 99));
+    assert_false(an_pct_judged(5000, 999, 99));
+    assert_true(an_pct_judged(100, 100, 90));
+    assert_false(an_pct_judged(99, 100, 90));
+    assert_true(an_pct_judged(20, 20, 50));
+    assert_true(an_pct_judged(10000, 10000, 99.9));
+    assert_false(an_pct_judged(9999, 10000, 99.9));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cond_parse),
         cmocka_unit_test(test_sig_dir),
+        cmocka_unit_test(test_pct_judged),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
