@@ -229,6 +229,11 @@ int an_report_html(const struct an_analysis *a, FILE *f);
 /* "FAIL", "regressed", "improved", "new", "gone", "~"... */
 const char *an_verdict_word(const struct an_analysis *a,
                             const struct an_group *g);
+/* One line per --fail-if that was not judged somewhere: "not judged: COND
+ * on N endpoints ...", the condition between quote and quote (markdown
+ * passes backticks), ending with end. */
+void an_print_unjudged(FILE *f, const struct an_analysis *a,
+                       const char *quote, const char *end);
 
 /* report_util.c */
 /* Formats µs as "850us", "12.3ms", "1.25s", "3m05s" into out. */

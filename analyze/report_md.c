@@ -59,12 +59,7 @@ int an_report_md(const struct an_analysis *a, FILE *f)
             fprintf(f, "- ... %zu more\n", a->nfail - 20);
         fputc('\n', f);
     }
-    for (int k = 0; k < o->ncond; k++)
-        if (a->unjudged[k])
-            fprintf(f, "Not judged: `%s` on %d endpoint%s with fewer than %d "
-                    "requests of a side beyond that percentile.\n\n",
-                    o->cond[k].text, a->unjudged[k],
-                    a->unjudged[k] == 1 ? "" : "s", AN_TAIL_MIN);
+    an_print_unjudged(f, a, "`", ".\n\n");
     fputs("| endpoint | count | errors | p50 | p99 | p-value | verdict |\n"
           "|---|---:|---:|---:|---:|---:|---|\n", f);
     size_t rows = a->ngroups < 30 ? a->ngroups : 30;

@@ -81,6 +81,17 @@ static void row(FILE *f, int w, const struct an_analysis *a,
             cell[4], cell[5], d[2], pv, col, v, *col ? RESET : "");
 }
 
+void an_print_unjudged(FILE *f, const struct an_analysis *a,
+                       const char *quote, const char *end)
+{
+    for (int k = 0; k < a->o->ncond; k++)
+        if (a->unjudged[k])
+            fprintf(f, "not judged: %s%s%s on %d endpoint%s with fewer than "
+                    "%d requests of a side beyond that percentile%s", quote,
+                    a->o->cond[k].text, quote, a->unjudged[k],
+                    a->unjudged[k] == 1 ? "" : "s", AN_TAIL_MIN, end);
+}
+
 int an_report_text(const struct an_analysis *a, FILE *f, int color)
 {
     const struct an_opts *o = a->o;
@@ -252,12 +263,7 @@ int an_report_text(const struct an_analysis *a, FILE *f, int color)
                     k->relative && !k->percent && x->value >= 0 ? "+" : "",
                     t1);
         }
-        for (int k = 0; k < o->ncond; k++)
-            if (a->unjudged[k])
-                fprintf(f, "not judged: %s on %d endpoint%s with fewer than "
-                        "%d requests of a side beyond that percentile\n",
-                        o->cond[k].text, a->unjudged[k],
-                        a->unjudged[k] == 1 ? "" : "s", AN_TAIL_MIN);
+        an_print_unjudged(f, a, "", "\n");
         fprintf(f, "verdict: %s%s%s (%d condition%s checked)\n",
                 color ? (a->verdict_fail ? RED : GREEN) : "",
                 a->verdict_fail ? "FAIL" : "PASS", color ? RESET : "",

@@ -30,6 +30,17 @@
 
 #include "corpus_fixture.h"
 
+/* A bare "GET / HTTP/1.1" exchange of capture cap. */
+static void get_exchange(struct corpus_exchange *ex, int64_t cap)
+{
+    memset(ex, 0, sizeof *ex);
+    ex->capture_id = cap;
+    ex->method = "GET";
+    ex->target = "/";
+    ex->host = "h";
+    ex->version = "HTTP/1.1";
+}
+
 /* A corpus with one capture, one exchange with a response body, and one
  * run with one result; returns the exchange id. */
 static int64_t fill(const char *path)
@@ -42,12 +53,7 @@ static int64_t fill(const char *path)
                                      .started_us = 1000000};
     assert_int_equal(corpus_capture_begin(c, &ci, &cap, err), 0);
     struct corpus_exchange ex;
-    memset(&ex, 0, sizeof ex);
-    ex.capture_id = cap;
-    ex.method = "GET";
-    ex.target = "/";
-    ex.host = "h";
-    ex.version = "HTTP/1.1";
+    get_exchange(&ex, cap);
     ex.req.first_us = ex.req.last_us = 1000000;
     ex.status = 200;
     ex.resp.first_us = ex.resp.last_us = 1000100;
@@ -110,12 +116,7 @@ static void test_import_uses_rollback_journal(void **state)
     assert_int_equal(corpus_capture_begin(c, &ci, &cap, err), 0);
     assert_int_equal(corpus_set_async(c, 1, err), 0);
     struct corpus_exchange ex;
-    memset(&ex, 0, sizeof ex);
-    ex.capture_id = cap;
-    ex.method = "GET";
-    ex.target = "/";
-    ex.host = "h";
-    ex.version = "HTTP/1.1";
+    get_exchange(&ex, cap);
     for (int i = 0; i < 100; i++) {
         ex.req.first_us = ex.req.last_us = 1000 + i;
         assert_int_equal(corpus_add_exchange(c, &ex, NULL, err), 0);
@@ -131,19 +132,11 @@ static void test_import_uses_rollback_journal(void **state)
     struct corpus_capture_stats st = {.exchanges = 100, .ended_us = 2000};
     assert_int_equal(corpus_capture_end(c, cap, &st, err), 0);
     assert_int_equal(corpus_close(c, err), 0);
-    sqlite3 *db;
-    sqlite3_stmt *q;
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db,
-                         "SELECT (SELECT count(*) FROM exchanges),"
-                         " (SELECT integrity_check FROM pragma_integrity_check)",
-                         -1, &q, NULL),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(q, 0), 100);
-    assert_string_equal((const char *)sqlite3_column_text(q, 1), "ok");
-    sqlite3_finalize(q);
-    sqlite3_close(db);
+    assert_string_equal(
+        query_rows(f->path, "SELECT (SELECT count(*) FROM exchanges), "
+                            "(SELECT integrity_check FROM "
+                            "pragma_integrity_check)"),
+        "100|ok\n");
     /* the next ordinary writer uses the WAL again */
     assert_int_equal(corpus_open(f->path, CORPUS_WRITE, &c, err), 0);
     ci.source = "iface:lo";
