@@ -445,21 +445,21 @@ static int create_file(const char *path, int *created, char *err)
  * instead, with synchronous=FULL (NORMAL is not crash-safe there); a file
  * another process holds in WAL mode stays in WAL (the switch needs it
  * alone), which is only slower. */
-static int wal_on(struct corpus *c, char *err)
+static int journal_on(struct corpus *c, char *err)
 {
-    if (c->wal)
+    if (c->journal_ready)
         return RP_OK;
     if (c->bulk) {
         sqlite3_exec(c->db, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL);
         int r = exec(c, "PRAGMA synchronous = FULL", "setting up the journal",
                      err);
         if (!r)
-            c->wal = 1;
+            c->journal_ready = 1;
         return r;
     }
     int r = exec(c, "PRAGMA journal_mode = WAL", "setting up the journal", err);
     if (!r)
-        c->wal = 1;
+        c->journal_ready = 1;
     return r;
 }
 
@@ -567,7 +567,7 @@ int corpus_open(const char *path, enum corpus_open_mode mode,
                     " PRAGMA wal_autocheckpoint = 16384",
                  "setting up the journal", err);
         if (!r && (fresh || version < CORPUS_SCHEMA_VERSION)) {
-            r = wal_on(c, err);
+            r = journal_on(c, err);
             if (!r)
                 r = migrate(c, version, err);
         }
@@ -626,7 +626,7 @@ int corpus_close(struct corpus *c, char *err)
         for (int i = 0; i < ST__COUNT; i++)
             sqlite3_finalize(c->stmt[i]);
         sqlite3_finalize(c->body_exists);
-        if (c->writable && c->wal) {
+        if (c->writable && c->journal_ready) {
             int rc = corpus_commit(c, r ? tmp : err ? err : tmp);
             if (!r)
                 r = rc;
@@ -661,7 +661,7 @@ int corpus_tx_ensure(struct corpus *c, char *err)
         return rp_fail(err, RP_EINTERNAL, "%s: opened read-only", c->path);
     if (!sqlite3_get_autocommit(c->db))
         return RP_OK;
-    int r = wal_on(c, err);
+    int r = journal_on(c, err);
     if (r)
         return r;
     int rc = sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL);

@@ -66,13 +66,15 @@ for sig in INT TERM; do
         FAILS+=("SIG$sig during capture -r FILE: exit $rc, $n exchanges, stats/ended '$st'")
     echo "SIG$sig capture of a file: exit $rc, $n of 2000 exchanges before the signal"
 done
-# SIGKILL mid-import leaves a hot rollback journal (imports do not use the
-# WAL); the next reader rolls it back and reads what was committed.
+# SIGKILL mid-import can leave a hot rollback journal (imports do not use
+# the WAL); the next reader rolls it back and reads what was committed. The
+# import may also have finished first on a fast machine; the unit test
+# test_import_killed_mid_batch leaves a hot journal every time.
 "$REPRISE" capture -r "$TMP/big.pcap" -o "$TMP/bigKILL.db" 2> "$TMP/bigKILL.err" &
 CP=$!
 track_pid $CP
-sleep 1.3
-kill -KILL $CP
+sleep 0.4
+kill -KILL $CP 2>/dev/null || echo "SIGKILL capture of a file: the import had already finished"
 wait $CP 2>/dev/null || true
 journal=$([ -s "$TMP/bigKILL.db-journal" ] && echo "a hot journal" || echo "no journal")
 if "$REPRISE" ls "$TMP/bigKILL.db" > "$TMP/bigKILL.ls" 2>&1 &&

@@ -7,8 +7,9 @@
  * not an overflow; a write past a file size limit is an RP_EIO error, not a
  * SIGXFSZ, because opening a writer ignores that signal. A bulk import
  * (CORPUS_IMPORT) writes through the rollback journal, never the WAL, yet
- * its commits are visible to a reader alongside and the next ordinary
- * writer is back on the WAL.
+ * its commits are visible to a reader alongside, a reader rolls back the
+ * hot journal of one killed mid-batch, and the next ordinary writer is
+ * back on the WAL.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -146,6 +147,70 @@ static void test_import_uses_rollback_journal(void **state)
     assert_int_not_equal(access(side, F_OK), 0);
 }
 
+/* A bulk import killed in the middle of a batch that outgrew the page
+ * cache leaves a hot journal; a read-only opener rolls it back first and
+ * sees exactly what was committed. */
+static void test_import_killed_mid_batch(void **state)
+{
+    struct fixture *f = *state;
+    char err[RP_ERRLEN], journal[192];
+    snprintf(journal, sizeof journal, "%s-journal", f->path);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct corpus *c;
+        if (corpus_open(f->path, CORPUS_IMPORT, &c, err))
+            _exit(2);
+        struct corpus_capture_info ci = {.source = "file:x.pcap",
+                                         .started_us = 1};
+        int64_t cap;
+        if (corpus_capture_begin(c, &ci, &cap, err)) /* committed */
+            _exit(3);
+        static uint8_t body[64 * 1024];
+        struct corpus_exchange ex;
+        get_exchange(&ex, cap);
+        ex.resp.body = body;
+        ex.resp.body_len = ex.resp.body_size = sizeof body;
+        uint64_t x = 88172645463325252ULL;
+        for (int i = 0; i < 200; i++) { /* 12.5 MiB, past the 8 MiB cache */
+            for (size_t k = 0; k < sizeof body; k++) { /* incompressible */
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                body[k] = (uint8_t)x;
+            }
+            ex.req.first_us = ex.req.last_us = 1000 + i;
+            if (corpus_add_exchange(c, &ex, NULL, err))
+                _exit(4);
+        }
+        _exit(0); /* killed: no commit, no close */
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    /* the batch spilled into the file: its journal is hot (a non-zero
+     * header), or this test would test nothing */
+    FILE *jf = fopen(journal, "rb");
+    assert_non_null(jf);
+    uint8_t magic[8] = {0};
+    assert_int_equal(fread(magic, 1, sizeof magic, jf), sizeof magic);
+    fclose(jf);
+    static const uint8_t zero[8];
+    assert_memory_not_equal(magic, zero, sizeof magic);
+    struct corpus *rd;
+    assert_int_equal(corpus_open(f->path, CORPUS_READ, &rd, err), 0);
+    int64_t latest = 0, n = -1;
+    assert_int_equal(corpus_capture_latest(rd, &latest, err), 0);
+    assert_int_equal(latest, 1);
+    assert_int_equal(corpus_ex_count(rd, 0, &n, err), 0);
+    assert_true(n >= 0 && n < 200); /* the open batch is gone */
+    corpus_close(rd, NULL);
+    assert_int_not_equal(access(journal, F_OK), 0);
+    assert_string_equal(
+        query_rows(f->path, "SELECT integrity_check FROM "
+                            "pragma_integrity_check"), "ok\n");
+}
+
 static void test_body_claiming_huge_size(void **state)
 {
     struct fixture *f = *state;
@@ -268,6 +333,8 @@ int main(void)
             test_writer_without_writes_changes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_import_uses_rollback_journal,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_import_killed_mid_batch, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_body_claiming_huge_size, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_samples_extreme_times, setup,
