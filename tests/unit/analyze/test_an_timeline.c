@@ -2,7 +2,8 @@
  * test_an_timeline.c: the candidate's per-second series and saturation
  * point, and the memory bounds of the analyzer: a run whose offered load
  * ramps past a FIFO server's capacity (600 req/s) must report saturation
- * near the knee; a flat run must not; a run longer than the timeline's
+ * near the knee; a flat run must not, nor one whose server stalls for
+ * 8 s and then catches up; a run longer than the timeline's
  * bucket cap must widen its buckets; more distinct endpoints than the group
  * cap must fold into "(other)".
  */
@@ -127,6 +128,23 @@ static int setup(void **state)
     assert_int_equal(corpus_run_end(c, run, T0 + 5000000000LL, "complete",
                                     NULL, err), 0);
 
+    /* run "stall": 200 requests/s for 60 s, served at 2000/s, but the
+     * server (or the host) stalls for 8 s at s = 40 and then drains its
+     * backlog in under a second: completions fall behind for a while,
+     * which is not saturation. */
+    run = begin_run(c, cap, "stall");
+    finish = 0;
+    for (k = 0; k < 12000; k++) {
+        int64_t due = (int64_t)k * 5000;
+        int64_t start = due > finish ? due : finish;
+        if (start >= 40000000 && start < 48000000)
+            start = 48000000;
+        finish = start + 500;
+        result(c, run, ids[k % NEX], k / NEX, due, finish);
+    }
+    assert_int_equal(corpus_run_end(c, run, T0 + 60000000, "complete", NULL,
+                                    err), 0);
+
     /* run "cut": interrupted after 50 of 100 requests */
     run = begin_run(c, cap, "cut");
     for (k = 0; k < NEX; k++) {
@@ -214,6 +232,19 @@ static void test_flat_and_widening(void **state)
     free(s);
 }
 
+static void test_stall_is_not_saturation(void **state)
+{
+    (void)state;
+    char *s = run_json("stall");
+    char got[120];
+    const char *sat = strstr(s, "\"saturation\"");
+    snprintf(got, sizeof got, "%s", sat ? sat : "(none)");
+    int none = strstr(s, "\"saturation\": null") != NULL;
+    free(s);
+    if (!none)
+        fail_msg("%s", got);
+}
+
 static void test_not_sent(void **state)
 {
     (void)state;
@@ -254,6 +285,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_saturation),
         cmocka_unit_test(test_flat_and_widening),
+        cmocka_unit_test(test_stall_is_not_saturation),
         cmocka_unit_test(test_not_sent),
         cmocka_unit_test(test_group_cap),
     };
