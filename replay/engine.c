@@ -291,21 +291,10 @@ static int sockopt_cb(void *clientp, curl_socket_t fd, curlsocktype purpose)
 static void preconnect(struct rp_engine *e, int n)
 {
     const struct rp_opts *o = e->c->o;
-    CURLU *u = curl_url();
-    char *host = NULL, *port = NULL;
     struct addrinfo hints, *ai = NULL;
     memset(&hints, 0, sizeof hints);
     hints.ai_socktype = SOCK_STREAM;
-    if (!u || curl_url_set(u, CURLUPART_URL, o->base_url, 0) ||
-        curl_url_get(u, CURLUPART_HOST, &host, 0) ||
-        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT))
-        goto done;
-    size_t hl = strlen(host);
-    if (hl > 2 && host[0] == '[' && host[hl - 1] == ']') { /* IPv6 literal */
-        memmove(host, host + 1, hl - 2);
-        host[hl - 2] = 0;
-    }
-    if (getaddrinfo(host, port, &hints, &ai) || !ai ||
+    if (getaddrinfo(o->conn_host, o->conn_port, &hints, &ai) || !ai ||
         ai->ai_addrlen > sizeof e->pre_addr)
         goto done;
     memcpy(&e->pre_addr, ai->ai_addr, ai->ai_addrlen);
@@ -359,9 +348,6 @@ static void preconnect(struct rp_engine *e, int n)
 done:
     if (ai)
         freeaddrinfo(ai);
-    curl_free(host);
-    curl_free(port);
-    curl_url_cleanup(u);
 }
 
 static int close_cb(void *clientp, curl_socket_t fd)

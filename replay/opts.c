@@ -142,8 +142,17 @@ static int parse_target(struct rp_opts *o, char *err)
              strcasecmp(scheme, "https") ? "http" : "https");
     int n = snprintf(o->base_url, sizeof o->base_url, "%s://%s%s%s/",
                      o->scheme, host, port ? ":" : "", port ? port : "");
-    if (n < 0 || (size_t)n >= sizeof o->base_url)
+    if (n < 0 || (size_t)n >= sizeof o->base_url) {
         rc = rp_fail(err, RP_EUSAGE, "--target '%s': too long", o->target);
+        goto done;
+    }
+    /* what the engines pre-connect to: an IPv6 literal without brackets */
+    size_t hl = strlen(host);
+    int v6 = hl > 2 && host[0] == '[' && host[hl - 1] == ']';
+    snprintf(o->conn_host, sizeof o->conn_host, "%.*s",
+             (int)(v6 ? hl - 2 : hl), host + v6);
+    snprintf(o->conn_port, sizeof o->conn_port, "%s",
+             port ? port : strcmp(o->scheme, "https") ? "80" : "443");
 done:
     curl_free(scheme);
     curl_free(host);

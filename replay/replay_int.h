@@ -55,6 +55,8 @@ struct rp_opts {
     const char *target;       /* as given */
     char scheme[8];           /* "http" or "https" */
     char base_url[600];       /* scheme://host:port/ without path */
+    char conn_host[512];      /* the host to connect to (IPv6 unbracketed) */
+    char conn_port[8];        /* its port, the scheme's default if not given */
     int64_t capture_id;       /* 0 = latest */
     const char *label;
     enum rp_mode mode;

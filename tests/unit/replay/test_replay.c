@@ -327,6 +327,8 @@ static void test_opts(void **state)
                   "--speed=2", "--scale", "3", "--filter", "method=GET"};
     assert_int_equal(rp_opts_parse(9, ok, &o, &help, err), 0);
     assert_string_equal(o.base_url, "http://127.0.0.1:8080/");
+    assert_string_equal(o.conn_host, "127.0.0.1");
+    assert_string_equal(o.conn_port, "8080");
     assert_true(o.speed == 2.0);
     assert_int_equal(o.scale, 3);
     struct rp_buf b;
@@ -357,6 +359,12 @@ static void test_opts(void **state)
     assert_int_equal(rp_opts_parse(6, rate, &o, &help, err), 0);
     assert_true(o.rate == 250.0 && o.mode == RM_RATE);
     assert_int_equal(o.spin_us, 2000); /* the default */
+    assert_string_equal(o.conn_port, "80");
+    rp_opts_cleanup(&o);
+    char *v6[] = {"replay", "c.db", "--target", "https://[::1]"};
+    assert_int_equal(rp_opts_parse(4, v6, &o, &help, err), 0);
+    assert_string_equal(o.conn_host, "::1");
+    assert_string_equal(o.conn_port, "443");
     rp_opts_cleanup(&o);
     char *spin[] = {"replay", "c.db", "--target", "http://h", "--spin", "0"};
     assert_int_equal(rp_opts_parse(6, spin, &o, &help, err), 0);
