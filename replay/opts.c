@@ -293,12 +293,9 @@ int rp_opts_parse(int argc, char **argv, struct rp_opts *o, int *help,
                 return rp_fail(err, RP_EUSAGE, "--timeout must be at least "
                                "1ms");
         } else if ((m = VALUE("--spin"))) {
-            if (m < 0 || (strcmp(val, "0") &&
-                          rp_parse_duration_us(val, "--spin", &o->spin_us,
-                                               err)))
+            if (m < 0 ||
+                rp_parse_duration_us(val, "--spin", &o->spin_us, err))
                 return RP_EUSAGE;
-            if (!strcmp(val, "0"))
-                o->spin_us = 0;
             if (o->spin_us > 1000000)
                 return rp_fail(err, RP_EUSAGE, "--spin is at most 1s");
         } else if (!strcmp(a, "--http2")) {
