@@ -92,6 +92,16 @@ int an_sig_dir(const struct an_group *g, const struct an_qtest *q, int dir,
     return !mw_sig && q->p < alpha && (dir > 0 ? q->diff > 0 : q->diff < 0);
 }
 
+/* The A/A noise floor at percentile index pi: |noise - baseline|, or -1
+ * without a usable noise run. */
+static int64_t noise_at(const struct an_group *g, int noisy, int pi)
+{
+    if (!noisy)
+        return -1;
+    int64_t d = g->sum[AN_NOISE].pct_us[pi] - g->sum[AN_BASE].pct_us[pi];
+    return d < 0 ? -d : d;
+}
+
 int an_pct_judged(uint64_t n_base, uint64_t n_cand, double pct)
 {
     double beyond = 1.0 - pct / 100.0;
@@ -107,32 +117,21 @@ static void judge(struct an_group *g, const struct an_analysis *a)
     struct an_side *b = &g->side[AN_BASE], *c = &g->side[AN_CAND];
     an_mann_whitney(c->res.v, c->res.n, b->res.v, b->res.n, &g->mw);
     g->significant = b->res.n > 0 && c->res.n > 0 && g->mw.p < o->alpha;
-    g->noise_us[0] = g->noise_us[1] = -1;
     const struct an_side *ns = &g->side[AN_NOISE];
-    if (a->set[AN_NOISE].present && ns->lat && hist_count(ns->lat) &&
-        hist_count(b->lat)) {
-        const struct an_summary *n = &g->sum[AN_NOISE];
-        int64_t d50 = n->pct_us[0] - g->sum[AN_BASE].pct_us[0];
-        int64_t d99 = n->pct_us[3] - g->sum[AN_BASE].pct_us[3];
-        g->noise_us[0] = d50 < 0 ? -d50 : d50;
-        g->noise_us[1] = d99 < 0 ? -d99 : d99;
-    }
+    int noisy = a->set[AN_NOISE].present && ns->lat && hist_count(ns->lat) &&
+                hist_count(b->lat);
+    g->noise_us[0] = noise_at(g, noisy, 0);
+    g->noise_us[1] = noise_at(g, noisy, 3);
     /* The tail judged: p99, or p90 when p99 would rest on fewer than
      * AN_TAIL_MIN samples of a side (AN_PCT index 3 and 1). */
     uint64_t nb = g->sum[AN_BASE].count, nc = g->sum[AN_CAND].count;
     g->tail = an_pct_judged(nb, nc, an_pct[3])   ? 3
               : an_pct_judged(nb, nc, an_pct[1]) ? 1
                                                  : -1;
-    int64_t tail_noise = -1;
-    if (g->noise_us[0] >= 0 && g->tail >= 0) {
-        int64_t d = g->sum[AN_NOISE].pct_us[g->tail] -
-                    g->sum[AN_BASE].pct_us[g->tail];
-        tail_noise = d < 0 ? -d : d;
-    }
     struct shift s50 = shift_of(g, o, 0, g->noise_us[0]);
     struct shift st = {0, 0, 0, 0};
     if (g->tail >= 0)
-        st = shift_of(g, o, g->tail, tail_noise);
+        st = shift_of(g, o, g->tail, noise_at(g, noisy, g->tail));
     int timed = hist_count(b->lat) && hist_count(c->lat);
     /* A shift is significant in its direction when Mann-Whitney says the
      * whole distribution moved that way, or, when the body did not move,
