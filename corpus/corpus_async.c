@@ -441,6 +441,21 @@ static int enqueue(struct corpus *c, struct job *j, char *err)
     return RP_OK;
 }
 
+/* Queues j, which adds a row: it gets the id *next_id (handed to the caller
+ * in *out_id when not NULL), and *next_id moves on once it is queued. */
+static int enqueue_row(struct corpus *c, struct job *j, int64_t *next_id,
+                       int64_t *out_id, char *err)
+{
+    int64_t id = j->id = *next_id; /* j is the writer's once queued */
+    int r = enqueue(c, j, err);
+    if (r)
+        return r;
+    ++*next_id;
+    if (out_id)
+        *out_id = id;
+    return RP_OK;
+}
+
 static struct job *job_new(struct corpus *c, enum job_kind kind, size_t extra,
                            char *err)
 {
@@ -498,14 +513,7 @@ int corpus_async_add_connection(struct corpus *c,
     j->u.conn = *cn;
     j->u.conn.client_addr = put(&p, cn->client_addr, la ? la - 1 : 0, 1);
     j->u.conn.server_addr = put(&p, cn->server_addr, lb ? lb - 1 : 0, 1);
-    int64_t id = j->id = c->aq->next_conn_id; /* j is the writer's now */
-    int r = enqueue(c, j, err);
-    if (r)
-        return r;
-    c->aq->next_conn_id++;
-    if (conn_id)
-        *conn_id = id;
-    return RP_OK;
+    return enqueue_row(c, j, &c->aq->next_conn_id, conn_id, err);
 }
 
 int corpus_async_connection_end(struct corpus *c, int64_t conn_id,
@@ -577,12 +585,5 @@ int corpus_async_add_exchange(struct corpus *c,
     d->interim = put(&p, ex->interim, li ? li - 1 : 0, 1);
     msg_copy(c->aq, &p, &d->req, &ex->req);
     msg_copy(c->aq, &p, &d->resp, &ex->resp);
-    int64_t id = j->id = c->aq->next_ex_id; /* j is the writer's now */
-    int r = enqueue(c, j, err);
-    if (r)
-        return r;
-    c->aq->next_ex_id++;
-    if (ex_id)
-        *ex_id = id;
-    return RP_OK;
+    return enqueue_row(c, j, &c->aq->next_ex_id, ex_id, err);
 }
