@@ -98,16 +98,11 @@ static int rehash(struct an_analysis *a, size_t nslots)
     return 0;
 }
 
-/* Finds or creates the group for key; NULL when out of memory. */
+/* Finds or creates the group for key; NULL when out of memory. Past the
+ * group cap, a key not seen yet goes to "(other)"; keys seen before keep
+ * their groups, whichever side saw them first. */
 static struct an_group *group_get(struct an_analysis *a, const char *key)
 {
-    if (a->ngroups >= AN_MAX_GROUPS - 1 && strcmp(key, "(other)")) {
-        if (!a->groups_capped++)
-            rp_warn("analyze: more than %d groups; the rest are counted as "
-                    "'(other)' (use --template to merge endpoints)",
-                    AN_MAX_GROUPS - 1);
-        key = "(other)";
-    }
     if (a->nslots == 0 && rehash(a, 1024))
         return NULL;
     uint64_t h = hash_str(key);
@@ -117,6 +112,13 @@ static struct an_group *group_get(struct an_analysis *a, const char *key)
         if (!strcmp(g->key, key))
             return g;
         k = (k + 1) & (a->nslots - 1);
+    }
+    if (a->ngroups >= AN_MAX_GROUPS - 1 && strcmp(key, "(other)")) {
+        if (!a->groups_capped++)
+            rp_warn("analyze: more than %d groups; the rest are counted as "
+                    "'(other)' (use --template to merge endpoints)",
+                    AN_MAX_GROUPS - 1);
+        return group_get(a, "(other)");
     }
     if (a->ngroups == a->cap) {
         size_t cap = a->cap ? a->cap * 2 : 64;
