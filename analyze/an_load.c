@@ -387,15 +387,17 @@ static void diff(struct an_group *g, const struct corpus_sample *b,
     }
 }
 
-/* Orders (exchange, copy); the copy only counts when both sets are runs. */
+/* Orders two runs' samples as their cursors do: loop, exchange, copy. */
 static int key_cmp(const struct corpus_sample *b,
-                   const struct corpus_sample *c, int use_copy)
+                   const struct corpus_sample *c)
 {
+    if (b->loop != c->loop)
+        return b->loop < c->loop ? -1 : 1;
     if (b->exchange_id != c->exchange_id)
         return b->exchange_id < c->exchange_id ? -1 : 1;
-    if (!use_copy || b->copy == c->copy)
-        return 0;
-    return b->copy < c->copy ? -1 : 1;
+    if (b->copy != c->copy)
+        return b->copy < c->copy ? -1 : 1;
+    return 0;
 }
 
 static int open_set(struct corpus *c, const struct an_set *s,
@@ -419,76 +421,114 @@ static int64_t tick_width(int64_t wall_us)
     return 1000000;
 }
 
-int an_load(struct an_analysis *a, struct corpus *c, char *err)
+/* Baseline and candidate are runs: a merge of the two cursors, pairing the
+ * results of the same loop, exchange and copy. */
+static int load_runs(struct an_analysis *a, struct corpus *c, char *err)
 {
-    a->tick_us = tick_width(a->set[AN_CAND].wall_us);
-    struct corpus_sample_cursor *cb = NULL, *cc = NULL, *cn = NULL;
-    struct corpus_sample sb, sc, sn;
-    int rc = group_init(&a->all, "(all)", AN_NSIDES);
-    if (rc)
-        goto oom;
-    rc = open_set(c, &a->set[AN_BASE], &cb, err);
-    if (rc)
-        goto done;
-    rc = open_set(c, &a->set[AN_CAND], &cc, err);
+    struct corpus_sample_cursor *cb = NULL, *cc = NULL;
+    struct corpus_sample sb, sc;
+    struct an_group *g, *gb;
+    int rc = open_set(c, &a->set[AN_BASE], &cb, err);
+    if (!rc)
+        rc = open_set(c, &a->set[AN_CAND], &cc, err);
     if (rc)
         goto done;
-    int use_copy = a->set[AN_BASE].kind == CORPUS_SET_RUN;
     int hb = corpus_samples_next(cb, &sb, err);
-    int hc = hb < 0 ? 0 : corpus_samples_next(cc, &sc, err);
-    while (hb > 0 || hc > 0) {
-        struct an_group *g;
-        int k = hb > 0 && hc > 0 ? key_cmp(&sb, &sc, use_copy)
-                                 : hb > 0 ? -1 : 1;
-        if (k < 0) {
-            if ((rc = record(a, AN_BASE, &sb, &g)))
-                goto oom;
-            hb = corpus_samples_next(cb, &sb, err);
-            continue;
-        }
-        if ((rc = record(a, AN_CAND, &sc, &g)))
-            goto oom;
-        if (k == 0) {
+    int hc = hb < 0 ? hb : corpus_samples_next(cc, &sc, err);
+    while (hb >= 0 && hc >= 0 && (hb > 0 || hc > 0)) {
+        int k = hb > 0 && hc > 0 ? key_cmp(&sb, &sc) : hb > 0 ? -1 : 1;
+        if (k <= 0 && (rc = record(a, AN_BASE, &sb, &gb)))
+            goto done;
+        if (k >= 0 && (rc = record(a, AN_CAND, &sc, &g)))
+            goto done;
+        if (k == 0)
             diff(g, &sb, &sc);
-            if (use_copy) {
-                struct an_group *gb;
-                if ((rc = record(a, AN_BASE, &sb, &gb)))
-                    goto oom;
-                hb = corpus_samples_next(cb, &sb, err);
-            }
-        }
-        if (hb >= 0)
+        if (k <= 0)
+            hb = corpus_samples_next(cb, &sb, err);
+        if (k >= 0 && hb >= 0)
             hc = corpus_samples_next(cc, &sc, err);
-        if (hb < 0 || hc < 0)
-            break;
     }
-    if (hb < 0 || hc < 0) {
-        rc = hb < 0 ? hb : hc;
-        goto done;
-    }
-    if (a->set[AN_NOISE].present) {
-        rc = open_set(c, &a->set[AN_NOISE], &cn, err);
-        if (rc)
-            goto done;
-        int hn;
-        while ((hn = corpus_samples_next(cn, &sn, err)) > 0) {
-            struct an_group *g;
-            if ((rc = record(a, AN_NOISE, &sn, &g)))
-                goto oom;
-        }
-        if (hn < 0) {
-            rc = hn;
-            goto done;
-        }
-    }
-    rc = 0;
-    goto done;
-oom:
-    rc = rp_fail(err, RP_ENOMEM, "out of memory while analyzing %s",
-                 a->o->db);
+    rc = hb < 0 ? hb : hc < 0 ? hc : 0;
 done:
     corpus_samples_close(cb);
     corpus_samples_close(cc);
+    return rc;
+}
+
+/* The baseline is a capture (each exchange once, in id order) and the
+ * candidate a run (every loop in exchange order): the capture is recorded
+ * in one pass, then read again beside each loop of the run to pair every
+ * result with its captured exchange. */
+static int load_capture_base(struct an_analysis *a, struct corpus *c,
+                             char *err)
+{
+    struct corpus_sample_cursor *cb = NULL, *cc = NULL;
+    struct corpus_sample sb, sc;
+    struct an_group *g;
+    int rc = open_set(c, &a->set[AN_BASE], &cb, err);
+    if (rc)
+        return rc;
+    int hb;
+    while ((hb = corpus_samples_next(cb, &sb, err)) > 0)
+        if ((rc = record(a, AN_BASE, &sb, &g)))
+            goto done;
+    if ((rc = hb) < 0 || (rc = open_set(c, &a->set[AN_CAND], &cc, err)))
+        goto done;
+    int hc, loop = -1;
+    hb = 0;
+    while ((hc = corpus_samples_next(cc, &sc, err)) > 0) {
+        if ((rc = record(a, AN_CAND, &sc, &g)))
+            goto done;
+        if (sc.loop != loop) { /* a new loop: the capture from the start */
+            loop = sc.loop;
+            corpus_samples_close(cb);
+            cb = NULL;
+            if ((rc = open_set(c, &a->set[AN_BASE], &cb, err)))
+                goto done;
+            hb = corpus_samples_next(cb, &sb, err);
+        }
+        while (hb > 0 && sb.exchange_id < sc.exchange_id)
+            hb = corpus_samples_next(cb, &sb, err);
+        if (hb < 0) {
+            rc = hb;
+            goto done;
+        }
+        if (hb > 0 && sb.exchange_id == sc.exchange_id)
+            diff(g, &sb, &sc);
+    }
+    rc = hc < 0 ? hc : 0;
+done:
+    corpus_samples_close(cb);
+    corpus_samples_close(cc);
+    return rc;
+}
+
+static int load_noise(struct an_analysis *a, struct corpus *c, char *err)
+{
+    struct corpus_sample_cursor *cn = NULL;
+    struct corpus_sample sn;
+    struct an_group *g;
+    int rc = open_set(c, &a->set[AN_NOISE], &cn, err);
+    if (rc)
+        return rc;
+    while ((rc = corpus_samples_next(cn, &sn, err)) > 0)
+        if ((rc = record(a, AN_NOISE, &sn, &g)))
+            break;
     corpus_samples_close(cn);
+    return rc;
+}
+
+int an_load(struct an_analysis *a, struct corpus *c, char *err)
+{
+    a->tick_us = tick_width(a->set[AN_CAND].wall_us);
+    int rc = group_init(&a->all, "(all)", AN_NSIDES);
+    if (!rc)
+        rc = a->set[AN_BASE].kind == CORPUS_SET_RUN
+                 ? load_runs(a, c, err) : load_capture_base(a, c, err);
+    if (!rc && a->set[AN_NOISE].present)
+        rc = load_noise(a, c, err);
+    if (rc == RP_ENOMEM)
+        rc = rp_fail(err, RP_ENOMEM, "out of memory while analyzing %s",
+                     a->o->db);
     return rc;
 }

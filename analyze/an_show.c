@@ -116,8 +116,7 @@ static int64_t span_us(int64_t a, int64_t b)
 static void fmt_dur(int64_t us, char *out, size_t n);
 
 /* Prints what each of the latest max_runs runs measured for exchange id
- * (all copies and loops). Samples are ordered by exchange id, so each scan
- * stops just past it. */
+ * (all copies and loops). */
 static int print_replays(FILE *f, struct corpus *c, int64_t id, int max_runs,
                          char *err)
 {
@@ -127,15 +126,11 @@ static int print_replays(FILE *f, struct corpus *c, int64_t id, int max_runs,
         if (corpus_run_latest(c, n, &row, err))
             break; /* no more runs */
         struct corpus_sample_cursor *cur;
-        int rc = corpus_samples_open(c, CORPUS_SET_RUN, row.id, &cur, err);
+        int rc = corpus_samples_open_exchange(c, row.id, id, &cur, err);
         if (rc)
             return rc;
         struct corpus_sample s;
         while ((rc = corpus_samples_next(cur, &s, err)) > 0) {
-            if (s.exchange_id < id)
-                continue;
-            if (s.exchange_id > id)
-                break;
             if (!header++)
                 fputs("replays:\n", f);
             char lat[32], svc[32];
@@ -147,7 +142,10 @@ static int print_replays(FILE *f, struct corpus *c, int64_t id, int max_runs,
                 safe_write(f, row.label, strlen(row.label), 0, NULL);
                 fputc('\'', f);
             }
-            fprintf(f, " copy %d: ", s.copy);
+            fprintf(f, " copy %d", s.copy);
+            if (s.loop)
+                fprintf(f, " loop %d", s.loop);
+            fputs(": ", f);
             if (s.error_class != CORPUS_ERR_NONE)
                 fprintf(f, "error %s", corpus_errclass_name(s.error_class));
             else

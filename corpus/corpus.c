@@ -24,6 +24,44 @@
 #define CORPUS_APPLICATION_ID 0x52505253 /* "RPRS" */
 #define COMMIT_EVERY_US 1000000
 
+/* The results table (one row per scheduled request of a run), with the
+ * primary key of its schema version, and the view over it; shared by the
+ * migrations that create them. */
+#define RESULT_COLUMNS                                                       \
+    "run_id, exchange_id, copy, loop, scheduled_us, sent_us, first_byte_us," \
+    " done_us, connect_us, status, resp_bytes, body_hash, error_class, error"
+#define RESULTS_TABLE(primary_key)                                           \
+    "CREATE TABLE results (\n"                                               \
+    "  run_id INTEGER NOT NULL REFERENCES runs(id),\n"                       \
+    "  exchange_id INTEGER NOT NULL REFERENCES exchanges(id),\n"             \
+    "  copy INTEGER NOT NULL,\n"                                             \
+    "  loop INTEGER NOT NULL,\n"                                             \
+    "  scheduled_us INTEGER,\n"                                              \
+    "  sent_us INTEGER,\n"                                                   \
+    "  first_byte_us INTEGER,\n"                                             \
+    "  done_us INTEGER,\n"                                                   \
+    "  connect_us INTEGER,\n"                                                \
+    "  status INTEGER NOT NULL,\n"                                           \
+    "  resp_bytes INTEGER NOT NULL,\n"                                       \
+    "  body_hash BLOB,\n"                                                    \
+    "  error_class TEXT,\n"                                                  \
+    "  error TEXT,\n"                                                        \
+    "  " primary_key "\n"                                                    \
+    ") WITHOUT ROWID;\n"
+#define RESULT_TIMINGS_VIEW \
+    "CREATE VIEW result_timings AS SELECT\n"                         \
+    "  r.run_id, r.exchange_id, r.copy, r.loop, e.method, e.host,\n" \
+    "  CASE WHEN instr(e.target, '?') > 0\n"                         \
+    "       THEN substr(e.target, 1, instr(e.target, '?') - 1)\n"    \
+    "       ELSE e.target END AS path,\n"                            \
+    "  e.target, r.status, r.error_class, r.scheduled_us,\n"         \
+    "  r.done_us - r.scheduled_us AS latency_us,\n"                  \
+    "  r.done_us - r.sent_us AS service_us,\n"                       \
+    "  r.sent_us - r.scheduled_us AS lateness_us,\n"                 \
+    "  r.first_byte_us - r.sent_us AS ttfb_us,\n"                    \
+    "  r.connect_us, r.resp_bytes\n"                                 \
+    "FROM results r JOIN exchanges e ON e.id = r.exchange_id;\n"
+
 /* migrations[v] moves a corpus from user_version v to v + 1. */
 static const char *const migrations[CORPUS_SCHEMA_VERSION] = {
     /* 0 -> 1: the first schema */
@@ -107,23 +145,7 @@ static const char *const migrations[CORPUS_SCHEMA_VERSION] = {
     "  error_count INTEGER\n"
     ");\n"
     "CREATE INDEX runs_by_label ON runs(label, id);\n"
-    "CREATE TABLE results (\n"
-    "  run_id INTEGER NOT NULL REFERENCES runs(id),\n"
-    "  exchange_id INTEGER NOT NULL REFERENCES exchanges(id),\n"
-    "  copy INTEGER NOT NULL,\n"
-    "  loop INTEGER NOT NULL,\n"
-    "  scheduled_us INTEGER,\n"
-    "  sent_us INTEGER,\n"
-    "  first_byte_us INTEGER,\n"
-    "  done_us INTEGER,\n"
-    "  connect_us INTEGER,\n"
-    "  status INTEGER NOT NULL,\n"
-    "  resp_bytes INTEGER NOT NULL,\n"
-    "  body_hash BLOB,\n"
-    "  error_class TEXT,\n"
-    "  error TEXT,\n"
-    "  PRIMARY KEY (run_id, exchange_id, copy, loop)\n"
-    ") WITHOUT ROWID;\n"
+    RESULTS_TABLE("PRIMARY KEY (run_id, exchange_id, copy, loop)")
     "CREATE VIEW exchange_timings AS SELECT\n"
     "  e.id AS exchange_id, e.capture_id, e.method, e.host,\n"
     "  CASE WHEN instr(e.target, '?') > 0\n"
@@ -138,20 +160,20 @@ static const char *const migrations[CORPUS_SCHEMA_VERSION] = {
     "    AS ttfb_us,\n"
     "  e.resp_body_size_bytes AS resp_bytes\n"
     "FROM exchanges e;\n"
-    "CREATE VIEW result_timings AS SELECT\n"
-    "  r.run_id, r.exchange_id, r.copy, r.loop, e.method, e.host,\n"
-    "  CASE WHEN instr(e.target, '?') > 0\n"
-    "       THEN substr(e.target, 1, instr(e.target, '?') - 1)\n"
-    "       ELSE e.target END AS path,\n"
-    "  e.target, r.status, r.error_class, r.scheduled_us,\n"
-    "  r.done_us - r.scheduled_us AS latency_us,\n"
-    "  r.done_us - r.sent_us AS service_us,\n"
-    "  r.sent_us - r.scheduled_us AS lateness_us,\n"
-    "  r.first_byte_us - r.sent_us AS ttfb_us,\n"
-    "  r.connect_us, r.resp_bytes\n"
-    "FROM results r JOIN exchanges e ON e.id = r.exchange_id;\n"
+    RESULT_TIMINGS_VIEW
     "INSERT INTO meta(key, value) VALUES ('created_by', 'reprise "
     RP_VERSION "');\n",
+    /* 1 -> 2: results keyed by loop before exchange, so a looping replay
+     * appends its rows near the end of the table instead of between the
+     * rows of every earlier loop (SCHEMA.md, "Why loop comes first"). */
+    "DROP VIEW result_timings;\n"
+    "ALTER TABLE results RENAME TO results_v1;\n"
+    RESULTS_TABLE("PRIMARY KEY (run_id, loop, exchange_id, copy)")
+    "INSERT INTO results(" RESULT_COLUMNS ")\n"
+    "  SELECT " RESULT_COLUMNS " FROM results_v1\n"
+    "  ORDER BY run_id, loop, exchange_id, copy;\n"
+    "DROP TABLE results_v1;\n"
+    RESULT_TIMINGS_VIEW,
 };
 
 /* Inserting exchanges, one row or CORPUS_EX_BATCH rows per statement (the
@@ -197,9 +219,7 @@ static const char *const stmt_sql[ST__COUNT] = {
         " error_count = (SELECT COUNT(*) FROM results WHERE run_id = ?4"
         " AND error_class IS NOT NULL) WHERE id = ?4",
     [ST_RESULT_ADD] =
-        "INSERT OR REPLACE INTO results(run_id, exchange_id, copy, loop, scheduled_us,"
-        " sent_us, first_byte_us, done_us, connect_us, status, resp_bytes,"
-        " body_hash, error_class, error)"
+        "INSERT OR REPLACE INTO results(" RESULT_COLUMNS ")"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 };
 
@@ -412,11 +432,11 @@ static int check_file(const char *path, enum corpus_open_mode mode,
                     "%s: corpus schema version %d is newer than this reprise "
                     "(%s) understands (%d); use a newer reprise", path,
                     *version, RP_VERSION, CORPUS_SCHEMA_VERSION);
-    } else if (*version < CORPUS_SCHEMA_VERSION && mode == CORPUS_READ) {
+    } else if (*version < CORPUS_SCHEMA_READABLE && mode == CORPUS_READ) {
         r = rp_fail(err, RP_EINPUT,
                     "%s: corpus schema version %d is older than %d; a writing "
                     "command (capture, replay) upgrades it", path, *version,
-                    CORPUS_SCHEMA_VERSION);
+                    CORPUS_SCHEMA_READABLE);
     }
 done:
     sqlite3_close(db);
@@ -537,6 +557,7 @@ int corpus_open(const char *path, enum corpus_open_mode mode,
         goto done;
     }
     c->writable = mode != CORPUS_READ;
+    c->version = fresh || c->writable ? CORPUS_SCHEMA_VERSION : version;
     c->bulk = mode == CORPUS_IMPORT;
     if (c->writable) {
         /* A file size limit (ulimit -f) must reach us as EFBIG, handled

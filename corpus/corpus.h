@@ -24,7 +24,11 @@
 
 #include "../common/rp.h"
 
-#define CORPUS_SCHEMA_VERSION 1
+#define CORPUS_SCHEMA_VERSION 2
+/* The oldest schema version that reading commands read as it is: version 2
+ * only reordered the results table's key, which the queries do not depend
+ * on (they sort when the file's order differs). Writers upgrade. */
+#define CORPUS_SCHEMA_READABLE 1
 
 struct corpus;
 
@@ -267,6 +271,7 @@ int corpus_run_latest(struct corpus *c, int n, struct corpus_run_row *out,
 struct corpus_sample {
     int64_t exchange_id;
     int copy;
+    int loop;                   /* 0 for a capture */
     const char *method, *target, *host; /* views */
     int status;                 /* 0 when none */
     enum corpus_errclass error_class;
@@ -284,11 +289,17 @@ struct corpus_sample {
 
 enum corpus_set_kind { CORPUS_SET_CAPTURE, CORPUS_SET_RUN };
 struct corpus_sample_cursor;
-/* Opens the samples of a capture (kind CAPTURE, id = capture id) or of a
- * run (kind RUN, id = run id), ordered by exchange id then copy. */
+/* Opens the samples of a capture (kind CAPTURE, id = capture id), ordered
+ * by exchange id, or of a run (kind RUN, id = run id), ordered by loop,
+ * exchange id, then copy. */
 int corpus_samples_open(struct corpus *c, enum corpus_set_kind kind,
                         int64_t id, struct corpus_sample_cursor **out,
                         char *err);
+/* Opens one exchange's results in a run (every loop and copy), in the same
+ * order. */
+int corpus_samples_open_exchange(struct corpus *c, int64_t run_id,
+                                 int64_t exchange_id,
+                                 struct corpus_sample_cursor **out, char *err);
 int corpus_samples_next(struct corpus_sample_cursor *cur,
                         struct corpus_sample *s, char *err); /* 1, 0, <0 */
 void corpus_samples_close(struct corpus_sample_cursor *cur);

@@ -224,7 +224,7 @@ int corpus_list(struct corpus *c, FILE *out, char *err)
     if (stat(wal, &sb) == 0)
         mib += (double)sb.st_size / 1048576.0;
     fprintf(out, "%s: reprise corpus, schema v%d, %.1f MiB\n", c->path,
-            CORPUS_SCHEMA_VERSION, mib);
+            c->version, mib);
     int r = list_captures(c, out, err);
     if (!r)
         r = list_runs(c, out, err);

@@ -35,6 +35,8 @@ struct corpus {
     sqlite3 *db;
     char *path;                 /* as given to corpus_open */
     int writable;               /* opened with WRITE or CREATE */
+    int version;                /* schema version of the file (a reader
+                                   may have an older readable one) */
     int journal_ready;          /* journal set up for writing (first write) */
     int bulk;                   /* opened CORPUS_IMPORT: rollback journal */
     int64_t last_commit_us;     /* monotonic time of the last commit */

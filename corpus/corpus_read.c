@@ -413,6 +413,49 @@ int corpus_capture_latest(struct corpus *c, int64_t *capture_id, char *err)
 
 /* ---- samples ----------------------------------------------------------- */
 
+/* A run's results with what they measured, in the results table's key
+ * order (loop, exchange, copy); `exchange` narrows it to one exchange. */
+#define RUN_SAMPLES_SQL(exchange)                                            \
+    "SELECT r.exchange_id, r.copy, e.method, e.target, e.host,"              \
+    " r.status, r.error_class, IFNULL(r.scheduled_us, -1),"                  \
+    " IFNULL(r.done_us - r.scheduled_us, -1),"                               \
+    " IFNULL(r.done_us - r.sent_us, -1),"                                    \
+    " IFNULL(r.first_byte_us - r.sent_us, -1),"                              \
+    " r.resp_bytes, r.body_hash, r.loop"                                     \
+    " FROM results r LEFT JOIN exchanges e ON e.id = r.exchange_id"          \
+    " WHERE r.run_id = ?1" exchange                                          \
+    " ORDER BY r.run_id, r.loop, r.exchange_id, r.copy"
+
+static int run_cursor(struct corpus *c, const char *sql, int64_t run_id,
+                      int64_t exchange_id, struct corpus_sample_cursor **out,
+                      char *err)
+{
+    struct corpus_sample_cursor *cur = calloc(1, sizeof *cur);
+    if (!cur)
+        return rp_fail(err, RP_ENOMEM, "%s: out of memory", c->path);
+    cur->c = c;
+    cur->kind = CORPUS_SET_RUN;
+    int r = corpus_prepare(c, sql, &cur->st, err);
+    if (r) {
+        corpus_samples_close(cur);
+        return r;
+    }
+    sqlite3_bind_int64(cur->st, 1, run_id);
+    if (exchange_id >= 0)
+        sqlite3_bind_int64(cur->st, 2, exchange_id);
+    *out = cur;
+    return RP_OK;
+}
+
+int corpus_samples_open_exchange(struct corpus *c, int64_t run_id,
+                                 int64_t exchange_id,
+                                 struct corpus_sample_cursor **out, char *err)
+{
+    *out = NULL;
+    return run_cursor(c, RUN_SAMPLES_SQL(" AND r.exchange_id = ?2"), run_id,
+                      exchange_id, out, err);
+}
+
 int corpus_samples_open(struct corpus *c, enum corpus_set_kind kind,
                         int64_t id, struct corpus_sample_cursor **out,
                         char *err)
@@ -435,45 +478,34 @@ int corpus_samples_open(struct corpus *c, enum corpus_set_kind kind,
     }
     if (r)
         return r;
+    if (kind == CORPUS_SET_RUN)
+        return run_cursor(c, RUN_SAMPLES_SQL(""), id, -1, out, err);
     struct corpus_sample_cursor *cur = calloc(1, sizeof *cur);
     if (!cur)
         return rp_fail(err, RP_ENOMEM, "%s: out of memory", c->path);
     cur->c = c;
     cur->kind = kind;
-    if (kind == CORPUS_SET_CAPTURE) {
-        r = query_i64(c, "SELECT MIN(req_first_us) FROM exchanges"
-                         " WHERE capture_id = ?", 1, id, &cur->origin_us,
-                      &found, err);
-        if (!r)
-            r = corpus_prepare(c,
-                "SELECT id, method, target, host, status, req_first_us,"
-                " req_last_us, resp_first_us, resp_last_us,"
-                /* a truncated or incomplete body's hash covers only
-                 * part of it: no hash, so it is never compared */
-                " resp_body_size_bytes, CASE WHEN flags & 18 THEN NULL"
-                " ELSE resp_body_hash END FROM exchanges"
-                /* A capture's exchanges in id order: a range scan of the
-                 * table between its first and last id (both found in
-                 * exchanges_by_capture_time); `+` keeps the planner off
-                 * that index, which would need a sort. An index on
-                 * capture_id alone would make this a search, but costs
-                 * every capture ~20% of its insert time. */
-                " WHERE id BETWEEN"
-                " (SELECT MIN(id) FROM exchanges WHERE capture_id = ?1)"
-                " AND (SELECT MAX(id) FROM exchanges WHERE capture_id = ?1)"
-                " AND +capture_id = ?1 ORDER BY id", &cur->st, err);
-    } else {
+    r = query_i64(c, "SELECT MIN(req_first_us) FROM exchanges"
+                     " WHERE capture_id = ?", 1, id, &cur->origin_us,
+                  &found, err);
+    if (!r)
         r = corpus_prepare(c,
-            "SELECT r.exchange_id, r.copy, e.method, e.target, e.host,"
-            " r.status, r.error_class, IFNULL(r.scheduled_us, -1),"
-            " IFNULL(r.done_us - r.scheduled_us, -1),"
-            " IFNULL(r.done_us - r.sent_us, -1),"
-            " IFNULL(r.first_byte_us - r.sent_us, -1),"
-            " r.resp_bytes, r.body_hash"
-            " FROM results r LEFT JOIN exchanges e ON e.id = r.exchange_id"
-            " WHERE r.run_id = ? ORDER BY r.run_id, r.exchange_id, r.copy,"
-            " r.loop", &cur->st, err);
-    }
+            "SELECT id, method, target, host, status, req_first_us,"
+            " req_last_us, resp_first_us, resp_last_us,"
+            /* a truncated or incomplete body's hash covers only
+             * part of it: no hash, so it is never compared */
+            " resp_body_size_bytes, CASE WHEN flags & 18 THEN NULL"
+            " ELSE resp_body_hash END FROM exchanges"
+            /* A capture's exchanges in id order: a range scan of the
+             * table between its first and last id (both found in
+             * exchanges_by_capture_time); `+` keeps the planner off
+             * that index, which would need a sort. An index on
+             * capture_id alone would make this a search, but costs
+             * every capture ~20% of its insert time. */
+            " WHERE id BETWEEN"
+            " (SELECT MIN(id) FROM exchanges WHERE capture_id = ?1)"
+            " AND (SELECT MAX(id) FROM exchanges WHERE capture_id = ?1)"
+            " AND +capture_id = ?1 ORDER BY id", &cur->st, err);
     if (r) {
         corpus_samples_close(cur);
         return r;
@@ -527,6 +559,7 @@ int corpus_samples_next(struct corpus_sample_cursor *cur,
     if (cur->kind == CORPUS_SET_CAPTURE) {
         s->exchange_id = sqlite3_column_int64(st, 0);
         s->copy = 0;
+        s->loop = 0;
         s->method = text_or(st, 1, "");
         s->target = text_or(st, 2, "");
         s->host = text_or(st, 3, "");
@@ -560,6 +593,7 @@ int corpus_samples_next(struct corpus_sample_cursor *cur,
         s->ttfb_us = span_col(st, 10);
         s->resp_bytes = sqlite3_column_int64(st, 11);
         s->has_body_hash = copy_hash(st, 12, s->body_hash);
+        s->loop = sqlite3_column_int(st, 13);
     }
     return 1;
 }

@@ -518,6 +518,121 @@ static void test_show_curl(void **state)
     }
 }
 
+/* Runs that loop the capture: every loop's results pair with the captured
+ * exchange, or with the same loop of a baseline run; a loop only one side
+ * has is compared with nothing. */
+static void add_loop_run(struct corpus *c, int64_t cap, const char *label,
+                         const int64_t *ids, int n, int loops, int changed)
+{
+    char err[RP_ERRLEN];
+    struct corpus_run_info ri = {cap, label, "http://127.0.0.1:1", "speed",
+                                 NULL, 1700000000000000};
+    int64_t run;
+    assert_int_equal(corpus_run_begin(c, &ri, &run, err), 0);
+    /* arrival order: loop by loop, as a replay records them */
+    for (int l = 0; l < loops; l++) {
+        for (int i = 0; i < n; i++) {
+            struct corpus_result r = {0};
+            char body[64];
+            r.exchange_id = ids[i];
+            r.loop = l;
+            r.scheduled_us = (int64_t)(l * n + i) * 1000;
+            r.sent_us = r.scheduled_us + 10;
+            r.first_byte_us = r.scheduled_us + 400;
+            r.done_us = r.scheduled_us + 500;
+            r.status = changed && l == 1 && i == 1 ? 500 : 200;
+            snprintf(body, sizeof body, changed && l == 2 && i == 2
+                     ? "changed %d" : "body %d", i);
+            rp_hash(body, strlen(body), r.body_hash);
+            r.has_body_hash = 1;
+            r.resp_bytes = (int64_t)strlen(body);
+            assert_int_equal(corpus_add_result(c, run, &r, err), 0);
+        }
+    }
+    assert_int_equal(corpus_run_end(c, run, 1700000001000000, "complete",
+                                    NULL, err), 0);
+}
+
+/* The number after `key` in the object of endpoint name (s is kept). */
+static long long field_of(const char *s, const char *name, const char *key)
+{
+    char *copy = strdup(s);
+    assert_non_null(copy);
+    char *p = strstr(endpoint_obj(copy, name), key);
+    if (!p)
+        fail_msg("no %s for %s", key, name);
+    long long v = strtoll(p + strlen(key), NULL, 10);
+    free(copy);
+    return v;
+}
+
+static void test_loops(void **state)
+{
+    (void)state;
+    char err[RP_ERRLEN], ldb[160];
+    snprintf(ldb, sizeof ldb, "%s/loops.db", dir);
+    struct corpus *c;
+    assert_int_equal(corpus_open(ldb, CORPUS_CREATE, &c, err), 0);
+    struct corpus_capture_info ci = {"l", "file:l.pcap", NULL,
+                                     1700000000000000, 0, NULL};
+    int64_t cap, conn, ids[3];
+    assert_int_equal(corpus_capture_begin(c, &ci, &cap, err), 0);
+    struct corpus_conn cc = {cap, "10.0.0.1", 5000, "10.0.0.2", 80,
+                             1700000000000000, 0};
+    assert_int_equal(corpus_add_connection(c, &cc, &conn, err), 0);
+    for (int i = 0; i < 3; i++) {
+        char t[16], body[64];
+        struct corpus_exchange ex = {0};
+        ex.capture_id = cap;
+        ex.conn_id = conn;
+        ex.seq = i;
+        ex.method = "GET";
+        snprintf(t, sizeof t, "/e%d", i);
+        ex.target = t;
+        ex.host = "api.example";
+        ex.version = "HTTP/1.1";
+        ex.req.first_us = 1700000000000000 + (int64_t)i * 1000;
+        ex.req.last_us = ex.req.first_us + 10;
+        ex.resp.first_us = ex.req.first_us + 400;
+        ex.resp.last_us = ex.req.first_us + 500;
+        ex.status = 200;
+        snprintf(body, sizeof body, "body %d", i);
+        ex.resp.body = (const uint8_t *)body;
+        ex.resp.body_len = ex.resp.body_size = strlen(body);
+        assert_int_equal(corpus_add_exchange(c, &ex, &ids[i], err), 0);
+    }
+    struct corpus_capture_stats st = {0};
+    assert_int_equal(corpus_capture_end(c, cap, &st, err), 0);
+    add_loop_run(c, cap, "same", ids, 3, 3, 0);
+    add_loop_run(c, cap, "short", ids, 3, 2, 0);
+    add_loop_run(c, cap, "changed", ids, 3, 3, 1);
+    assert_int_equal(corpus_close(c, err), 0);
+
+    const char *sets[][2] = {{"capture", "changed"}, {"same", "changed"},
+                             {"short", "changed"}};
+    for (int k = 0; k < 3; k++) {
+        char *argv[] = {"analyze", ldb, "--baseline", (char *)sets[k][0],
+                        "--candidate", (char *)sets[k][1], "--format",
+                        "json", "-o", out, NULL};
+        assert_int_equal(an_cmd(10, argv), 0);
+        char *s = slurp();
+        int loops = k == 2 ? 2 : 3; /* loops both sides have */
+        for (int i = 0; i < 3; i++) {
+            char name[32];
+            snprintf(name, sizeof name, "GET /e%d", i);
+            assert_int_equal(field_of(s, name, "\"compared\": "), loops);
+        }
+        /* the 500 is in loop 1, the changed body in loop 2 */
+        assert_int_equal(field_of(s, "GET /e1", "\"status_changed\": "
+                                  "{\"count\": "), 1);
+        assert_int_equal(field_of(s, "GET /e2", "\"status_changed\": "
+                                  "{\"count\": "), 0);
+        assert_int_equal(field_of(s, "GET /e2", "\"body_changed\": "
+                                  "{\"count\": "), k == 2 ? 0 : 1);
+        free(s);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -527,6 +642,7 @@ int main(void)
         cmocka_unit_test(test_formats),
         cmocka_unit_test(test_show),
         cmocka_unit_test(test_show_curl),
+        cmocka_unit_test(test_loops),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

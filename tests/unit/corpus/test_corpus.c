@@ -452,6 +452,82 @@ static void test_reject_newer(void **state)
     corpus_close(c, NULL);
 }
 
+/* A version 1 file (results keyed by exchange before loop): readers read
+ * it as it is, in the same order as a current file; the first writer
+ * upgrades it to the current key, keeping every row and the view. */
+static void test_upgrade_v1(void **state)
+{
+    struct fixture *f = *state;
+    char err[RP_ERRLEN];
+    struct corpus *c;
+    assert_int_equal(corpus_open(f->path, CORPUS_CREATE, &c, err), 0);
+    int64_t cap = write_capture(c), run;
+    struct corpus_run_info ri = {cap, "v1", "http://127.0.0.1:8080", "speed",
+                                 NULL, T0};
+    assert_int_equal(corpus_run_begin(c, &ri, &run, err), 0);
+    for (int loop = 0; loop < 3; loop++)
+        for (int64_t ex = 1; ex <= 2; ex++) {
+            struct corpus_result r = {0};
+            r.exchange_id = ex;
+            r.loop = loop;
+            r.scheduled_us = loop * 10 + ex;
+            r.sent_us = r.first_byte_us = r.done_us = r.scheduled_us + 1;
+            r.status = 200;
+            assert_int_equal(corpus_add_result(c, run, &r, err), 0);
+        }
+    assert_int_equal(corpus_run_end(c, run, T0 + 1, "complete", NULL, err), 0);
+    assert_int_equal(corpus_close(c, err), 0);
+    /* what reprise 1.x wrote: the v1 key */
+    exec_sql(f->path,
+             "BEGIN; DROP VIEW result_timings;"
+             " ALTER TABLE results RENAME TO r2;"
+             " CREATE TABLE results (run_id INTEGER NOT NULL, exchange_id"
+             " INTEGER NOT NULL, copy INTEGER NOT NULL, loop INTEGER NOT NULL,"
+             " scheduled_us INTEGER, sent_us INTEGER, first_byte_us INTEGER,"
+             " done_us INTEGER, connect_us INTEGER, status INTEGER NOT NULL,"
+             " resp_bytes INTEGER NOT NULL, body_hash BLOB, error_class TEXT,"
+             " error TEXT, PRIMARY KEY (run_id, exchange_id, copy, loop))"
+             " WITHOUT ROWID;"
+             " INSERT INTO results SELECT * FROM r2; DROP TABLE r2;"
+             " CREATE VIEW result_timings AS SELECT r.run_id, r.loop"
+             " FROM results r; PRAGMA user_version = 1; COMMIT");
+    for (int pass = 0; pass < 2; pass++) {
+        /* pass 0 reads the v1 file; pass 1 the upgraded one */
+        assert_int_equal(corpus_open(f->path, CORPUS_READ, &c, err), 0);
+        char *text = NULL;
+        size_t tlen = 0;
+        FILE *mem = open_memstream(&text, &tlen);
+        assert_int_equal(corpus_list(c, mem, err), 0);
+        fclose(mem);
+        assert_non_null(strstr(text, pass ? "schema v2" : "schema v1"));
+        free(text);
+        struct corpus_sample_cursor *sc;
+        struct corpus_sample s;
+        assert_int_equal(corpus_samples_open(c, CORPUS_SET_RUN, run, &sc,
+                                             err), 0);
+        for (int k = 0; k < 6; k++) {
+            assert_int_equal(corpus_samples_next(sc, &s, err), 1);
+            assert_int_equal(s.loop, k / 2);
+            assert_int_equal(s.exchange_id, k % 2 + 1);
+            assert_int_equal(s.t_us, s.loop * 10 + s.exchange_id);
+        }
+        assert_int_equal(corpus_samples_next(sc, &s, err), 0);
+        corpus_samples_close(sc);
+        assert_int_equal(corpus_close(c, err), 0);
+        if (!pass) {
+            assert_int_equal(corpus_open(f->path, CORPUS_WRITE, &c, err), 0);
+            assert_int_equal(corpus_close(c, err), 0);
+        }
+    }
+    assert_string_equal(query_rows(f->path, "PRAGMA user_version"), "2\n");
+    assert_non_null(strstr(query_rows(f->path, "SELECT sql FROM sqlite_schema"
+                                               " WHERE name = 'results'"),
+                           "PRIMARY KEY (run_id, loop, exchange_id, copy)"));
+    assert_string_equal(query_rows(f->path, "SELECT count(*), sum(lateness_us)"
+                                            " FROM result_timings"),
+                        "6|6\n");
+}
+
 /* Writes until the file size limit stops SQLite; the error must be RP_EIO
  * and everything committed before must still read back. Runs in a child so
  * the limit does not touch the test runner. */
@@ -765,6 +841,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_export_jsonl, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reject_foreign, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reject_newer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_upgrade_v1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_async_matches_sync, setup,
                                         teardown),
