@@ -653,7 +653,12 @@ void tcp_table_segment(struct tcp_table *t, const struct cap_segment *s,
         if (!h->syn_seen) {
             h->syn_seen = 1;
             h->isn = seq;
-            if (!h->has_data) {
+            /* The SYN may only place the start of a half that has no
+             * position of its own yet (none, or one taken from the peer's
+             * ACK). Once bytes or a FIN were seen, next is what has been
+             * delivered: moving it back would hand out bytes again, or
+             * after the FIN (half_data trims only at or past fin_seq). */
+            if (!h->has_data && !h->fin_seen) {
                 h->next = seq + 1;
                 h->started = 1;
             }

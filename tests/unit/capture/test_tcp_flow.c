@@ -495,6 +495,28 @@ static void test_stragglers_after_close(void **state)
     fx_free(x);
 }
 
+static void test_syn_after_fin_keeps_position(void **state)
+{
+    (void)state;
+    struct fx *x = fx_new(NULL);
+    /* picked up mid-stream: the client half starts at the server's ACK */
+    pkt(x, S, 5001, 1019, A, "HTTP/1.1 200 OK\r\n\r\n");
+    pkt(x, C, 1019, 5020, F | A, NULL);              /* FIN at 1019 */
+    /* a bogus SYN-ACK from the client, its ISN before the FIN: it must not
+     * rewind the client half and deliver bytes after the FIN */
+    pkt(x, C, 1001, 5020, SY | A, "abcdef");
+    pkt(x, C, 1002, 5020, A, "ghijkl");
+    assert_string_equal(x->rec.log,
+        "1 open 10.0.0.1:40000>10.0.0.2:80|1 s HTTP/1.1 200 OK\r\n\r\n|"
+        "1 fin c");
+    /* the fuzzer's variant: every flag at once, ending in a reset */
+    pkt(x, C, 1001, 5020, SY | A | F | R, "abcdef");
+    assert_string_equal(x->rec.log,
+        "1 open 10.0.0.1:40000>10.0.0.2:80|1 s HTTP/1.1 200 OK\r\n\r\n|"
+        "1 fin c|1 close rst");
+    fx_free(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -522,6 +544,7 @@ int main(void)
         cmocka_unit_test(test_unknown_flows_ignored),
         cmocka_unit_test(test_snaplen_cut_payload),
         cmocka_unit_test(test_stragglers_after_close),
+        cmocka_unit_test(test_syn_after_fin_keeps_position),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
