@@ -503,6 +503,9 @@ static int migrate(struct corpus *c, int from, char *err)
                     c->path);
         goto done;
     }
+    if (from > 0) /* rebuilding a big results table takes a while */
+        rp_info("%s: upgrading the corpus from schema v%d to v%d (once)",
+                c->path, from, CORPUS_SCHEMA_VERSION);
     for (int v = from; v < CORPUS_SCHEMA_VERSION && !r; v++)
         r = exec(c, migrations[v], "upgrading the schema", err);
     if (!r) {
