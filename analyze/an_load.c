@@ -455,10 +455,27 @@ done:
     return rc;
 }
 
+/* Moves the capture cursor to the first exchange at or past `upto`,
+ * recording the samples it passes when `keep` (the first pass). */
+static int base_advance(struct an_analysis *a,
+                        struct corpus_sample_cursor *cb,
+                        struct corpus_sample *sb, int *hb, int64_t upto,
+                        int keep, char *err)
+{
+    struct an_group *g;
+    while (*hb > 0 && sb->exchange_id < upto) {
+        int rc = keep ? record(a, AN_BASE, sb, &g) : 0;
+        if (rc)
+            return rc;
+        *hb = corpus_samples_next(cb, sb, err);
+    }
+    return *hb < 0 ? *hb : 0;
+}
+
 /* The baseline is a capture (each exchange once, in id order) and the
- * candidate a run (every loop in exchange order): the capture is recorded
- * in one pass, then read again beside each loop of the run to pair every
- * result with its captured exchange. */
+ * candidate a run (every loop in exchange order): the capture is read
+ * beside each loop of the run to pair every result with its captured
+ * exchange, and recorded during the first of those reads. */
 static int load_capture_base(struct an_analysis *a, struct corpus *c,
                              char *err)
 {
@@ -466,37 +483,32 @@ static int load_capture_base(struct an_analysis *a, struct corpus *c,
     struct corpus_sample sb, sc;
     struct an_group *g;
     int rc = open_set(c, &a->set[AN_BASE], &cb, err);
+    if (!rc)
+        rc = open_set(c, &a->set[AN_CAND], &cc, err);
     if (rc)
-        return rc;
-    int hb;
-    while ((hb = corpus_samples_next(cb, &sb, err)) > 0)
-        if ((rc = record(a, AN_BASE, &sb, &g)))
-            goto done;
-    if ((rc = hb) < 0 || (rc = open_set(c, &a->set[AN_CAND], &cc, err)))
         goto done;
-    int hc, loop = -1;
-    hb = 0;
-    while ((hc = corpus_samples_next(cc, &sc, err)) > 0) {
-        if ((rc = record(a, AN_CAND, &sc, &g)))
-            goto done;
-        if (sc.loop != loop) { /* a new loop: the capture from the start */
-            loop = sc.loop;
+    int hb = corpus_samples_next(cb, &sb, err), hc = 0, first = 1, loop = -1;
+    while (hb >= 0 && (hc = corpus_samples_next(cc, &sc, err)) > 0) {
+        if (loop >= 0 && sc.loop != loop) { /* the capture from the start */
+            if (first &&
+                (rc = base_advance(a, cb, &sb, &hb, INT64_MAX, 1, err)))
+                goto done;
+            first = 0;
             corpus_samples_close(cb);
             cb = NULL;
             if ((rc = open_set(c, &a->set[AN_BASE], &cb, err)))
                 goto done;
             hb = corpus_samples_next(cb, &sb, err);
         }
-        while (hb > 0 && sb.exchange_id < sc.exchange_id)
-            hb = corpus_samples_next(cb, &sb, err);
-        if (hb < 0) {
-            rc = hb;
+        loop = sc.loop;
+        if ((rc = record(a, AN_CAND, &sc, &g)) ||
+            (rc = base_advance(a, cb, &sb, &hb, sc.exchange_id, first, err)))
             goto done;
-        }
         if (hb > 0 && sb.exchange_id == sc.exchange_id)
             diff(g, &sb, &sc);
     }
-    rc = hc < 0 ? hc : 0;
+    if (!(rc = hb < 0 ? hb : hc) && first) /* the capture's tail */
+        rc = base_advance(a, cb, &sb, &hb, INT64_MAX, 1, err);
 done:
     corpus_samples_close(cb);
     corpus_samples_close(cc);
