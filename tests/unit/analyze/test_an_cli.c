@@ -60,36 +60,60 @@ static int64_t lat_of(int i, int version)
     return 2000 + rnd(300);
 }
 
-static void add_run(struct corpus *c, int64_t cap, const char *label,
-                    int version, const int64_t *ids)
+static int64_t run_begin(struct corpus *c, int64_t cap, const char *label)
 {
     char err[RP_ERRLEN];
     struct corpus_run_info ri = {cap, label, "http://127.0.0.1:1", "speed",
                                  NULL, 1700000000000000};
     int64_t run;
     assert_int_equal(corpus_run_begin(c, &ri, &run, err), 0);
+    return run;
+}
+
+/* One result: sent 20 us after it was due, done lat_us after, first byte
+ * 50 us before that, answering body. */
+static void put_result(struct corpus *c, int64_t run, int64_t ex, int loop,
+                       int64_t due_us, int64_t lat_us, int status,
+                       const char *body)
+{
+    char err[RP_ERRLEN];
+    struct corpus_result r = {0};
+    r.exchange_id = ex;
+    r.loop = loop;
+    r.scheduled_us = due_us;
+    r.sent_us = due_us + 20;
+    r.done_us = due_us + lat_us;
+    r.first_byte_us = r.done_us - 50;
+    r.status = status;
+    rp_hash(body, strlen(body), r.body_hash);
+    r.has_body_hash = 1;
+    r.resp_bytes = (int64_t)strlen(body);
+    assert_int_equal(corpus_add_result(c, run, &r, err), 0);
+}
+
+static void run_end(struct corpus *c, int64_t run, int64_t ended_us)
+{
+    char err[RP_ERRLEN];
+    assert_int_equal(corpus_run_end(c, run, ended_us, "complete", NULL, err),
+                     0);
+}
+
+static void add_run(struct corpus *c, int64_t cap, const char *label,
+                    int version, const int64_t *ids)
+{
+    int64_t run = run_begin(c, cap, label);
     for (int i = 0; i < NEX; i++) {
-        struct corpus_result r = {0};
-        r.exchange_id = ids[i];
-        r.scheduled_us = (int64_t)i * 10000;
-        r.sent_us = r.scheduled_us + 20;
-        int64_t lat = lat_of(i, version);
-        r.done_us = r.scheduled_us + lat;
-        r.first_byte_us = r.done_us - 50;
-        r.status = 200;
         char body[64];
+        int status = 200;
         snprintf(body, sizeof body, "body %d", i);
         if (version == 2 && i % 3 == 2 && i % 60 == 2)
-            r.status = 500; /* 5% of /orders */
+            status = 500; /* 5% of /orders */
         if (version == 2 && i % 3 == 0 && i % 30 == 0)
             snprintf(body, sizeof body, "changed %d", i); /* 10% of /users */
-        rp_hash(body, strlen(body), r.body_hash);
-        r.has_body_hash = 1;
-        r.resp_bytes = (int64_t)strlen(body);
-        assert_int_equal(corpus_add_result(c, run, &r, err), 0);
+        put_result(c, run, ids[i], 0, (int64_t)i * 10000, lat_of(i, version),
+                   status, body);
     }
-    assert_int_equal(corpus_run_end(c, run, 1700000010000000, "complete",
-                                    NULL, err), 0);
+    run_end(c, run, 1700000010000000);
 }
 
 static int setup(void **state)
@@ -524,33 +548,18 @@ static void test_show_curl(void **state)
 static void add_loop_run(struct corpus *c, int64_t cap, const char *label,
                          const int64_t *ids, int n, int loops, int changed)
 {
-    char err[RP_ERRLEN];
-    struct corpus_run_info ri = {cap, label, "http://127.0.0.1:1", "speed",
-                                 NULL, 1700000000000000};
-    int64_t run;
-    assert_int_equal(corpus_run_begin(c, &ri, &run, err), 0);
+    int64_t run = run_begin(c, cap, label);
     /* arrival order: loop by loop, as a replay records them */
     for (int l = 0; l < loops; l++) {
         for (int i = 0; i < n; i++) {
-            struct corpus_result r = {0};
             char body[64];
-            r.exchange_id = ids[i];
-            r.loop = l;
-            r.scheduled_us = (int64_t)(l * n + i) * 1000;
-            r.sent_us = r.scheduled_us + 10;
-            r.first_byte_us = r.scheduled_us + 400;
-            r.done_us = r.scheduled_us + 500;
-            r.status = changed && l == 1 && i == 1 ? 500 : 200;
             snprintf(body, sizeof body, changed && l == 2 && i == 2
                      ? "changed %d" : "body %d", i);
-            rp_hash(body, strlen(body), r.body_hash);
-            r.has_body_hash = 1;
-            r.resp_bytes = (int64_t)strlen(body);
-            assert_int_equal(corpus_add_result(c, run, &r, err), 0);
+            put_result(c, run, ids[i], l, (int64_t)(l * n + i) * 1000, 500,
+                       changed && l == 1 && i == 1 ? 500 : 200, body);
         }
     }
-    assert_int_equal(corpus_run_end(c, run, 1700000001000000, "complete",
-                                    NULL, err), 0);
+    run_end(c, run, 1700000001000000);
 }
 
 /* The number after `key` in the object of endpoint name (s is kept). */
