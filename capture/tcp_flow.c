@@ -529,6 +529,15 @@ static void half_data(struct tcp_table *t, struct flow *f, int side,
                       int64_t ts_us)
 {
     struct half *h = &f->h[side];
+    /* Once the fin was delivered the half is over: no byte of it is data
+     * or a hole any more. Comparing seq with fin_seq below is not enough
+     * then, since next may lie far from fin_seq (a FIN behind delivered
+     * bytes, or a hole skipped past it), and serial comparisons against
+     * two points 2^31 apart can contradict each other: a segment "after
+     * next" yet "before the FIN" would be buffered, then reported as a gap
+     * and data after the fin. */
+    if (h->fin_done)
+        return;
     if (h->fin_seen) { /* nothing follows a FIN */
         if (!seq_lt(seq, h->fin_seq))
             return;

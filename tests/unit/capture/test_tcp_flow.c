@@ -517,6 +517,44 @@ static void test_syn_after_fin_keeps_position(void **state)
     fx_free(x);
 }
 
+static void test_fin_behind_delivered_bytes(void **state)
+{
+    (void)state;
+    struct fx *x = fx_new(NULL);
+    handshake(x);
+    pkt(x, C, 1001, 5001, A, "GET / HTTP/1.1\r\n\r\n"); /* next 1019 */
+    /* a bogus FIN 2^30 before the delivered bytes: taken as the end */
+    pkt(x, C, 1019u - 0x40000000u, 5001, F | A, NULL);
+    /* 0x50000000 after next but, by serial arithmetic, before that FIN:
+     * the half is finished, so it must be neither data nor a gap */
+    pkt(x, C, 1019u + 0x50000000u, 5001, A, "junk");
+    pkt(x, C, 1019u + 0x50000000u, 5001, A | R, "junk");
+    assert_string_equal(x->rec.log,
+        "1 open 10.0.0.1:40000>10.0.0.2:80 syn|1 c GET / HTTP/1.1\r\n\r\n|"
+        "1 fin c|1 close rst");
+    fx_free(x);
+}
+
+static void test_hole_skipped_past_fin(void **state)
+{
+    (void)state;
+    struct fx *x = fx_new(NULL);
+    handshake(x);
+    pkt(x, C, 1001, 5001, A, "GET /");                    /* next 1006 */
+    pkt(x, C, 1006u + 0x7ffffff0u, 5001, A, "far");       /* buffered */
+    pkt(x, C, 1016, 5001, F | A, NULL);                   /* FIN at 1016 */
+    /* the server acknowledges past the buffered bytes: the hole is
+     * skipped, which takes next far beyond fin_seq before the fin */
+    pkt(x, S, 5001, 1006u + 0x7ffffff0u + 4, A, NULL);
+    /* serially before the FIN again, seen from fin_seq */
+    pkt(x, C, 1006u + 0x7ffffff0u + 100, 5001, A, "junk");
+    const char *log = strstr(x->rec.log, "|1 fin c");
+    assert_non_null(log);
+    pkt(x, C, 1006u + 0x7ffffff0u + 100, 5001, R, NULL);
+    assert_string_equal(log, "|1 fin c|1 close rst");
+    fx_free(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -545,6 +583,8 @@ int main(void)
         cmocka_unit_test(test_snaplen_cut_payload),
         cmocka_unit_test(test_stragglers_after_close),
         cmocka_unit_test(test_syn_after_fin_keeps_position),
+        cmocka_unit_test(test_fin_behind_delivered_bytes),
+        cmocka_unit_test(test_hole_skipped_past_fin),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
