@@ -259,6 +259,31 @@ static void try_fin(struct tcp_table *t, struct flow *f, int side,
         t->ops->fin(t->ctx, f->conn, dir_of(f, side), ts_us);
 }
 
+/* A FIN ends the half at fin_seq: buffered bytes at or past it (sent
+ * "after" the FIN, which TCP never does: junk or a forgery) are dropped by
+ * the rule half_data applies to bytes arriving after the FIN. */
+static void drop_past_fin(struct tcp_table *t, struct half *h)
+{
+    struct seg **pp = &h->ooo;
+    h->ooo_tail = NULL;
+    while (*pp) {
+        struct seg *s = *pp;
+        if (!seq_lt(s->seq, h->fin_seq)) {
+            *pp = s->next;
+            free_seg(t, h, s);
+            continue;
+        }
+        if (seq_gt(s->seq + s->len, h->fin_seq)) {
+            uint32_t cut = s->seq + s->len - h->fin_seq;
+            s->len -= cut; /* the allocation stays; the accounting follows */
+            h->ooo_bytes -= cut;
+            t->st.mem_bytes -= cut;
+        }
+        h->ooo_tail = s;
+        pp = &s->next;
+    }
+}
+
 /* Delivers buffered segments that are now contiguous with next. */
 static void drain(struct tcp_table *t, struct flow *f, int side, int64_t ts_us)
 {
@@ -705,6 +730,7 @@ void tcp_table_segment(struct tcp_table *t, const struct cap_segment *s,
         }
         h->fin_seen = 1;
         h->fin_seq = seq + s->wire_len;
+        drop_past_fin(t, h);
         try_fin(t, f, side, ts_us);
     }
     if (s->flags & CAP_TCP_RST) {

@@ -535,6 +535,12 @@ static void test_fin_behind_delivered_bytes(void **state)
     fx_free(x);
 }
 
+/* Bytes buffered 2^31 past next, then a FIN before them, then the server
+ * acknowledging past those bytes: once, skipping that hole took next past
+ * fin_seq, and later bytes were buffered "after next yet before the FIN"
+ * and reported as a gap and data after the fin. The FIN now drops the
+ * bytes beyond it, so no hole is skipped; the hole before the FIN is
+ * reported at close, then the fin, and nothing after it. */
 static void test_hole_skipped_past_fin(void **state)
 {
     (void)state;
@@ -543,15 +549,31 @@ static void test_hole_skipped_past_fin(void **state)
     pkt(x, C, 1001, 5001, A, "GET /");                    /* next 1006 */
     pkt(x, C, 1006u + 0x7ffffff0u, 5001, A, "far");       /* buffered */
     pkt(x, C, 1016, 5001, F | A, NULL);                   /* FIN at 1016 */
-    /* the server acknowledges past the buffered bytes: the hole is
-     * skipped, which takes next far beyond fin_seq before the fin */
     pkt(x, S, 5001, 1006u + 0x7ffffff0u + 4, A, NULL);
-    /* serially before the FIN again, seen from fin_seq */
     pkt(x, C, 1006u + 0x7ffffff0u + 100, 5001, A, "junk");
-    const char *log = strstr(x->rec.log, "|1 fin c");
-    assert_non_null(log);
     pkt(x, C, 1006u + 0x7ffffff0u + 100, 5001, R, NULL);
-    assert_string_equal(log, "|1 fin c|1 close rst");
+    assert_string_equal(x->rec.log,
+        "1 open 10.0.0.1:40000>10.0.0.2:80 syn|1 c GET /|1 gap c 10|"
+        "1 fin c|1 close rst");
+    fx_free(x);
+}
+
+/* Bytes buffered beyond where a later FIN says the stream ends are never
+ * delivered: the FIN drops them (and trims one it cuts through), as it
+ * drops such bytes arriving after it. */
+static void test_data_past_fin_dropped(void **state)
+{
+    (void)state;
+    struct fx *x = fx_new(NULL);
+    handshake(x);
+    pkt(x, C, 1001, 5001, A, "GET ");                     /* next 1005 */
+    pkt(x, C, 1012, 5001, A, "xyzJUNK");                  /* buffered */
+    pkt(x, C, 1030, 5001, A, "far");                      /* buffered */
+    pkt(x, C, 1015, 5001, F | A, NULL);                   /* FIN at 1015 */
+    pkt(x, C, 1005, 5001, A, "/ HTTP/");                  /* fills 1005-1012 */
+    const char *log = strstr(x->rec.log, "|1 c GET ");
+    assert_non_null(log);
+    assert_string_equal(log, "|1 c GET / HTTP/xyz|1 fin c");
     fx_free(x);
 }
 
@@ -576,6 +598,7 @@ int main(void)
         cmocka_unit_test(test_sample_keeps_whole_connections),
         cmocka_unit_test(test_many_flows_table_growth),
         cmocka_unit_test(test_synack_first),
+        cmocka_unit_test(test_data_past_fin_dropped),
         cmocka_unit_test(test_nothing_after_fin),
         cmocka_unit_test(test_unknown_direction_closes_on_fin),
         cmocka_unit_test(test_unknown_direction_buffer_limit),
