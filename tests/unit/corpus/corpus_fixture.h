@@ -1,49 +1,17 @@
 /*
- * corpus_fixture.h: what the corpus unit tests share: a fresh temporary
- * folder per test with the corpus path in it (removed with everything in it
- * afterwards, without a shell), whole-file reads and direct SQL on a file
- * (statements, and queries whose rows come back as text).
+ * corpus_fixture.h: what the corpus unit tests share: the temporary folder
+ * fixture (tests/unit/tmp_fixture.h), whole-file reads and direct SQL on a
+ * file (statements, and queries whose rows come back as text).
  * Include after cmocka.h and sqlite3.h.
  */
 #ifndef RP_CORPUS_FIXTURE_H
 #define RP_CORPUS_FIXTURE_H
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-struct fixture {
-    char dir[64];
-    char path[128];
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/rp-corpus-test.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof f->path, "%s/c.db", f->dir);
-    *state = f;
-    return 0;
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag,
-                        struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    int r = nftw(f->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-    free(f);
-    return r ? -1 : 0;
-}
+#include "tests/unit/tmp_fixture.h"
 
 /* Reads a whole file (NULL if missing), NUL-terminated; *len receives its
  * length. The caller frees it. */

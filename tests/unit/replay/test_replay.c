@@ -30,6 +30,7 @@
 #include "corpus/corpus.h"
 #include "replay/replay.h"
 #include "replay/replay_int.h"
+#include "tests/unit/tmp_fixture.h"
 
 /* ---- shaping ------------------------------------------------------------ */
 
@@ -569,31 +570,11 @@ static int closed_port(int *fd)
 
 /* ---- corpus fixture ----------------------------------------------------- */
 
-struct fx {
-    char dir[64];
-    char db[128];
-};
-
+/* The temporary folder of tests/unit/tmp_fixture.h, and quiet replays. */
 static int fx_setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/rp-replay-test.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->db, sizeof f->db, "%s/c.db", f->dir);
-    *state = f;
     rp_quiet = 1;
-    return 0;
-}
-
-static int fx_teardown(void **state)
-{
-    struct fx *f = *state;
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0)
-        return -1;
-    free(f);
-    return 0;
+    return setup(state);
 }
 
 struct spec {
@@ -719,12 +700,12 @@ static struct run_counts run_results(const char *db)
 
 static void test_replay_two_requests(void **state)
 {
-    struct fx *f = *state;
+    struct fixture *f = *state;
     const struct spec sp[] = {{"GET", "/", NULL, 0, 0},
                               {"GET", "/favicon.ico", NULL, 0, 50000}};
-    write_corpus(f->db, sp, 2);
+    write_corpus(f->path, sp, 2);
     struct srv *s = srv_start(0);
-    assert_int_equal(replay(f->db, s->port, NULL), 0);
+    assert_int_equal(replay(f->path, s->port, NULL), 0);
     srv_stop(s);
     assert_int_equal(s->nlog, 2);
     assert_string_equal(s->log[0], "GET / host=shop.example body=");
@@ -734,7 +715,7 @@ static void test_replay_two_requests(void **state)
     assert_int_equal(s->nconn, 16);
     assert_true(s->logconn[0] >= 1 && s->logconn[0] <= 16);
     assert_int_equal(s->logconn[1], s->logconn[0]);
-    struct run_counts rc = run_results(f->db);
+    struct run_counts rc = run_results(f->path);
     assert_int_equal(rc.results, 2);
     assert_int_equal(rc.ok, 2);
     assert_int_equal(rc.hello_hashes, 2); /* hashed as rp_hash does */
@@ -744,7 +725,7 @@ static void test_replay_two_requests(void **state)
 
 static void test_replay_methods_bodies(void **state)
 {
-    struct fx *f = *state;
+    struct fixture *f = *state;
     const struct spec sp[] = {
         {"POST", "/post?x=1", "name=value", 0, 0},
         {"PUT", "/item/7", "{\"a\":1}", 1, 1000},
@@ -753,9 +734,9 @@ static void test_replay_methods_bodies(void **state)
         {"GET", "/search?q=a%20b&x=%2F", NULL, 2, 4000},
         {"OPTIONS", "*", NULL, 3, 5000},
     };
-    write_corpus(f->db, sp, 6);
+    write_corpus(f->path, sp, 6);
     struct srv *s = srv_start(0);
-    assert_int_equal(replay(f->db, s->port, NULL), 0);
+    assert_int_equal(replay(f->path, s->port, NULL), 0);
     srv_stop(s);
     assert_int_equal(s->nlog, 6);
     assert_int_equal(srv_count(s, "POST /post?x=1 host=shop.example "
@@ -767,27 +748,27 @@ static void test_replay_methods_bodies(void **state)
     assert_int_equal(srv_count(s, "GET /search?q=a%20b&x=%2F "), 1);
     assert_int_equal(srv_count(s, "OPTIONS * "), 1);
     /* HEAD's response has no body although it announces 5 bytes. */
-    assert_int_equal(run_results(f->db).results, 6);
+    assert_int_equal(run_results(f->path).results, 6);
     free(s);
 }
 
 static void test_replay_scale_loop_filter(void **state)
 {
-    struct fx *f = *state;
+    struct fixture *f = *state;
     const struct spec sp[] = {{"GET", "/a", NULL, 0, 0},
                               {"GET", "/b", NULL, 1, 10000},
                               {"POST", "/c", "x", 2, 20000}};
-    write_corpus(f->db, sp, 3);
+    write_corpus(f->path, sp, 3);
     struct srv *s = srv_start(0);
     const char *args[] = {"--scale", "3", "--loop", "2", "--speed", "4",
                           "--filter", "method=GET", "--rewrite-path",
                           "^/(.)$=/v2/\\1", "--threads", "2", NULL};
-    assert_int_equal(replay(f->db, s->port, args), 0);
+    assert_int_equal(replay(f->path, s->port, args), 0);
     srv_stop(s);
     assert_int_equal(s->nlog, 12);
     assert_int_equal(srv_count(s, "GET /v2/a "), 6);
     assert_int_equal(srv_count(s, "GET /v2/b "), 6);
-    struct run_counts rc = run_results(f->db);
+    struct run_counts rc = run_results(f->path);
     assert_int_equal(rc.results, 12);
     assert_int_equal(rc.ok, 12);
     assert_int_equal(rc.copies[0], 4);
@@ -797,17 +778,17 @@ static void test_replay_scale_loop_filter(void **state)
 
 static void test_replay_sessions_max(void **state)
 {
-    struct fx *f = *state;
+    struct fixture *f = *state;
     struct spec sp[40];
     char targets[40][16];
     for (int i = 0; i < 40; i++) {
         snprintf(targets[i], sizeof targets[i], "/s%d/%02d", i % 4, i / 4);
         sp[i] = (struct spec){"GET", targets[i], NULL, i % 4, i * 100};
     }
-    write_corpus(f->db, sp, 40);
+    write_corpus(f->path, sp, 40);
     struct srv *s = srv_start(1);
     const char *args[] = {"--max", "--concurrency", "8", "--sessions", NULL};
-    assert_int_equal(replay(f->db, s->port, args), 0);
+    assert_int_equal(replay(f->path, s->port, args), 0);
     srv_stop(s);
     assert_int_equal(s->nlog, 40);
     /* Within a session the requests arrive in captured order, all on one
@@ -830,45 +811,45 @@ static void test_replay_sessions_max(void **state)
             assert_int_not_equal(conn_of[k], conn_of[sess]);
     }
     assert_int_equal(s->nconn, 4);
-    assert_int_equal(run_results(f->db).ok, 40);
+    assert_int_equal(run_results(f->path).ok, 40);
     free(s);
 }
 
 static void test_replay_errors(void **state)
 {
-    struct fx *f = *state;
+    struct fixture *f = *state;
     const struct spec sp[] = {{"GET", "/x", NULL, 0, 0},
                               {"GET", "/y", NULL, 1, 1000}};
-    write_corpus(f->db, sp, 2);
+    write_corpus(f->path, sp, 2);
     int fd;
     int port = closed_port(&fd);
-    assert_int_equal(replay(f->db, port, NULL), 0);
+    assert_int_equal(replay(f->path, port, NULL), 0);
     close(fd);
-    struct run_counts rc = run_results(f->db);
+    struct run_counts rc = run_results(f->path);
     assert_int_equal(rc.results, 2);
     assert_int_equal(rc.by_class[CORPUS_ERR_REFUSED], 2);
 
     struct srv *s = srv_start(400);
     const char *args[] = {"--timeout", "100ms", NULL};
-    assert_int_equal(replay(f->db, s->port, args), 0);
+    assert_int_equal(replay(f->path, s->port, args), 0);
     srv_stop(s);
     free(s);
-    rc = run_results(f->db);
+    rc = run_results(f->path);
     assert_int_equal(rc.results, 2);
     assert_int_equal(rc.by_class[CORPUS_ERR_TIMEOUT], 2);
 }
 
 static void test_replay_duration(void **state)
 {
-    struct fx *f = *state;
+    struct fixture *f = *state;
     const struct spec sp[] = {{"GET", "/x", NULL, 0, 0},
                               {"GET", "/y", NULL, 1, 10000}};
-    write_corpus(f->db, sp, 2);
+    write_corpus(f->path, sp, 2);
     struct srv *s = srv_start(0);
     /* --rate 100/s for 300 ms: requests due at 0, 10, ..., 290 ms. */
     const char *rate[] = {"--rate", "100/s", "--duration", "300ms", NULL};
-    assert_int_equal(replay(f->db, s->port, rate), 0);
-    struct run_counts rc = run_results(f->db);
+    assert_int_equal(replay(f->path, s->port, rate), 0);
+    struct run_counts rc = run_results(f->path);
     assert_int_equal(rc.results, 30);
     assert_int_equal(rc.ok, 30);
     assert_int_equal(s->nlog, 30);
@@ -876,9 +857,9 @@ static void test_replay_duration(void **state)
      * run has no not_sent rows (the closed model schedules no more). */
     const char *max[] = {"--max", "--concurrency", "2", "--duration",
                          "200ms", NULL};
-    assert_int_equal(replay(f->db, s->port, max), 0);
+    assert_int_equal(replay(f->path, s->port, max), 0);
     srv_stop(s);
-    rc = run_results(f->db);
+    rc = run_results(f->path);
     assert_true(rc.results > 2);
     assert_int_equal(rc.ok, rc.results);
     assert_int_equal(rc.by_class[CORPUS_ERR_NOT_SENT], 0);
@@ -897,18 +878,18 @@ static void *interrupt_later(void *arg)
 
 static void test_replay_interrupt(void **state)
 {
-    struct fx *f = *state;
+    struct fixture *f = *state;
     const struct spec sp[] = {{"GET", "/x", NULL, 0, 0},
                               {"GET", "/y", NULL, 1, 50000}};
-    write_corpus(f->db, sp, 2);
+    write_corpus(f->path, sp, 2);
     struct srv *s = srv_start(0);
     const char *args[] = {"--loop", "100", "--scale", "2", NULL};
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, interrupt_later, NULL), 0);
-    assert_int_equal(replay(f->db, s->port, args), 0);
+    assert_int_equal(replay(f->path, s->port, args), 0);
     pthread_join(t, NULL);
     srv_stop(s);
-    struct run_counts rc = run_results(f->db);
+    struct run_counts rc = run_results(f->path);
     assert_string_equal(rc.status, "interrupted");
     assert_int_equal(rc.results, 400); /* one per scheduled request */
     assert_true(rc.by_class[CORPUS_ERR_NOT_SENT] > 0);
@@ -919,13 +900,13 @@ static void test_replay_interrupt(void **state)
 
 static void test_replay_bad_input(void **state)
 {
-    struct fx *f = *state;
+    struct fixture *f = *state;
     const struct spec sp[] = {{"GET", "/x", NULL, 0, 0}};
-    write_corpus(f->db, sp, 1);
+    write_corpus(f->path, sp, 1);
     const char *cap[] = {"--capture", "99", NULL};
-    assert_int_equal(replay(f->db, 1, cap), 2);
+    assert_int_equal(replay(f->path, 1, cap), 2);
     const char *flt[] = {"--filter", "method=PATCH", NULL};
-    assert_int_equal(replay(f->db, 1, flt), 2);
+    assert_int_equal(replay(f->path, 1, flt), 2);
     assert_int_equal(replay("/nonexistent/c.db", 1, NULL), 2);
 }
 
@@ -942,21 +923,21 @@ int main(void)
         cmocka_unit_test(test_errclass),
         cmocka_unit_test(test_opts),
         cmocka_unit_test_setup_teardown(test_replay_two_requests, fx_setup,
-                                        fx_teardown),
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_replay_methods_bodies, fx_setup,
-                                        fx_teardown),
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_replay_scale_loop_filter,
-                                        fx_setup, fx_teardown),
+                                        fx_setup, teardown),
         cmocka_unit_test_setup_teardown(test_replay_sessions_max, fx_setup,
-                                        fx_teardown),
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_replay_errors, fx_setup,
-                                        fx_teardown),
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_replay_duration, fx_setup,
-                                        fx_teardown),
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_replay_interrupt, fx_setup,
-                                        fx_teardown),
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_replay_bad_input, fx_setup,
-                                        fx_teardown),
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
