@@ -278,7 +278,7 @@ static int sockopt_cb(void *clientp, curl_socket_t fd, curlsocktype purpose)
 {
     struct rp_engine *e = clientp;
     (void)purpose;
-    struct rp_fdst *st = fd < (int)e->nfds ? &e->fds[fd] : NULL;
+    struct rp_fdst *st = fdst(e, fd); /* open_cb registered it */
     return st && st->pre ? CURL_SOCKOPT_ALREADY_CONNECTED : CURL_SOCKOPT_OK;
 }
 
