@@ -9,8 +9,8 @@
  *   group_by, alpha, threshold_pct, min_effect_us, min_count, warmup_us,
  *   fail_if), fail_if_not_judged ({condition, endpoints}: relative
  *   percentile conditions skipped on endpoints with fewer than 10 samples
- *   of a side beyond the percentile), verdict "pass" | "fail", overall (an endpoint object over all
- *   requests), group_by, endpoints (report order: failing, regressed, then
+ *   of a side beyond the percentile), verdict "pass" | "fail", overall (an
+ *   endpoint object over all requests), group_by, endpoints (report order: failing, regressed, then
  *   by contribution), failed_conditions ({condition, endpoint, value,
  *   unit "percent" | "us"}), bottlenecks ({endpoint, contribution_us,
  *   delta_mean_us}), slowest ({exchange_id, copy, latency_us, status,

@@ -151,10 +151,10 @@ int an_report_text(const struct an_analysis *a, FILE *f, int color)
     static const char *const per[] = {"per endpoint", "per host",
                                       "per status", "over all requests"};
     fprintf(f, "  compared: %s %s; a change is real when p50 or p99 (p90 "
-            "where p99 has fewer than 10 samples beyond it) moves by >= "
+            "where p99 has fewer than %d samples beyond it) moves by >= "
             "max(%g%%, %s)%s, significantly (p < %g)\n\n",
             o->metric == AN_METRIC_SERVICE ? "service time" : "latency",
-            per[o->group_by], o->threshold_pct, t1,
+            per[o->group_by], AN_TAIL_MIN, o->threshold_pct, t1,
             a->set[AN_NOISE].present ? " plus the A/A noise floor" : "",
             o->alpha);
 
