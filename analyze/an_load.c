@@ -23,9 +23,9 @@ static uint64_t hash_str(const char *s)
 
 static void side_cleanup(struct an_side *s)
 {
-    hist_free(s->lat);
-    hist_free(s->svc);
-    hist_free(s->ttfb);
+    rp_hist_free(s->lat);
+    rp_hist_free(s->svc);
+    rp_hist_free(s->ttfb);
     an_reservoir_cleanup(&s->res);
 }
 
@@ -38,9 +38,9 @@ static int group_init(struct an_group *g, const char *key, int sides)
         return RP_ENOMEM;
     for (int i = 0; i < sides; i++) {
         struct an_side *s = &g->side[i];
-        s->lat = hist_new();
-        s->svc = hist_new();
-        s->ttfb = hist_new();
+        s->lat = rp_hist_new();
+        s->svc = rp_hist_new();
+        s->ttfb = rp_hist_new();
         an_reservoir_init(&s->res, AN_MW_MAX);
         if (!s->lat || !s->svc || !s->ttfb)
             return RP_ENOMEM;
@@ -72,10 +72,10 @@ void an_analysis_cleanup(struct an_analysis *a)
     free(a->slot);
     group_cleanup(&a->all);
     for (size_t i = 0; i < a->nticks; i++)
-        hist_free(a->tick[i].lat);
+        rp_hist_free(a->tick[i].lat);
     free(a->tick);
     for (int i = 0; i < AN_NSIDES; i++)
-        hist_free(a->set[i].lateness);
+        rp_hist_free(a->set[i].lateness);
     free(a->order);
     free(a->fail);
     memset(a, 0, sizeof *a);
@@ -196,11 +196,11 @@ static int side_add(struct an_side *d, const struct corpus_sample *s,
         d->errclass[s->error_class]++;
     if (!has_timing(s))
         return 0;
-    int rc = hist_record(d->lat, metric_us);
+    int rc = rp_hist_record(d->lat, metric_us);
     if (!rc && s->service_us >= 0)
-        rc = hist_record(d->svc, s->service_us);
+        rc = rp_hist_record(d->svc, s->service_us);
     if (!rc && s->ttfb_us >= 0)
-        rc = hist_record(d->ttfb, s->ttfb_us);
+        rc = rp_hist_record(d->ttfb, s->ttfb_us);
     if (!rc)
         rc = an_reservoir_add(&d->res, metric_us);
     return rc;
@@ -229,9 +229,9 @@ static struct an_tick *tick_at(struct an_analysis *a, int64_t t_us)
                 if (!dst->lat) {
                     dst->lat = src->lat;
                 } else {
-                    if (hist_merge(dst->lat, src->lat))
+                    if (rp_hist_merge(dst->lat, src->lat))
                         return NULL;
-                    hist_free(src->lat);
+                    rp_hist_free(src->lat);
                 }
                 src->lat = NULL;
             }
@@ -272,9 +272,9 @@ static int timeline_add(struct an_analysis *a, const struct corpus_sample *s,
         t->errors++;
     if (!has_timing(s))
         return 0;
-    if (!t->lat && !(t->lat = hist_new()))
+    if (!t->lat && !(t->lat = rp_hist_new()))
         return RP_ENOMEM;
-    if (hist_record(t->lat, metric_us))
+    if (rp_hist_record(t->lat, metric_us))
         return RP_ENOMEM;
     struct an_tick *d = tick_at(a, s->t_us + s->latency_us);
     if (!d)
@@ -349,9 +349,9 @@ static int record(struct an_analysis *a, int which,
         set->t_last_us = end;
     if (set->kind == CORPUS_SET_RUN && has_timing(s) && s->service_us >= 0 &&
         s->latency_us >= s->service_us) {
-        if (!set->lateness && !(set->lateness = hist_new()))
+        if (!set->lateness && !(set->lateness = rp_hist_new()))
             return RP_ENOMEM;
-        if (hist_record(set->lateness, s->latency_us - s->service_us))
+        if (rp_hist_record(set->lateness, s->latency_us - s->service_us))
             return RP_ENOMEM;
     }
     if (which == AN_CAND) {

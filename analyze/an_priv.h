@@ -11,7 +11,7 @@
 #include <stdio.h>
 
 #include "analyze/endpoint.h"
-#include "analyze/hist.h"
+#include "common/hist.h"
 #include "analyze/stats.h"
 #include "corpus/corpus.h"
 
@@ -89,14 +89,14 @@ struct an_set {
     uint64_t not_sent;      /* results never sent (interrupted run) */
     uint64_t warmup;        /* due within --warmup: not measured */
     int64_t t_first_us, t_last_us; /* first due, last completion */
-    struct hist *lateness;  /* runs: sent - scheduled (generator's delay) */
+    struct rp_hist *lateness;  /* runs: sent - scheduled (generator's delay) */
 };
 
 /* Histograms are NULL for the noise side when there is no noise run. */
 struct an_side {
-    struct hist *lat;       /* compared metric (latency or service time) */
-    struct hist *svc;       /* service time (runs) */
-    struct hist *ttfb;
+    struct rp_hist *lat;       /* compared metric (latency or service time) */
+    struct rp_hist *svc;       /* service time (runs) */
+    struct rp_hist *ttfb;
     uint64_t count;         /* samples, not_sent excluded */
     uint64_t errors;        /* transport error, no response or 5xx */
     uint64_t status_class[6]; /* [0] none, [1..5] 1xx..5xx */
@@ -144,7 +144,7 @@ struct an_group {
 
 struct an_tick {
     uint64_t due, done, errors;
-    struct hist *lat;
+    struct rp_hist *lat;
 };
 
 struct an_slow {

@@ -41,14 +41,14 @@ static void summarize(const struct an_side *s, const struct an_set *set,
     out->count = s->count;
     out->errors = s->errors;
     out->error_rate = s->count ? (double)s->errors / (double)s->count : 0;
-    out->mean_us = hist_mean(s->lat);
+    out->mean_us = rp_hist_mean(s->lat);
     for (int i = 0; i < AN_NPCT; i++)
-        out->pct_us[i] = hist_value_at_percentile(s->lat, an_pct[i]);
-    out->min_us = hist_min(s->lat);
-    out->max_us = hist_max(s->lat);
-    out->svc_p50_us = hist_value_at_percentile(s->svc, 50);
-    out->svc_p99_us = hist_value_at_percentile(s->svc, 99);
-    out->ttfb_p50_us = hist_value_at_percentile(s->ttfb, 50);
+        out->pct_us[i] = rp_hist_value_at_percentile(s->lat, an_pct[i]);
+    out->min_us = rp_hist_min(s->lat);
+    out->max_us = rp_hist_max(s->lat);
+    out->svc_p50_us = rp_hist_value_at_percentile(s->svc, 50);
+    out->svc_p99_us = rp_hist_value_at_percentile(s->svc, 99);
+    out->ttfb_p50_us = rp_hist_value_at_percentile(s->ttfb, 50);
     int64_t d = an_set_duration_us(set);
     out->rps = d > 0 ? (double)s->count / ((double)d / 1e6) : 0;
 }
@@ -118,8 +118,8 @@ static void judge(struct an_group *g, const struct an_analysis *a)
     an_mann_whitney(c->res.v, c->res.n, b->res.v, b->res.n, &g->mw);
     g->significant = b->res.n > 0 && c->res.n > 0 && g->mw.p < o->alpha;
     const struct an_side *ns = &g->side[AN_NOISE];
-    int noisy = a->set[AN_NOISE].present && ns->lat && hist_count(ns->lat) &&
-                hist_count(b->lat);
+    int noisy = a->set[AN_NOISE].present && ns->lat && rp_hist_count(ns->lat) &&
+                rp_hist_count(b->lat);
     g->noise_us[0] = noise_at(g, noisy, 0);
     g->noise_us[1] = noise_at(g, noisy, 3);
     /* The tail judged: p99, or p90 when p99 would rest on fewer than
@@ -132,7 +132,7 @@ static void judge(struct an_group *g, const struct an_analysis *a)
     struct shift st = {0, 0, 0, 0};
     if (g->tail >= 0)
         st = shift_of(g, o, g->tail, noise_at(g, noisy, g->tail));
-    int timed = hist_count(b->lat) && hist_count(c->lat);
+    int timed = rp_hist_count(b->lat) && rp_hist_count(c->lat);
     /* A shift is significant in its direction when Mann-Whitney says the
      * whole distribution moved that way, or, when the body did not move,
      * the quantile test at that percentile does (a tail-only change). The
@@ -154,7 +154,7 @@ static void judge(struct an_group *g, const struct an_analysis *a)
     g->regressed = timed && up;
     g->improved = timed && down && !up;
     double dm = g->sum[AN_CAND].mean_us - g->sum[AN_BASE].mean_us;
-    g->contribution_us = timed ? dm * (double)hist_count(c->lat) : 0;
+    g->contribution_us = timed ? dm * (double)rp_hist_count(c->lat) : 0;
 }
 
 /* ---- --fail-if --------------------------------------------------------- */
@@ -304,7 +304,7 @@ static int cond_holds(const struct an_cond *k, const struct an_group *g,
         v = 100.0 * (double)g->body_changed / (double)g->body_compared;
         break;
     default: {
-        if (!hist_count(g->side[AN_CAND].lat))
+        if (!rp_hist_count(g->side[AN_CAND].lat))
             return 0;
         double cv = (double)metric_us(c, k->metric);
         if (!k->relative) {
@@ -316,7 +316,7 @@ static int cond_holds(const struct an_cond *k, const struct an_group *g,
          * floor; max has no test of its own and never counts */
         const struct an_side *bs = &g->side[AN_BASE], *cs = &g->side[AN_CAND];
         int up = k->op == AN_OP_GT || k->op == AN_OP_GE;
-        if (!hist_count(bs->lat) || k->metric == AN_CM_MAX)
+        if (!rp_hist_count(bs->lat) || k->metric == AN_CM_MAX)
             return 0;
         if (k->metric <= AN_CM_P999 &&
             !an_pct_judged(b->count, c->count, an_pct[k->metric]))
@@ -415,7 +415,7 @@ static void find_saturation(struct an_analysis *a)
         return;
     size_t early = n / 4, m = 0;
     for (size_t i = 0; i < n; i++) {
-        p50[i] = a->tick[i].lat ? hist_value_at_percentile(a->tick[i].lat, 50)
+        p50[i] = a->tick[i].lat ? rp_hist_value_at_percentile(a->tick[i].lat, 50)
                                 : -1;
     }
     int64_t base = -1;

@@ -60,19 +60,19 @@ static double logx(double v, double lo, double hi)
     return ML + (log(v) - log(lo)) / (log(hi) - log(lo)) * (W - ML - MR);
 }
 
-static void cdf_line(FILE *f, const struct hist *h, double lo, double hi,
+static void cdf_line(FILE *f, const struct rp_hist *h, double lo, double hi,
                      const char *color)
 {
-    uint64_t n = hist_count(h);
+    uint64_t n = rp_hist_count(h);
     if (!n)
         return;
     fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" "
             "points=\"", color);
-    struct hist_iter it;
-    hist_iter_init(&it, h);
+    struct rp_hist_iter it;
+    rp_hist_iter_init(&it, h);
     double py = H - MB;
-    fprintf(f, "%.1f,%.1f ", logx((double)hist_min(h), lo, hi), py);
-    while (hist_iter_next(&it)) {
+    fprintf(f, "%.1f,%.1f ", logx((double)rp_hist_min(h), lo, hi), py);
+    while (rp_hist_iter_next(&it)) {
         double x = logx((double)it.highest_us, lo, hi);
         double y = H - MB - (double)it.cumulative / (double)n * (H - MB - MT);
         fprintf(f, "%.1f,%.1f %.1f,%.1f ", x, py, x, y);
@@ -83,16 +83,16 @@ static void cdf_line(FILE *f, const struct hist *h, double lo, double hi,
 
 static void cdf_chart(const struct an_analysis *a, FILE *f)
 {
-    const struct hist *hb = a->all.side[AN_BASE].lat;
-    const struct hist *hc = a->all.side[AN_CAND].lat;
+    const struct rp_hist *hb = a->all.side[AN_BASE].lat;
+    const struct rp_hist *hc = a->all.side[AN_CAND].lat;
     double lo = 1e18, hi = 0;
-    if (hist_count(hb)) {
-        lo = fmin(lo, (double)hist_min(hb));
-        hi = fmax(hi, (double)hist_max(hb));
+    if (rp_hist_count(hb)) {
+        lo = fmin(lo, (double)rp_hist_min(hb));
+        hi = fmax(hi, (double)rp_hist_max(hb));
     }
-    if (hist_count(hc)) {
-        lo = fmin(lo, (double)hist_min(hc));
-        hi = fmax(hi, (double)hist_max(hc));
+    if (rp_hist_count(hc)) {
+        lo = fmin(lo, (double)rp_hist_min(hc));
+        hi = fmax(hi, (double)rp_hist_max(hc));
     }
     if (hi <= 0)
         return;
@@ -175,7 +175,7 @@ static void timeline_chart(const struct an_analysis *a, FILE *f)
         rmax = fmax(rmax, (double)a->tick[i].due / secs);
         rmax = fmax(rmax, (double)a->tick[i].done / secs);
         if (a->tick[i].lat)
-            lmax = fmax(lmax, (double)hist_value_at_percentile(a->tick[i].lat,
+            lmax = fmax(lmax, (double)rp_hist_value_at_percentile(a->tick[i].lat,
                                                                99));
     }
     double pw = W - ML - MR;
@@ -211,7 +211,7 @@ static void timeline_chart(const struct an_analysis *a, FILE *f)
                 if (chart == 0)
                     v = (double)(line == 0 ? t->due : t->done) / secs;
                 else if (t->lat)
-                    v = (double)hist_value_at_percentile(t->lat,
+                    v = (double)rp_hist_value_at_percentile(t->lat,
                                                          line == 0 ? 50 : 99);
                 else
                     continue;

@@ -67,9 +67,9 @@ static void set_json(FILE *f, const struct an_set *s)
     if (s->lateness)
         fprintf(f, ", \"lateness_p50_us\": %lld, \"lateness_p99_us\": %lld, "
                 "\"lateness_max_us\": %lld",
-                (long long)hist_value_at_percentile(s->lateness, 50),
-                (long long)hist_value_at_percentile(s->lateness, 99),
-                (long long)hist_max(s->lateness));
+                (long long)rp_hist_value_at_percentile(s->lateness, 50),
+                (long long)rp_hist_value_at_percentile(s->lateness, 99),
+                (long long)rp_hist_max(s->lateness));
     fprintf(f, ", \"samples\": %llu, \"not_sent\": %llu, \"warmup\": %llu, "
             "\"duration_us\": %lld}", (unsigned long long)s->samples,
             (unsigned long long)s->not_sent, (unsigned long long)s->warmup,
@@ -103,7 +103,7 @@ static void summary_json(FILE *f, const struct an_summary *s,
         first = 0;
     }
     fprintf(f, "}, \"timed\": %llu, \"mean_us\": ",
-            (unsigned long long)hist_count(side->lat));
+            (unsigned long long)rp_hist_count(side->lat));
     num(f, round(s->mean_us));
     for (int i = 0; i < AN_NPCT; i++)
         fprintf(f, ", \"%s_us\": %lld", an_pct_key[i],
@@ -287,8 +287,8 @@ int an_report_json(const struct an_analysis *a, FILE *f)
         num(f, (double)t->done / secs);
         fprintf(f, ", \"errors\": %llu, \"p50_us\": %lld, \"p99_us\": %lld}",
                 (unsigned long long)t->errors,
-                (long long)(t->lat ? hist_value_at_percentile(t->lat, 50) : 0),
-                (long long)(t->lat ? hist_value_at_percentile(t->lat, 99) : 0));
+                (long long)(t->lat ? rp_hist_value_at_percentile(t->lat, 50) : 0),
+                (long long)(t->lat ? rp_hist_value_at_percentile(t->lat, 99) : 0));
     }
     fputs("]},\n\"saturation\": ", f);
     if (a->saturated) {

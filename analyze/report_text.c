@@ -132,14 +132,14 @@ int an_report_text(const struct an_analysis *a, FILE *f, int color)
             an_fmt_us((double)m->svc_p99_us, x[3], sizeof x[3]);
             fprintf(f, "; service time p50 %s p99 %s", x[2], x[3]);
         }
-        if (s->lateness && hist_count(s->lateness)) {
-            int64_t l99 = hist_value_at_percentile(s->lateness, 99);
+        if (s->lateness && rp_hist_count(s->lateness)) {
+            int64_t l99 = rp_hist_value_at_percentile(s->lateness, 99);
             an_fmt_us((double)l99, t2, sizeof t2);
             fprintf(f, "; lateness p99 %s", t2);
         }
         fputc('\n', f);
-        if (s->lateness && hist_count(s->lateness)) {
-            int64_t l99 = hist_value_at_percentile(s->lateness, 99);
+        if (s->lateness && rp_hist_count(s->lateness)) {
+            int64_t l99 = rp_hist_value_at_percentile(s->lateness, 99);
             an_fmt_us((double)l99, t2, sizeof t2);
             if (l99 > 5000)
                 fprintf(f, "  %swarning%s: this run fell behind its schedule "

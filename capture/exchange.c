@@ -23,7 +23,7 @@
 #include <string.h>
 
 #include "capture/exchange.h"
-#include "capture/http_parse.h"
+#include "proto/http_parse.h"
 #include "capture/redact.h"
 #include "capture/stream.h"
 #include "common/buf.h"

@@ -22,6 +22,31 @@
                             queues hold far more than 2 ms of results) */
 #define PIPE_PROGRESS_US 5000000
 
+int rp_stats_init(struct rp_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    st->first_sent_us = -1;
+    st->latency = rp_hist_new();
+    st->service = rp_hist_new();
+    st->ttfb = rp_hist_new();
+    st->lateness = rp_hist_new();
+    if (st->latency && st->service && st->ttfb && st->lateness)
+        return 0;
+    rp_stats_cleanup(st);
+    return RP_ENOMEM;
+}
+
+void rp_stats_cleanup(struct rp_stats *st)
+{
+    rp_hist_free(st->latency);
+    rp_hist_free(st->service);
+    rp_hist_free(st->ttfb);
+    rp_hist_free(st->lateness);
+    st->latency = st->service = st->ttfb = st->lateness = NULL;
+}
+
+/* A value that cannot be recorded (out of memory for a bucket row) only
+ * leaves the statistics short; the result itself is in the corpus. */
 static void stats_add(struct rp_stats *st, const struct rp_res *r)
 {
     st->results++;
@@ -33,19 +58,24 @@ static void stats_add(struct rp_stats *st, const struct rp_res *r)
     if (r->status > 0)
         st->by_status[r->status / 100 < 6 ? r->status / 100 : 0]++;
     if (r->sent_us >= 0) {
-        hist_add(&st->lateness, r->sent_us - r->scheduled_us);
+        (void)rp_hist_record(st->lateness, r->sent_us - r->scheduled_us);
         if (st->first_sent_us < 0 || r->sent_us < st->first_sent_us)
             st->first_sent_us = r->sent_us;
     }
     if (r->done_us > st->last_done_us)
         st->last_done_us = r->done_us;
     if (r->error_class == CORPUS_ERR_NONE && r->done_us >= 0) {
-        hist_add(&st->latency, r->done_us - r->scheduled_us);
-        hist_add(&st->service, r->done_us - r->sent_us);
+        (void)rp_hist_record(st->latency, r->done_us - r->scheduled_us);
+        (void)rp_hist_record(st->service, r->done_us - r->sent_us);
         if (r->first_byte_us >= 0)
-            hist_add(&st->ttfb, r->first_byte_us - r->sent_us);
+            (void)rp_hist_record(st->ttfb, r->first_byte_us - r->sent_us);
         st->resp_bytes += (uint64_t)(r->resp_bytes > 0 ? r->resp_bytes : 0);
     }
+}
+
+static int64_t hist_pct(const struct rp_hist *h, double p)
+{
+    return rp_hist_value_at_percentile(h, p);
 }
 
 /* "850us", "12.30ms", "4.56s". */
@@ -128,9 +158,9 @@ static void progress(struct rp_ctx *c, struct progress *pg, int final)
              el, eta, (unsigned long long)sent, pg->rate,
              (unsigned long long)atomic_load(&c->inflight),
              (unsigned long long)st->errors,
-             fmt_us(hist_pct(&st->latency, 50), p50, sizeof p50),
-             fmt_us(hist_pct(&st->latency, 99), p99, sizeof p99),
-             fmt_us(hist_pct(&st->lateness, 99), late, sizeof late));
+             fmt_us(hist_pct(st->latency, 50), p50, sizeof p50),
+             fmt_us(hist_pct(st->latency, 99), p99, sizeof p99),
+             fmt_us(hist_pct(st->lateness, 99), late, sizeof late));
     if (c->tty) {
         fprintf(stderr, "\r\033[K%s", line);
         pg->printed = 1;
@@ -211,9 +241,9 @@ static int64_t count_notsent(const struct rp_stats *st)
 /* Lateness that shows the generator could not keep up. */
 static int late_warning(const struct rp_ctx *c)
 {
-    if (c->o->mode == RM_MAX || !c->st.lateness.count)
+    if (c->o->mode == RM_MAX || !rp_hist_count(c->st.lateness))
         return 0;
-    return hist_pct(&c->st.lateness, 99) > 10000;
+    return hist_pct(c->st.lateness, 99) > 10000;
 }
 
 void recorder_summary(struct rp_ctx *c, FILE *f, int64_t elapsed_us,
@@ -259,10 +289,10 @@ void recorder_summary(struct rp_ctx *c, FILE *f, int64_t elapsed_us,
         const struct rp_hist *h;
         const char *what;
     } rows[] = {
-        {"latency ", &st->latency, "done - scheduled"},
-        {"service ", &st->service, "done - sent"},
-        {"ttfb    ", &st->ttfb, "first byte - sent"},
-        {"lateness", &st->lateness, "sent - scheduled"},
+        {"latency ", st->latency, "done - scheduled"},
+        {"service ", st->service, "done - sent"},
+        {"ttfb    ", st->ttfb, "first byte - sent"},
+        {"lateness", st->lateness, "sent - scheduled"},
     };
     for (size_t i = 0; i < sizeof rows / sizeof *rows; i++)
         fprintf(f, "  %s  p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (%s)\n",
@@ -270,7 +300,7 @@ void recorder_summary(struct rp_ctx *c, FILE *f, int64_t elapsed_us,
                 fmt_us(hist_pct(rows[i].h, 90), b, sizeof b),
                 fmt_us(hist_pct(rows[i].h, 99), d, sizeof d),
                 fmt_us(hist_pct(rows[i].h, 99.9), e, sizeof e),
-                fmt_us(rows[i].h->max, g, sizeof g), rows[i].what);
+                fmt_us(rp_hist_max(rows[i].h), g, sizeof g), rows[i].what);
     uint64_t caps = atomic_load(&c->cap_hits);
     if (caps)
         fprintf(f, "  %llu requests waited for a connection "
@@ -289,7 +319,7 @@ void recorder_summary(struct rp_ctx *c, FILE *f, int64_t elapsed_us,
         fprintf(f, "warning: p99 lateness %s: the generator could not keep "
                    "up with the schedule; try more --threads, a higher "
                    "--max-connections or a lower --speed\n",
-                fmt_us(hist_pct(&st->lateness, 99), a, sizeof a));
+                fmt_us(hist_pct(st->lateness, 99), a, sizeof a));
     if (c->result_errors)
         fprintf(f, "warning: %lld results could not be written: %s\n",
                 (long long)c->result_errors, c->rec_err);
@@ -302,11 +332,11 @@ static int json_hist(struct rp_buf *o, const char *name,
                             "\"p90_us\":%lld,\"p99_us\":%lld,"
                             "\"p999_us\":%lld,\"max_us\":%lld,"
                             "\"mean_us\":%.1f}",
-                         name, (unsigned long long)h->count,
+                         name, (unsigned long long)rp_hist_count(h),
                          (long long)hist_pct(h, 50), (long long)hist_pct(h, 90),
                          (long long)hist_pct(h, 99),
-                         (long long)hist_pct(h, 99.9), (long long)h->max,
-                         h->count ? h->sum / (double)h->count : 0.0);
+                         (long long)hist_pct(h, 99.9),
+                         (long long)rp_hist_max(h), rp_hist_mean(h));
 }
 
 int recorder_summary_json(struct rp_ctx *c, struct rp_buf *o,
@@ -354,19 +384,19 @@ int recorder_summary_json(struct rp_ctx *c, struct rp_buf *o,
     if (!rc)
         rc = rp_buf_puts(o, "},");
     if (!rc)
-        rc = json_hist(o, "latency", &st->latency);
+        rc = json_hist(o, "latency", st->latency);
     if (!rc)
         rc = rp_buf_puts(o, ",");
     if (!rc)
-        rc = json_hist(o, "service", &st->service);
+        rc = json_hist(o, "service", st->service);
     if (!rc)
         rc = rp_buf_puts(o, ",");
     if (!rc)
-        rc = json_hist(o, "ttfb", &st->ttfb);
+        rc = json_hist(o, "ttfb", st->ttfb);
     if (!rc)
         rc = rp_buf_puts(o, ",");
     if (!rc)
-        rc = json_hist(o, "lateness", &st->lateness);
+        rc = json_hist(o, "lateness", st->lateness);
     if (!rc)
         rc = rp_buf_puts(o, "}");
     return rc;

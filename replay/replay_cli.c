@@ -68,8 +68,11 @@ static int run(struct rp_opts *o, char *err)
     rp_buf_init(&opts_json, 0);
     rp_buf_init(&sum_json, 0);
     c.o = o;
-    c.st.first_sent_us = -1;
     c.tty = isatty(STDERR_FILENO);
+    if (rp_stats_init(&c.st)) {
+        rc = rp_fail(err, RP_ENOMEM, "out of memory");
+        goto done;
+    }
 
     if (access(o->db, F_OK)) {
         rc = rp_fail(err, RP_EINPUT, "%s: no such corpus file", o->db);
@@ -233,6 +236,7 @@ done:
     free(c.engines);
     free(eng_t);
     resq_cleanup(&c.resq);
+    rp_stats_cleanup(&c.st);
     corpus_close(c.rd, NULL);
     if (c.wr) {
         char err3[RP_ERRLEN];

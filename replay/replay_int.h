@@ -20,6 +20,7 @@
 #include <regex.h>
 
 #include "common/buf.h"
+#include "common/hist.h"
 #include "common/rp.h"
 #include "corpus/corpus.h"
 
@@ -240,20 +241,6 @@ void resq_cleanup(struct rp_resq *q); /* frees the error strings left */
 void resq_push(struct rp_resq *q, int p, const struct rp_res *r);
 void resq_producer_done(struct rp_resq *q);
 
-/* ---- histogram (hist.c) ------------------------------------------------- */
-
-#define RH_SUB 64
-#define RH_BUCKETS (RH_SUB * 2 + RH_SUB * 40)
-/* Log-linear histogram of non-negative µs values, ~1.6% resolution. */
-struct rp_hist {
-    uint64_t count;
-    int64_t max, min;
-    double sum;
-    uint64_t b[RH_BUCKETS];
-};
-void hist_add(struct rp_hist *h, int64_t v);
-int64_t hist_pct(const struct rp_hist *h, double pct); /* 0 when empty */
-
 /* ---- run context -------------------------------------------------------- */
 
 struct rp_stats {
@@ -261,7 +248,7 @@ struct rp_stats {
     uint64_t by_class[CORPUS_ERR__COUNT];
     uint64_t by_status[6];           /* index status/100 (0 = none) */
     uint64_t resp_bytes;
-    struct rp_hist latency, service, ttfb, lateness;
+    struct rp_hist *latency, *service, *ttfb, *lateness; /* owned */
     int64_t first_sent_us, last_done_us;
 };
 
@@ -312,6 +299,10 @@ void engine_wake(struct rp_engine *e); /* async-signal-safe */
 enum corpus_errclass engine_errclass(int curl_code);
 
 /* Recorder (recorder.c). */
+/* Allocates the statistics' histograms: 0 or RP_ENOMEM. stats_cleanup
+ * frees them and accepts a zeroed struct. */
+int rp_stats_init(struct rp_stats *st);
+void rp_stats_cleanup(struct rp_stats *st);
 void *recorder_main(void *arg);
 void recorder_summary(struct rp_ctx *c, FILE *f, int64_t elapsed_us,
                       const char *status);

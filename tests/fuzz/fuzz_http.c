@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "capture/http_parse.h"
+#include "proto/http_parse.h"
 
 static struct http_scratch scratch;
 

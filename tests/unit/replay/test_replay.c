@@ -283,20 +283,6 @@ static void test_heap(void **state)
     heap_free(&h);
 }
 
-static void test_hist(void **state)
-{
-    (void)state;
-    struct rp_hist *h = calloc(1, sizeof *h);
-    for (int64_t v = 1; v <= 100000; v++)
-        hist_add(h, v);
-    int64_t p50 = hist_pct(h, 50), p99 = hist_pct(h, 99);
-    assert_true(p50 > 49000 && p50 < 51000);
-    assert_true(p99 > 97500 && p99 < 100500);
-    assert_int_equal(hist_pct(h, 100), 100000);
-    assert_int_equal(h->max, 100000);
-    free(h);
-}
-
 static void test_errclass(void **state)
 {
     (void)state;
@@ -919,7 +905,6 @@ int main(void)
         cmocka_unit_test(test_rewrite),
         cmocka_unit_test(test_sched_due),
         cmocka_unit_test(test_heap),
-        cmocka_unit_test(test_hist),
         cmocka_unit_test(test_errclass),
         cmocka_unit_test(test_opts),
         cmocka_unit_test_setup_teardown(test_replay_two_requests, fx_setup,

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "analyze/hist.h"
+#include "common/hist.h"
 
 #define N 200000
 
@@ -49,27 +49,27 @@ static int64_t exact(const int64_t *s, size_t n, double p)
 
 static void check(int64_t *v, size_t n, const char *what)
 {
-    struct hist *h = hist_new();
+    struct rp_hist *h = rp_hist_new();
     assert_non_null(h);
     double sum = 0;
     for (size_t i = 0; i < n; i++) {
-        assert_int_equal(hist_record(h, v[i]), 0);
+        assert_int_equal(rp_hist_record(h, v[i]), 0);
         sum += (double)v[i];
     }
     qsort(v, n, sizeof *v, cmp);
-    assert_int_equal(hist_count(h), n);
-    assert_int_equal(hist_min(h), v[0]);
-    assert_int_equal(hist_max(h), v[n - 1]);
-    assert_true(fabs(hist_mean(h) - sum / (double)n) < 1e-6 * sum / n + 1e-9);
+    assert_int_equal(rp_hist_count(h), n);
+    assert_int_equal(rp_hist_min(h), v[0]);
+    assert_int_equal(rp_hist_max(h), v[n - 1]);
+    assert_true(fabs(rp_hist_mean(h) - sum / (double)n) < 1e-6 * sum / n + 1e-9);
     const double ps[] = {0, 1, 10, 25, 50, 75, 90, 95, 99, 99.9, 99.99, 100};
     for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) {
-        int64_t e = exact(v, n, ps[i]), got = hist_value_at_percentile(h, ps[i]);
+        int64_t e = exact(v, n, ps[i]), got = rp_hist_value_at_percentile(h, ps[i]);
         double rel = e ? fabs((double)(got - e)) / (double)e : (double)got;
         if (rel > 0.01)
             fail_msg("%s p%g: exact %lld, hist %lld (%.3f%%)", what, ps[i],
                      (long long)e, (long long)got, rel * 100);
     }
-    hist_free(h);
+    rp_hist_free(h);
 }
 
 static void test_distributions(void **state)
@@ -105,65 +105,65 @@ static void test_distributions(void **state)
 static void test_merge(void **state)
 {
     (void)state;
-    struct hist *a = hist_new(), *b = hist_new(), *all = hist_new();
+    struct rp_hist *a = rp_hist_new(), *b = rp_hist_new(), *all = rp_hist_new();
     for (int i = 0; i < 10000; i++) {
         int64_t x = (int64_t)(unif() * 50000), y = (int64_t)(unif() * 5e6);
-        hist_record(a, x);
-        hist_record(b, y);
-        hist_record(all, x);
-        hist_record(all, y);
+        rp_hist_record(a, x);
+        rp_hist_record(b, y);
+        rp_hist_record(all, x);
+        rp_hist_record(all, y);
     }
-    assert_int_equal(hist_merge(a, b), 0);
-    assert_int_equal(hist_count(a), 20000);
-    assert_int_equal(hist_min(a), hist_min(all));
-    assert_int_equal(hist_max(a), hist_max(all));
+    assert_int_equal(rp_hist_merge(a, b), 0);
+    assert_int_equal(rp_hist_count(a), 20000);
+    assert_int_equal(rp_hist_min(a), rp_hist_min(all));
+    assert_int_equal(rp_hist_max(a), rp_hist_max(all));
     for (double p = 1; p < 100; p += 7.3)
-        assert_int_equal(hist_value_at_percentile(a, p),
-                         hist_value_at_percentile(all, p));
+        assert_int_equal(rp_hist_value_at_percentile(a, p),
+                         rp_hist_value_at_percentile(all, p));
     /* merging an empty histogram changes nothing; into an empty one copies */
-    struct hist *e = hist_new();
-    assert_int_equal(hist_merge(a, e), 0);
-    assert_int_equal(hist_count(a), 20000);
-    assert_int_equal(hist_merge(e, a), 0);
-    assert_int_equal(hist_value_at_percentile(e, 50),
-                     hist_value_at_percentile(a, 50));
-    hist_free(a);
-    hist_free(b);
-    hist_free(all);
-    hist_free(e);
+    struct rp_hist *e = rp_hist_new();
+    assert_int_equal(rp_hist_merge(a, e), 0);
+    assert_int_equal(rp_hist_count(a), 20000);
+    assert_int_equal(rp_hist_merge(e, a), 0);
+    assert_int_equal(rp_hist_value_at_percentile(e, 50),
+                     rp_hist_value_at_percentile(a, 50));
+    rp_hist_free(a);
+    rp_hist_free(b);
+    rp_hist_free(all);
+    rp_hist_free(e);
 }
 
 static void test_edges(void **state)
 {
     (void)state;
-    struct hist *h = hist_new();
-    assert_int_equal(hist_value_at_percentile(h, 50), 0);
-    assert_int_equal(hist_count(h), 0);
-    assert_true(hist_mean(h) == 0);
-    hist_record(h, -5); /* counts as 0 */
-    assert_int_equal(hist_min(h), 0);
-    hist_record(h, HIST_MAX_VALUE * 4); /* clamped bucket, true max kept */
-    assert_int_equal(hist_max(h), HIST_MAX_VALUE * 4);
-    assert_int_equal(hist_value_at_percentile(h, 100), HIST_MAX_VALUE * 4);
-    assert_int_equal(hist_record_n(h, 1000, 8), 0);
-    assert_int_equal(hist_count(h), 10);
-    struct hist_iter it;
-    hist_iter_init(&it, h);
+    struct rp_hist *h = rp_hist_new();
+    assert_int_equal(rp_hist_value_at_percentile(h, 50), 0);
+    assert_int_equal(rp_hist_count(h), 0);
+    assert_true(rp_hist_mean(h) == 0);
+    rp_hist_record(h, -5); /* counts as 0 */
+    assert_int_equal(rp_hist_min(h), 0);
+    rp_hist_record(h, RP_HIST_MAX_VALUE * 4); /* clamped bucket, true max kept */
+    assert_int_equal(rp_hist_max(h), RP_HIST_MAX_VALUE * 4);
+    assert_int_equal(rp_hist_value_at_percentile(h, 100), RP_HIST_MAX_VALUE * 4);
+    assert_int_equal(rp_hist_record_n(h, 1000, 8), 0);
+    assert_int_equal(rp_hist_count(h), 10);
+    struct rp_hist_iter it;
+    rp_hist_iter_init(&it, h);
     uint64_t total = 0;
     int64_t last = -1;
-    while (hist_iter_next(&it)) {
+    while (rp_hist_iter_next(&it)) {
         assert_true(it.value_us > last);
         last = it.value_us;
         total += it.count;
         assert_int_equal(it.cumulative, total);
     }
     assert_int_equal(total, 10);
-    hist_reset(h);
-    assert_int_equal(hist_count(h), 0);
-    hist_record(h, 42);
-    assert_int_equal(hist_value_at_percentile(h, 50), 42);
-    hist_free(h);
-    hist_free(NULL);
+    rp_hist_reset(h);
+    assert_int_equal(rp_hist_count(h), 0);
+    rp_hist_record(h, 42);
+    assert_int_equal(rp_hist_value_at_percentile(h, 50), 42);
+    rp_hist_free(h);
+    rp_hist_free(NULL);
 }
 
 int main(void)

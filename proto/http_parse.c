@@ -5,7 +5,7 @@
  * a few bytes each. Heads are parsed in place from the caller's run when they
  * arrive whole, and copied into a per-stream buffer (capped) only when split.
  */
-#include "capture/http_parse.h"
+#include "proto/http_parse.h"
 
 #include <limits.h>
 #include <stdlib.h>

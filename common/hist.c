@@ -19,20 +19,20 @@ struct hist_row {
     uint64_t n[SUB];
 };
 
-struct hist {
+struct rp_hist {
     struct hist_row *row[ROWS];
     uint64_t count;
     int64_t min, max;
     double sum;
 };
 
-struct hist *hist_new(void)
+struct rp_hist *rp_hist_new(void)
 {
-    struct hist *h = calloc(1, sizeof *h);
+    struct rp_hist *h = calloc(1, sizeof *h);
     return h;
 }
 
-void hist_free(struct hist *h)
+void rp_hist_free(struct rp_hist *h)
 {
     if (!h)
         return;
@@ -41,7 +41,7 @@ void hist_free(struct hist *h)
     free(h);
 }
 
-void hist_reset(struct hist *h)
+void rp_hist_reset(struct rp_hist *h)
 {
     for (int i = 0; i < ROWS; i++)
         if (h->row[i])
@@ -58,8 +58,8 @@ static void locate(int64_t v, int *r, int *s)
         *s = (int)v;
         return;
     }
-    if (v >= HIST_MAX_VALUE)
-        v = HIST_MAX_VALUE - 1;
+    if (v >= RP_HIST_MAX_VALUE)
+        v = RP_HIST_MAX_VALUE - 1;
     int e = 63 - __builtin_clzll((unsigned long long)v); /* >= 7 */
     int k = e - 6;
     *r = k;
@@ -78,7 +78,7 @@ static void bucket_range(int r, int s, int64_t *lo, int64_t *width)
     *lo = ((int64_t)SUB + s) << (r - 1);
 }
 
-int hist_record_n(struct hist *h, int64_t v, uint64_t n)
+int rp_hist_record_n(struct rp_hist *h, int64_t v, uint64_t n)
 {
     if (n == 0)
         return 0;
@@ -102,9 +102,12 @@ int hist_record_n(struct hist *h, int64_t v, uint64_t n)
     return 0;
 }
 
-int hist_record(struct hist *h, int64_t v) { return hist_record_n(h, v, 1); }
+int rp_hist_record(struct rp_hist *h, int64_t v)
+{
+    return rp_hist_record_n(h, v, 1);
+}
 
-int hist_merge(struct hist *dst, const struct hist *src)
+int rp_hist_merge(struct rp_hist *dst, const struct rp_hist *src)
 {
     if (!src->count)
         return 0;
@@ -129,7 +132,7 @@ int hist_merge(struct hist *dst, const struct hist *src)
     return 0;
 }
 
-static int64_t clamp(const struct hist *h, int64_t v)
+static int64_t clamp(const struct rp_hist *h, int64_t v)
 {
     if (v < h->min)
         return h->min;
@@ -138,7 +141,7 @@ static int64_t clamp(const struct hist *h, int64_t v)
     return v;
 }
 
-int64_t hist_value_at_percentile(const struct hist *h, double p)
+int64_t rp_hist_value_at_percentile(const struct rp_hist *h, double p)
 {
     if (!h->count)
         return 0;
@@ -175,23 +178,23 @@ int64_t hist_value_at_percentile(const struct hist *h, double p)
     return h->max;
 }
 
-uint64_t hist_count(const struct hist *h) { return h->count; }
-int64_t hist_min(const struct hist *h) { return h->count ? h->min : 0; }
-int64_t hist_max(const struct hist *h) { return h->count ? h->max : 0; }
-double hist_mean(const struct hist *h)
+uint64_t rp_hist_count(const struct rp_hist *h) { return h->count; }
+int64_t rp_hist_min(const struct rp_hist *h) { return h->count ? h->min : 0; }
+int64_t rp_hist_max(const struct rp_hist *h) { return h->count ? h->max : 0; }
+double rp_hist_mean(const struct rp_hist *h)
 {
     return h->count ? h->sum / (double)h->count : 0;
 }
 
-void hist_iter_init(struct hist_iter *it, const struct hist *h)
+void rp_hist_iter_init(struct rp_hist_iter *it, const struct rp_hist *h)
 {
     memset(it, 0, sizeof *it);
     it->h = h;
 }
 
-int hist_iter_next(struct hist_iter *it)
+int rp_hist_iter_next(struct rp_hist_iter *it)
 {
-    const struct hist *h = it->h;
+    const struct rp_hist *h = it->h;
     while (it->index < ROWS * SUB) {
         int r = it->index / SUB, s = it->index % SUB;
         if (!h->row[r] || !h->row[r]->total) {

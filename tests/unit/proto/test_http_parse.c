@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "capture/http_parse.h"
+#include "proto/http_parse.h"
 #include "common/buf.h"
 
 static struct http_scratch scratch;
