@@ -568,8 +568,9 @@ int corpus_async_add_exchange(struct corpus *c,
 {
     size_t lm = str_len(ex->method), lt = str_len(ex->target),
            lh = str_len(ex->host), lv = str_len(ex->version),
-           lr = str_len(ex->reason), li = str_len(ex->interim);
-    size_t extra = lm + lt + lh + lv + lr + li + msg_len(&ex->req) +
+           lr = str_len(ex->reason), li = str_len(ex->interim),
+           ll = str_len(ex->request_line);
+    size_t extra = lm + lt + lh + lv + lr + li + ll + msg_len(&ex->req) +
                    msg_len(&ex->resp);
     struct job *j = job_new(c, JOB_EXCHANGE, extra, err);
     if (!j)
@@ -583,6 +584,7 @@ int corpus_async_add_exchange(struct corpus *c,
     d->version = put(&p, ex->version, lv ? lv - 1 : 0, 1);
     d->reason = put(&p, ex->reason, lr ? lr - 1 : 0, 1);
     d->interim = put(&p, ex->interim, li ? li - 1 : 0, 1);
+    d->request_line = put(&p, ex->request_line, ll ? ll - 1 : 0, 1);
     msg_copy(c->aq, &p, &d->req, &ex->req);
     msg_copy(c->aq, &p, &d->resp, &ex->resp);
     return enqueue_row(c, j, &c->aq->next_ex_id, ex_id, err);

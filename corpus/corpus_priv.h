@@ -95,6 +95,11 @@ int corpus_async_add_exchange(struct corpus *c,
                               int64_t *ex_id, char *err);
 int corpus_async_hold(struct corpus *c, char *err);
 void corpus_async_release(struct corpus *c, int r, const char *msg);
+/* Appends the capture statistics as a JSON object (corpus_stats.c).
+ * Returns 0 or RP_ENOMEM. */
+struct rp_buf;
+int corpus_stats_json(const struct corpus_capture_stats *st,
+                      struct rp_buf *b);
 /* Prepares a one-off statement; err filled on failure. */
 int corpus_prepare(struct corpus *c, const char *sql, sqlite3_stmt **st,
                    char *err);
