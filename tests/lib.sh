@@ -112,3 +112,30 @@ stop_tcpdump() {
     kill -INT "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
 }
+
+# check_identity DB [LABEL]: the accounting self-check of every capture in
+# DB: requests seen = exchanges + the lost_* counts (corpus/SCHEMA.md), the
+# stored exchange_count equals the exchanges counter, and the exchanges in
+# the table equal it too. Fails the test naming LABEL otherwise.
+check_identity() {
+    local db=$1 label=${2:-$1}
+    python3 - "$db" "$label" <<'PY' || fail "identity: $label"
+import json, sqlite3, sys
+db, label = sys.argv[1], sys.argv[2]
+con = sqlite3.connect(db)
+bad = 0
+for cid, stats, count in con.execute(
+        "SELECT id, stats, exchange_count FROM captures"):
+    s = json.loads(stats)
+    lost = sum(v for k, v in s.items() if k.startswith("lost_"))
+    rows = con.execute("SELECT COUNT(*) FROM exchanges WHERE capture_id = ?",
+                       (cid,)).fetchone()[0]
+    if s["requests"] != s["exchanges"] + lost or count != s["exchanges"] \
+            or rows != s["exchanges"]:
+        print("%s capture %d: requests %d != exchanges %d + lost %d "
+              "(stored count %s, rows %d)" % (label, cid, s["requests"],
+              s["exchanges"], lost, count, rows), file=sys.stderr)
+        bad = 1
+sys.exit(bad)
+PY
+}
