@@ -32,6 +32,7 @@ run() {
     STATS=$(sqlite3 "$TMP/$name.db" "SELECT stats FROM captures ORDER BY id DESC LIMIT 1" 2>/dev/null || echo '{}')
     NEX=$(sqlite3 "$TMP/$name.db" "SELECT count(*) FROM exchanges" 2>/dev/null || echo 0)
     TARGETS=$(sqlite3 "$TMP/$name.db" "SELECT target FROM exchanges" 2>/dev/null || true)
+    [ "$RC" -ne 0 ] || check_identity "$TMP/$name.db" "$name"
 }
 stat_of() { python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get(sys.argv[2], "missing"))' "$STATS" "$1" 2>/dev/null || echo missing; }
 
