@@ -81,7 +81,7 @@ const char *http_anomaly_name(uint32_t bit)
         "cl-invalid", "cl-conflict", "cl-list", "cl-leading-zeros", "te-cl",
         "te-not-chunked", "te-multiple", "framing-folded",
         "framing-ws-before-colon", "te-http10", "connect-body", "chunk-cr",
-        "chunk-bad",
+        "chunk-bad", "te-empty-element",
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (bit == 1u << i)
@@ -273,7 +273,7 @@ struct framing {
     unsigned cl_count;       /* values seen (list elements and lines) */
     unsigned te_lines, te_chunked;
     unsigned cl_invalid : 1, cl_conflict : 1, cl_zeros : 1, cl_empty : 1,
-        te_last_chunked : 1, te_any : 1;
+        te_last_chunked : 1, te_any : 1, te_empty : 1;
 };
 
 /* One Content-Length value (or a folded piece of it): a list of decimal
@@ -326,6 +326,8 @@ static void cl_piece(struct framing *f, const char *v, size_t n)
 static void te_piece(struct framing *f, const char *v, size_t n)
 {
     size_t i = 0;
+    if (n == 0) /* the value is on the (folded) next line */
+        return;
     for (;;) {
         const char *c = memchr(v + i, ',', n - i);
         size_t e = c ? (size_t)(c - v) : n, s = i;
@@ -338,6 +340,8 @@ static void te_piece(struct framing *f, const char *v, size_t n)
             f->te_any = 1;
             f->te_last_chunked = http_name_is(v + s, t - s, "chunked");
             f->te_chunked += f->te_last_chunked;
+        } else {
+            f->te_empty = 1;
         }
         if (!c)
             return;
@@ -365,6 +369,8 @@ static void decide_framing(struct http_head *h, const struct framing *f,
             h->anomalies |= HTTP_A_TE_CL;
         if (f->te_lines > 1 || f->te_chunked > 1)
             h->anomalies |= HTTP_A_TE_MULTI;
+        if (f->te_empty)
+            h->anomalies |= HTTP_A_TE_EMPTY;
         if (version_ok && h->minor_version == 0)
             h->anomalies |= HTTP_A_TE_HTTP10;
         if (f->te_last_chunked) {

@@ -660,6 +660,23 @@ static void test_framing_shapes(void **st)
               "S(200|OK|n=1|a=te-http10)E[0::w52]");
 }
 
+/* Shapes the llhttp differential fuzzer found (tests/oracle): reprise's
+ * choice for each, which DESIGN.md explains. */
+static void test_llhttp_differences(void **st)
+{
+    (void)st;
+    /* a status code is three digits: "14" and "0100" are not status lines */
+    check_all("HTTP/1.1 14 No\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n", 0,
+              NULL, 1, "XS(204|No Content|n=0)E[0::w27]");
+    check_all("HTTP/1.1 0100 Continue\r\n\r\n", 0, NULL, 1, "X");
+    /* only HTTP/1.x status lines in an HTTP/1.x stream */
+    check_all("HTTP/2.0 304 Not Modified\r\n\r\n", 0, NULL, 1, "X");
+    /* "chunked," ends in chunked (empty list elements are ignored), flagged */
+    check_all("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked,\r\n\r\n"
+              "3\r\nabc\r\n0\r\n\r\n", 0, NULL, 1,
+              "S(200|OK|n=1|a=te-empty-element)E[3:abc:w61]");
+}
+
 static void test_partial_head(void **st)
 {
     (void)st;
@@ -750,6 +767,7 @@ int main(void)
         cmocka_unit_test(test_http09),
         cmocka_unit_test(test_framing_shapes),
         cmocka_unit_test(test_partial_head),
+        cmocka_unit_test(test_llhttp_differences),
         cmocka_unit_test(test_guard_page),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
