@@ -162,6 +162,11 @@ const char *oracle_deliberate(const uint8_t *p, size_t n,
      * 9110 5.6.1); llhttp 8 takes the coding as not chunked. Flagged. */
     if (ours_a & HTTP_A_TE_EMPTY)
         return "an empty element in the Transfer-Encoding list";
+    /* obs-fold in a framing header: reprise unfolds it (RFC 9112 5.2 lets
+     * a server do that or reject), llhttp 8 takes "chunked" followed by a
+     * fold as another coding. Flagged framing-folded. */
+    if (ours_a & HTTP_A_FRAMING_FOLD)
+        return "obs-fold in Transfer-Encoding or Content-Length";
     /* llhttp 8.1 takes any digits as a status code ("HTTP/1.1 14 x");
      * RFC 9112 4 says status-code = 3DIGIT, so reprise's resync skips it */
     if (!is_request && (m->status < 100 || m->status > 999))

@@ -63,6 +63,11 @@ static const struct kase cases[] = {
     {0, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked,\r\n\r\n"
         "3\r\nabc\r\n0\r\n\r\n", 1,
      "an empty element in the Transfer-Encoding list"},
+    /* found by the fuzzer, deliberate (flagged framing-folded): a fold
+     * after "chunked" is unfolded; llhttp reads to the end of the stream */
+    {0, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n \r\n\r\n"
+        "5;x=y\r\nhello\r\n0\r\nT: t\r\n\r\n", 1,
+     "obs-fold in Transfer-Encoding or Content-Length"},
 };
 
 static void run_case(const struct kase *k)
