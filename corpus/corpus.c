@@ -479,8 +479,14 @@ static int journal_on(struct corpus *c, char *err)
         return RP_OK;
     if (c->bulk) {
         sqlite3_exec(c->db, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL);
-        int r = exec(c, "PRAGMA synchronous = FULL", "setting up the journal",
-                     err);
+        /* Into a new file there is nothing older to protect: commits hand
+         * the pages to the OS without fsync (a killed import still rolls
+         * back to its last commit; only a crash of the machine can leave
+         * the new file unusable, and the pcap is still there). Into an
+         * existing corpus every commit is durable. */
+        int r = exec(c, c->bulk_fresh ? "PRAGMA synchronous = OFF"
+                                      : "PRAGMA synchronous = FULL",
+                     "setting up the journal", err);
         if (!r)
             c->journal_ready = 1;
         return r;
@@ -570,6 +576,7 @@ int corpus_open(const char *path, enum corpus_open_mode mode,
     c->writable = mode != CORPUS_READ;
     c->version = fresh || c->writable ? CORPUS_SCHEMA_VERSION : version;
     c->bulk = mode == CORPUS_IMPORT;
+    c->bulk_fresh = c->bulk && fresh;
     if (c->writable) {
         /* A file size limit (ulimit -f) must reach us as EFBIG, handled
          * like a full disk (rollback, RP_EIO, valid file), not as SIGXFSZ

@@ -39,6 +39,7 @@ struct corpus {
                                    may have an older readable one) */
     int journal_ready;          /* journal set up for writing (first write) */
     int bulk;                   /* opened CORPUS_IMPORT: rollback journal */
+    int bulk_fresh;             /* ... into a new, empty file: no fsync */
     int64_t last_commit_us;     /* monotonic time of the last commit */
     sqlite3_stmt *stmt[ST__COUNT];
     uint8_t *zbuf;              /* compression scratch, reused */
