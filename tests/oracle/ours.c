@@ -85,6 +85,8 @@ void oracle_ours(const uint8_t *p, size_t n, int is_request,
             }
         } while (!out->stopped && (left > 0 || ev.type != HTTP_EV_NONE));
     }
+    if (!out->stopped && s.in_msg) /* the message the input ends in */
+        out->pending_anomalies = s.msg_anomalies;
     if (!out->stopped && http_stream_fin(&s) == 1 && out->n < ORACLE_MSGS_MAX) {
         cur.end = n;
         cur.anomalies = s.msg_anomalies;
