@@ -52,6 +52,12 @@ int rp_parse_duration_us(const char *s, const char *what, int64_t *out,
 /* "64MiB", "1M", "512k", "100" (bytes). k/M/G are 1024-based. */
 int rp_parse_size(const char *s, const char *what, uint64_t *out, char *err);
 
+/* Copies an error message into out (n bytes) with the numbers that differ
+ * between otherwise equal failures ("after 3 ms", "with 0 bytes received")
+ * written as N and control characters as spaces, so that equal causes
+ * count as one message. Addresses and ports are kept. */
+void rp_errmsg_normalize(const char *msg, char *out, size_t n);
+
 /* 16-byte content hash (truncated SHA-256), used for body deduplication and
  * for comparing response bodies across runs. */
 #define RP_HASH_LEN 16

@@ -217,7 +217,8 @@ static const char *const stmt_sql[ST__COUNT] = {
         "UPDATE runs SET ended_us = ?1, status = ?2, summary = ?3,"
         " result_count = (SELECT COUNT(*) FROM results WHERE run_id = ?4),"
         " error_count = (SELECT COUNT(*) FROM results WHERE run_id = ?4"
-        " AND error_class IS NOT NULL) WHERE id = ?4",
+        " AND error_class IS NOT NULL AND error_class != 'not_sent')"
+        " WHERE id = ?4",
     [ST_RESULT_ADD] =
         "INSERT OR REPLACE INTO results(" RESULT_COLUMNS ")"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

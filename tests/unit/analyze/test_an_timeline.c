@@ -188,7 +188,10 @@ static char *run_json(const char *cand)
 {
     char *argv[] = {"analyze", db, "--candidate", (char *)cand, "--format",
                     "json", "-o", out, NULL};
-    assert_int_equal(an_cmd(8, argv), 0);
+    /* these tests read the report; the verdict is tested elsewhere (an
+     * interrupted run with 10% 502s fails the default error gate) */
+    int rc = an_cmd(8, argv);
+    assert_true(rc == 0 || rc == 1 || rc == 3);
     FILE *f = fopen(out, "r");
     assert_non_null(f);
     fseek(f, 0, SEEK_END);
