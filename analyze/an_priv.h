@@ -335,6 +335,9 @@ void an_add_default_gates(struct an_opts *o);
  * starved and whether the noise run is suspect, and sets a->verdict and
  * its notes. RP_ENOMEM or 0. */
 int an_decide(struct an_analysis *a, char *err);
+/* 1 when note n is a reason for the verdict a came to (a FAIL note of a
+ * FAIL, an INCONCLUSIVE note of an INCONCLUSIVE); the rest are notices. */
+int an_note_decides(const struct an_analysis *a, const struct an_note *n);
 /* "PASS", "FAIL", "INCONCLUSIVE" */
 const char *an_verdict_name(enum an_verdict v);
 int an_verdict_exit(enum an_verdict v);

@@ -171,6 +171,45 @@ void an_status_mix(const struct an_side *x, const struct an_side *y,
     *p = bonf > 1 ? 1 : bonf;
 }
 
+/* When (nearly) every candidate request has its baseline twin, the status
+ * mix is tested on the pairs, which is far stronger than comparing two
+ * mixes: for each pair of status keys {x, y}, the exchanges that went
+ * x -> y and those that went y -> x are the two sides of a sign test
+ * (McNemar); the smallest p-value times the number of such pairs
+ * (Bonferroni) is the mix's. Eight of 92 exchanges turning 200 -> 404 and
+ * none the other way is p = 0.008; as two unpaired mixes it is not
+ * significant. Changes that did not fit the transition table are left
+ * out, which can only make the test weaker. */
+static void paired_mix_p(struct an_group *g)
+{
+    uint64_t nb = g->sum[AN_BASE].count, nc = g->sum[AN_CAND].count;
+    uint64_t lo = nb < nc ? nb : nc;
+    if (!g->compared || (double)g->compared < 0.9 * (double)lo)
+        return;
+    double pmin = 1;
+    int npairs = 0;
+    for (int i = 0; i < g->ntrans; i++) {
+        const struct an_trans *t = &g->trans[i];
+        uint64_t back = 0;
+        int seen = 0;
+        for (int k = 0; k < g->ntrans; k++) {
+            const struct an_trans *u = &g->trans[k];
+            if (u->from == t->to && u->to == t->from) {
+                back = u->count;
+                seen |= k < i; /* the pair was counted at k */
+            }
+        }
+        if (seen)
+            continue;
+        npairs++;
+        double p = an_sign_test_p(back, t->count + back);
+        if (p < pmin)
+            pmin = p;
+    }
+    double bonf = pmin * (npairs ? npairs : 1);
+    g->mix_p = bonf > 1 ? 1 : bonf;
+}
+
 static int cmp_trans(const void *x, const void *y)
 {
     const struct an_trans *a = x, *b = y;
@@ -226,6 +265,7 @@ void an_judge(struct an_group *g, const struct an_analysis *a)
     double dm = g->sum[AN_CAND].mean_us - g->sum[AN_BASE].mean_us;
     g->contribution_us = timed ? dm * (double)rp_hist_count(c->lat) : 0;
     an_status_mix(b, c, &g->mix_pts, &g->mix_p);
+    paired_mix_p(g);
     qsort(g->trans, (size_t)g->ntrans, sizeof g->trans[0], cmp_trans);
 }
 

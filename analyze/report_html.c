@@ -409,9 +409,9 @@ int an_report_html(const struct an_analysis *a, FILE *f)
             an_verdict_exit(a->verdict));
     fputs("<ul id=\"reasons\">\n", f);
     for (int i = 0; i < a->nnotes; i++)
-        if (a->note[i].kind != AN_NOTE_INFO) {
+        if (an_note_decides(a, &a->note[i])) {
             fprintf(f, "<li class=\"%s\">",
-                    a->note[i].kind == AN_NOTE_FAIL ? "bad" : "inconclusive");
+                    a->verdict == AN_FAIL ? "bad" : "inconclusive");
             html_str(f, a->note[i].text);
             fputs("</li>\n", f);
         }
@@ -431,7 +431,7 @@ int an_report_html(const struct an_analysis *a, FILE *f)
     fputs("<h2 id=\"notices\">Notices</h2>\n<ul>\n", f);
     int nnot = 0;
     for (int i = 0; i < a->nnotes; i++)
-        if (a->note[i].kind == AN_NOTE_INFO) {
+        if (!an_note_decides(a, &a->note[i])) {
             fputs("<li>", f);
             html_str(f, a->note[i].text);
             fputs("</li>\n", f);

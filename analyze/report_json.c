@@ -13,8 +13,8 @@
  *   threshold_pct, min_effect_us, min_count, warmup_us, max_lateness_us,
  *   allow_all_errors, fail_if: the conditions given, default_gates: the
  *   default gates applied), verdict "pass" | "fail" | "inconclusive",
- *   verdict_reasons ({kind "fail" | "inconclusive" | "info", text}: why,
- *   and what to know), noise_suspect (null, or why the noise run is not an
+ *   verdict_reasons ({kind "fail" | "inconclusive" | "info", decides:
+ *   true for the reasons of this verdict, text}: why, and what to know), noise_suspect (null, or why the noise run is not an
  *   A/A twin), fail_if_not_judged ({condition, endpoints, moved}:
  *   percentile conditions not judgeable even at p50 on that many
  *   endpoints, of which moved significantly), fail_if_fallback
@@ -318,8 +318,9 @@ int an_report_json(const struct an_analysis *a, FILE *f)
     fprintf(f, "],\n\"verdict\": \"%s\",\n\"verdict_reasons\": [",
             verdicts[a->verdict]);
     for (int i = 0; i < a->nnotes; i++) {
-        fprintf(f, "%s{\"kind\": \"%s\", \"text\": ", i ? ",\n  " : "\n  ",
-                kinds[a->note[i].kind]);
+        fprintf(f, "%s{\"kind\": \"%s\", \"decides\": %s, \"text\": ",
+                i ? ",\n  " : "\n  ", kinds[a->note[i].kind],
+                an_note_decides(a, &a->note[i]) ? "true" : "false");
         an_json_str(f, a->note[i].text);
         fputc('}', f);
     }

@@ -62,13 +62,13 @@ int an_report_md(const struct an_analysis *a, FILE *f)
     fputs("\n\n", f);
     struct md_ctx m = {f, "- "};
     for (int i = 0; i < a->nnotes; i++)
-        if (a->note[i].kind != AN_NOTE_INFO) {
+        if (an_note_decides(a, &a->note[i])) {
             fputs("- ", f);
             md_str(f, a->note[i].text);
             fputc('\n', f);
         }
     for (int i = 0; i < a->nnotes; i++)
-        if (a->note[i].kind == AN_NOTE_INFO) {
+        if (!an_note_decides(a, &a->note[i])) {
             fputs("- note: ", f);
             md_str(f, a->note[i].text);
             fputc('\n', f);

@@ -235,7 +235,7 @@ int an_report_text(const struct an_analysis *a, FILE *f, int color)
                 color ? RESET : "", label, x->group->key, v);
     }
     for (int i = 0; i < a->nnotes; i++)
-        if (a->note[i].kind == AN_NOTE_INFO)
+        if (!an_note_decides(a, &a->note[i]))
             fprintf(f, "note: %s\n", a->note[i].text);
     const char *vc = a->verdict == AN_FAIL ? RED
                      : a->verdict == AN_PASS ? GREEN : BOLD;
@@ -245,7 +245,7 @@ int an_report_text(const struct an_analysis *a, FILE *f, int color)
             color ? RESET : "", o->nuser, o->nuser == 1 ? "" : "s", ndef,
             ndef == 1 ? "" : "s", an_verdict_exit(a->verdict));
     for (int i = 0; i < a->nnotes; i++)
-        if (a->note[i].kind != AN_NOTE_INFO)
+        if (an_note_decides(a, &a->note[i]))
             fprintf(f, "  because: %s\n", a->note[i].text);
     return ferror(f) ? RP_EIO : 0;
 }

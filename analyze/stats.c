@@ -194,3 +194,23 @@ double an_two_prop_p(uint64_t ea, uint64_t na, uint64_t eb, uint64_t nb)
     double p = 2 * an_norm_sf(fabs(diff) / se);
     return p > 1 ? 1 : p;
 }
+
+double an_sign_test_p(uint64_t k, uint64_t n)
+{
+    if (!n)
+        return 1;
+    uint64_t lo = k < n - k ? k : n - k;
+    if (n > 2000) {
+        /* normal approximation with continuity correction */
+        double z = ((double)n / 2 - (double)lo - 0.5) /
+                   sqrt((double)n / 4);
+        double p = 2 * an_norm_sf(z);
+        return p > 1 ? 1 : p;
+    }
+    double sum = 0, ln2 = log(2);
+    for (uint64_t i = 0; i <= lo; i++)
+        sum += exp(lgamma((double)n + 1) - lgamma((double)i + 1) -
+                   lgamma((double)(n - i) + 1) - (double)n * ln2);
+    double p = 2 * sum;
+    return p > 1 ? 1 : p;
+}

@@ -437,6 +437,12 @@ const char *an_verdict_name(enum an_verdict v)
                                                          : "PASS";
 }
 
+int an_note_decides(const struct an_analysis *a, const struct an_note *n)
+{
+    return (n->kind == AN_NOTE_FAIL && a->verdict == AN_FAIL) ||
+           (n->kind == AN_NOTE_INCONCLUSIVE && a->verdict == AN_INCONCLUSIVE);
+}
+
 int an_verdict_exit(enum an_verdict v)
 {
     return v == AN_FAIL ? AN_EXIT_FAIL
@@ -479,6 +485,23 @@ static void failure_mix(const struct an_group *g, int side, char *out,
                  (unsigned long long)fivexx);
 }
 
+/* Whether g moved significantly in direction dir (+1 slower): Mann-Whitney
+ * says so, the shift reaches the threshold, and its p50 moved by more than
+ * the compared runs' generators were late at p99: a generator that sent
+ * requests 3 ms late cannot vouch for a 1 ms move of a dozen requests. */
+static int moved(const struct an_analysis *a, const struct an_group *g,
+                 int dir)
+{
+    if (!g->significant || !g->effect || !(dir > 0 ? g->mw.z > 0
+                                                    : g->mw.z < 0))
+        return 0;
+    int64_t d = g->sum[AN_CAND].pct_us[0] - g->sum[AN_BASE].pct_us[0];
+    int64_t late = a->set[AN_BASE].late_p99_us > a->set[AN_CAND].late_p99_us
+                       ? a->set[AN_BASE].late_p99_us
+                       : a->set[AN_CAND].late_p99_us;
+    return (d < 0 ? -d : d) > late;
+}
+
 /* Evaluates the conditions on every gated group; with ignore_noise only
  * counts the latency failures (no notes, nothing recorded). */
 static int evaluate(struct an_analysis *a, int ignore_noise, size_t *nlat,
@@ -510,9 +533,7 @@ static int evaluate(struct an_analysis *a, int ignore_noise, size_t *nlat,
             }
             if (r.held == HELD_UNJUDGED) {
                 a->unjudged[k]++;
-                int dir = guards_up(c) ? 1 : -1;
-                if (g->significant && g->effect &&
-                    (dir > 0 ? g->mw.z > 0 : g->mw.z < 0)) {
+                if (moved(a, g, guards_up(c) ? 1 : -1)) {
                     if (!a->unjudged_moved[k]++)
                         a->unjudged_ex[k] = g;
                 }
@@ -687,8 +708,10 @@ int an_decide(struct an_analysis *a, char *err)
         a->verdict = AN_INCONCLUSIVE;
     else
         a->verdict = AN_PASS;
-    if (a->verdict == AN_INCONCLUSIVE && nlat)
+    if (starved && nlat)
         note(a, AN_NOTE_INFO, "the latency failures listed (%zu) were "
-             "measured by a starved generator and are not trusted", nlat);
+             "measured by a starved generator and are not trusted%s", nlat,
+             a->verdict == AN_FAIL ? "; the verdict rests on the others"
+                                   : "");
     return 0;
 }

@@ -215,3 +215,23 @@ void rp_errmsg_normalize(const char *msg, char *out, size_t n)
     }
     out[o] = '\0';
 }
+
+void rp_fmt_time_iso(int64_t wall_us, int with_ms, char *out, size_t n)
+{
+    if (wall_us <= 0) {
+        snprintf(out, n, "-");
+        return;
+    }
+    time_t s = (time_t)(wall_us / 1000000);
+    struct tm tm;
+    char buf[32];
+    if (!gmtime_r(&s, &tm) ||
+        !strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm)) {
+        snprintf(out, n, "-");
+        return;
+    }
+    if (with_ms)
+        snprintf(out, n, "%s.%03dZ", buf, (int)(wall_us / 1000 % 1000));
+    else
+        snprintf(out, n, "%sZ", buf);
+}

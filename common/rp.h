@@ -31,6 +31,10 @@ int rp_exit_code(int err);
 int rp_fail(char *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* A wall-clock time as ISO 8601 UTC, "2026-11-28T07:09:29Z", or with
+ * milliseconds "2026-11-28T07:09:29.834Z"; "-" for 0 or less. */
+void rp_fmt_time_iso(int64_t wall_us, int with_ms, char *out, size_t n);
+
 /* Clocks, in microseconds. Monotonic measures intervals; wall labels. */
 int64_t rp_mono_us(void);
 int64_t rp_wall_us(void);

@@ -312,14 +312,7 @@ sqlite3_stmt *corpus_stmt(struct corpus *c, enum corpus_stmt_id id,
 
 void corpus_fmt_time(int64_t us, char *out, size_t outlen)
 {
-    if (us <= 0) {
-        snprintf(out, outlen, "-");
-        return;
-    }
-    time_t s = (time_t)(us / 1000000);
-    struct tm tm;
-    gmtime_r(&s, &tm);
-    strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    rp_fmt_time_iso(us, 0, out, outlen);
 }
 
 static int exec(struct corpus *c, const char *sql, const char *what, char *err)

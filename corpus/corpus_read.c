@@ -474,7 +474,9 @@ int corpus_run_find(struct corpus *c, const char *id_or_label,
     if (!runs[0])
         return rp_fail(err, RP_EINPUT, "%s: no run '%s': the corpus has no "
                        "runs yet", c->path, s);
-    suggest_labels(c, s, near, sizeof near);
+    near[0] = '\0';
+    if (!numeric) /* an id that is not a run: no label is "close" to it */
+        suggest_labels(c, s, near, sizeof near);
     if (near[0])
         return rp_fail(err, RP_EINPUT, "%s: no run with id or label '%s'; "
                        "did you mean %s?", c->path, s, near);

@@ -109,7 +109,7 @@ id=$(json "$TMP/ab.json" 'r["slowest"][0]["exchange_id"]')
 [ "$(rc "$REPRISE" show "$db" "$id")" = 0 ] || fail "show $id"
 grep -q "^> GET /api/search" "$TMP/stdout" || fail "show: request line"
 grep -q "^< HTTP/1.1 200" "$TMP/stdout" || fail "show: status line"
-grep -q "^  run 3 'v2' copy 0: status 200, latency " "$TMP/stdout" ||
+grep -q "^  run 3 'v2' (started 20[0-9-]*T[0-9:.]*Z, speed):" "$TMP/stdout" && grep -q "^    loop 0: copy 0: status 200, latency " "$TMP/stdout" ||
     fail "show: replays of the exchange: $(cat "$TMP/stdout")"
 [ "$(rc "$REPRISE" show "$db" "$id" --curl --target http://127.0.0.1:1)" = 0 ] ||
     fail "show --curl"

@@ -274,7 +274,8 @@ static void test_json_contract(void **state)
                               "\"default\": true, \"endpoint\": "
                               "\"POST /orders\""));
     assert_non_null(strstr(s, "\"verdict_reasons\": [\n  {\"kind\": "
-                              "\"fail\", \"text\": \"errors>+1% (default) "
+                              "\"fail\", \"decides\": true, \"text\": "
+                              "\"errors>+1% (default) "
                               "held on "));
     /* only the endpoint whose errors moved fails */
     assert_null(strstr(s, "\"endpoint\": \"GET /slow\", \"value\""));
