@@ -553,7 +553,9 @@ static int evaluate(struct an_analysis *a, int ignore_noise, size_t *nlat,
     return 0;
 }
 
-static void note_failures(struct an_analysis *a)
+/* One note per condition that held. When a starved generator measured the
+ * latencies, a latency condition that held is a notice, not a reason. */
+static void note_failures(struct an_analysis *a, int starved)
 {
     const struct an_opts *o = a->o;
     for (int k = 0; k < o->ncond; k++) {
@@ -566,8 +568,12 @@ static void note_failures(struct an_analysis *a)
         char label[96], v[96];
         an_cond_label(&o->cond[k], label, sizeof label);
         an_failure_value(a, &a->fail[first], v, sizeof v);
-        note(a, AN_NOTE_FAIL, "%s held on %zu %s, e.g. %s (%s)", label, n,
-             n == 1 ? "group" : "groups", a->fail[first].group->key, v);
+        int untrusted = starved && an_cond_is_latency(o->cond[k].metric);
+        note(a, untrusted ? AN_NOTE_INFO : AN_NOTE_FAIL,
+             "%s held on %zu %s, e.g. %s (%s)%s", label, n,
+             n == 1 ? "group" : "groups", a->fail[first].group->key, v,
+             untrusted ? ", measured by a starved generator: not trusted"
+                       : "");
     }
 }
 
@@ -643,7 +649,10 @@ int an_decide(struct an_analysis *a, char *err)
             note(a, AN_NOTE_INFO, "every request of the candidate failed "
                  "(%s), accepted by --allow-all-errors", mix);
     }
-    note_failures(a);
+    int starved = 0;
+    for (int i = AN_BASE; i <= AN_CAND; i++)
+        starved |= latency_gated && a->set[i].present && a->set[i].starved;
+    note_failures(a, starved);
     int nothing = !c->count || !b->count;
     if (!c->count)
         note(a, AN_NOTE_INCONCLUSIVE, "the candidate has no results to "
@@ -652,7 +661,6 @@ int an_decide(struct an_analysis *a, char *err)
     if (!b->count)
         note(a, AN_NOTE_INCONCLUSIVE, "the baseline has no results to "
              "judge");
-    int starved = 0;
     for (int i = 0; i < AN_NSIDES; i++) {
         const struct an_set *s = &a->set[i];
         if (!s->present || !s->starved)
@@ -663,7 +671,6 @@ int an_decide(struct an_analysis *a, char *err)
         if (i == AN_NOISE)
             continue; /* below, as a suspect noise run */
         if (latency_gated) {
-            starved = 1;
             note(a, AN_NOTE_INCONCLUSIVE, "the %s, %s, fell behind its "
                  "schedule (p99 lateness %s; the bound is %s, or half its "
                  "p99 latency): its generator, not the target, measured the "
@@ -708,10 +715,5 @@ int an_decide(struct an_analysis *a, char *err)
         a->verdict = AN_INCONCLUSIVE;
     else
         a->verdict = AN_PASS;
-    if (starved && nlat)
-        note(a, AN_NOTE_INFO, "the latency failures listed (%zu) were "
-             "measured by a starved generator and are not trusted%s", nlat,
-             a->verdict == AN_FAIL ? "; the verdict rests on the others"
-                                   : "");
     return 0;
 }

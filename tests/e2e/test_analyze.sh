@@ -91,6 +91,9 @@ grep -q "<svg" "$TMP/r.html" || fail "html without svg"
 head -1 "$TMP/r.csv" | grep -q '^endpoint,verdict,p_value' || fail "csv header"
 
 # errors: one line, exit 2
+[ "$(rc "$REPRISE" analyze "$db" --candidate V2)" = 2 ] || fail "unknown run V2"
+grep -q "no run with id or label 'V2'; did you mean 'v2' (run 3)" "$TMP/stderr" ||
+    fail "no close match suggested: $(cat "$TMP/stderr")"
 [ "$(rc "$REPRISE" analyze "$db" --candidate nosuch)" = 2 ] || fail "unknown run"
 [ "$(wc -l < "$TMP/stderr")" = 1 ] || fail "unknown run: not one line: $(cat "$TMP/stderr")"
 grep -q "nosuch" "$TMP/stderr" || fail "unknown run message"

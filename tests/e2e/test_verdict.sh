@@ -33,6 +33,10 @@ replay() { "$REPRISE" replay "$db" --spin 0 --quiet "$@"; }
 # warm the servers: a cold nginx answers its first requests slower
 for p in $v1 $v1b $v2; do replay --target "http://127.0.0.1:$p" --speed 20 --label "warm$p"; done
 replay --target "http://127.0.0.1:$v1" --speed 10 --label v1
+# a label used again is said to move to the new run
+"$REPRISE" replay "$db" --target "http://127.0.0.1:$v1" --speed 50 --label "warm$v1" --quiet 2> "$TMP/relabel.err"
+grep -q "the label 'warm$v1' already names run 1; from now on it means the new run" "$TMP/relabel.err" ||
+    fail "no warning for a reused label: $(cat "$TMP/relabel.err")"
 
 # 1. a dead target
 dead=$(free_port)
