@@ -1,9 +1,10 @@
 /*
  * an_cli.c: `reprise analyze`: parses flags, resolves the baseline, the
  * candidate and the optional A/A noise run in the corpus, streams their
- * samples (an_load), compares them (an_compute) and writes the report in
- * the chosen format. Exit codes: 0 pass, 1 a --fail-if condition held or a
- * runtime failure, 2 bad usage or input (unknown run, malformed flag).
+ * samples (an_load), compares them and decides the verdict (an_compute)
+ * and writes the report in every format asked for. Exit codes: 0 PASS, 1
+ * FAIL (or a runtime failure), 2 bad usage or input (unknown run,
+ * malformed flag), 3 INCONCLUSIVE.
  */
 #include "analyze/analyze.h"
 
@@ -63,23 +64,61 @@ static const char usage_text[] =
 "                       that finds no shift, by a quantile test at that\n"
 "                       percentile (Fisher's exact test on the shares above\n"
 "                       the pooled percentile)\n"
-"  --fail-if EXPR       exit 1 when EXPR holds for any endpoint; repeatable.\n"
+"  --fail-if EXPR       FAIL when EXPR holds for any endpoint; repeatable.\n"
 "                       METRIC OP VALUE with METRIC p50 p90 p95 p99 p99.9 max\n"
-"                       mean errors status-changed body-changed, OP > >= < <=:\n"
+"                       mean errors status-changed status-mix body-changed,\n"
+"                       OP > >= < <=:\n"
 "                         p99>+10%  p50>+5ms   change from the baseline; only\n"
 "                                              counts when significant in that\n"
 "                                              direction (as above; never for\n"
 "                                              max), beyond the noise floor,\n"
-"                                              at least --min-effect, and with\n"
-"                                              10 samples of each side beyond\n"
-"                                              that percentile\n"
-"                         p95>250ms            absolute candidate value\n"
+"                                              and at least --min-effect. A\n"
+"                                              percentile needs 10 samples of\n"
+"                                              each side beyond it; where it\n"
+"                                              has fewer, the highest lower\n"
+"                                              one that has them is judged\n"
+"                                              (p99 -> p95 -> p90 -> p50), and\n"
+"                                              said\n"
+"                         p95>250ms            absolute candidate value (of\n"
+"                                              the requests that got a\n"
+"                                              response: a failed request is\n"
+"                                              an error, never a latency)\n"
 "                         errors>1%  errors>+1% error rate (5xx, transport\n"
 "                                              errors, no response), absolute\n"
 "                                              or in points over the baseline\n"
-"                         status-changed>0.5%  body-changed>1% share of\n"
-"                                              exchanges whose status/body hash\n"
-"                                              differs from the baseline\n"
+"                         status-changed>0.5%  share of exchanges whose status\n"
+"                                              differs from the baseline's\n"
+"                         status-mix>1%        how far the status mix moved:\n"
+"                                              the share of requests whose\n"
+"                                              status would have to change to\n"
+"                                              turn one mix into the other,\n"
+"                                              when significant\n"
+"                         body-changed>1%      share of exchanges whose body\n"
+"                                              hash differs\n"
+"\n"
+"Verdict: PASS, FAIL or INCONCLUSIVE, always printed with its reasons.\n"
+"  Default gates stand in for conditions you did not give: 'errors>+1%'\n"
+"  (the error rate rose by more than 1 point, significantly: Fisher's exact\n"
+"  test, p < alpha), unless a --fail-if names errors, and 'status-mix>1%',\n"
+"  unless one names status-changed or status-mix. Both apply to every\n"
+"  endpoint and to all requests together. A candidate whose every request\n"
+"  failed is FAIL whatever the conditions say.\n"
+"  INCONCLUSIVE when the comparison cannot be trusted where it matters: a\n"
+"  latency condition is given and the baseline's or the candidate's\n"
+"  generator fell behind its schedule (p99 lateness over --max-lateness, or\n"
+"  over --min-effect and half that run's p99 latency); the noise run is not\n"
+"  an A/A twin of the baseline (starved, other errors, status mix or\n"
+"  latency) and without its floor a latency condition would fail; a\n"
+"  condition could not be judged, even at p50, on an endpoint that moved\n"
+"  significantly the way it guards (and by more than the generators' p99\n"
+"  lateness); or a side has no results. Errors,\n"
+"  status and body changes FAIL even then: a late generator cannot cause\n"
+"  them.\n"
+"  --no-default-gates   only the conditions given\n"
+"  --allow-all-errors   a candidate whose every request failed may pass\n"
+"                       (testing an outage on purpose, say)\n"
+"  --max-lateness DUR   p99 lateness beyond which a run's generator counts\n"
+"                       as starved (default 5ms)\n"
 "  --warmup DUR         leave out of the measurements the requests due in the\n"
 "                       first DUR of each run or capture (cold caches and\n"
 "                       connections); they are still compared for status\n"
@@ -89,14 +128,17 @@ static const char usage_text[] =
 "\n"
 "Output:\n"
 "  --format F           text (default), json, csv, markdown or html\n"
-"  -o, --output FILE    write the report to FILE instead of stdout\n"
+"  -o, --output FILE    write the report to FILE instead of stdout;\n"
+"                       repeatable (-o report.html -o report.json): the\n"
+"                       format is taken from the extension (.txt .json\n"
+"                       .csv .md .html), else from --format\n"
 "  --top N              rows in the text table (default 50; 0 = all)\n"
 "  --color, --no-color  force colour on or off (default: on a terminal,\n"
 "                       unless NO_COLOR is set)\n"
 "  -h, --help           this help\n"
 "\n"
-"Exit status: 0 pass, 1 a --fail-if condition held (or a runtime failure),\n"
-"2 bad usage or input (unknown run or label, malformed expression).\n";
+"Exit status: 0 PASS, 1 FAIL (or a runtime failure), 2 bad usage or input\n"
+"(unknown run or label, malformed expression), 3 INCONCLUSIVE.\n";
 
 /* Returns the value of flag `name` at argv[*i] ("--x V" or "--x=V"), or
  * NULL when argv[*i] is not that flag. *missing is set when it is but has
@@ -119,6 +161,25 @@ static const char *flag_value(int argc, char **argv, int *i,
     return argv[++*i];
 }
 
+/* The format named s (a --format value or a file extension): 0, or -1. */
+static int format_of(const char *s, enum an_format *out)
+{
+    static const struct {
+        const char *name;
+        enum an_format f;
+    } names[] = {
+        {"text", AN_FMT_TEXT}, {"txt", AN_FMT_TEXT}, {"json", AN_FMT_JSON},
+        {"csv", AN_FMT_CSV}, {"markdown", AN_FMT_MD}, {"md", AN_FMT_MD},
+        {"html", AN_FMT_HTML}, {"htm", AN_FMT_HTML},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(s, names[i].name)) {
+            *out = names[i].f;
+            return 0;
+        }
+    return -1;
+}
+
 static int parse_args(int argc, char **argv, struct an_opts *o, char *err)
 {
     for (int i = 1; i < argc; i++) {
@@ -135,6 +196,16 @@ static int parse_args(int argc, char **argv, struct an_opts *o, char *err)
             o->color = 1;
         } else if (!strcmp(a, "--no-color")) {
             o->color = 0;
+        } else if (!strcmp(a, "--no-default-gates")) {
+            o->no_default_gates = 1;
+        } else if (!strcmp(a, "--allow-all-errors")) {
+            o->allow_all_errors = 1;
+        } else if (FLAG("--max-lateness")) {
+            if (miss)
+                goto missing;
+            if ((rc = rp_parse_duration_us(v, "--max-lateness",
+                                           &o->max_lateness_us, err)))
+                return rc;
         } else if (FLAG("--baseline")) {
             if (miss)
                 goto missing;
@@ -232,23 +303,16 @@ static int parse_args(int argc, char **argv, struct an_opts *o, char *err)
         } else if (FLAG("--format")) {
             if (miss)
                 goto missing;
-            if (!strcmp(v, "text"))
-                o->format = AN_FMT_TEXT;
-            else if (!strcmp(v, "json"))
-                o->format = AN_FMT_JSON;
-            else if (!strcmp(v, "csv"))
-                o->format = AN_FMT_CSV;
-            else if (!strcmp(v, "markdown") || !strcmp(v, "md"))
-                o->format = AN_FMT_MD;
-            else if (!strcmp(v, "html"))
-                o->format = AN_FMT_HTML;
-            else
+            if (format_of(v, &o->format))
                 return rp_fail(err, RP_EUSAGE, "--format '%s': expected "
                                "text, json, csv, markdown or html", v);
+            o->format_given = 1;
         } else if (FLAG("--output") || FLAG("-o")) {
             if (miss)
                 goto missing;
-            o->out_path = v;
+            if (o->nout >= AN_MAX_OUT)
+                return rp_fail(err, RP_EUSAGE, "at most %d -o", AN_MAX_OUT);
+            o->out[o->nout++].path = v;
         } else if (a[0] == '-' && a[1]) {
             return rp_fail(err, RP_EUSAGE, "unknown flag '%s'; see "
                            "'reprise analyze --help'", a);
@@ -268,6 +332,24 @@ static int parse_args(int argc, char **argv, struct an_opts *o, char *err)
     if (!o->db)
         return rp_fail(err, RP_EUSAGE, "missing DB; usage: reprise analyze "
                        "DB [--baseline RUN] [--candidate RUN]");
+    /* each -o takes its format from its extension, else from --format;
+     * one -o with --format keeps --format whatever the name */
+    for (int i = 0; i < o->nout; i++) {
+        struct an_output *x = &o->out[i];
+        const char *dot = strrchr(x->path, '.');
+        const char *slash = strrchr(x->path, '/');
+        int known = dot && (!slash || dot > slash) &&
+                    !format_of(dot + 1, &x->format);
+        if (o->format_given && (o->nout == 1 || !known))
+            x->format = o->format;
+        else if (!known && o->nout > 1)
+            return rp_fail(err, RP_EUSAGE, "-o %s: cannot tell the format "
+                           "from the name; use .txt, .json, .csv, .md or "
+                           ".html, or one -o with --format", x->path);
+        else if (!known)
+            x->format = o->format;
+    }
+    an_add_default_gates(o);
     return 0;
 }
 
@@ -282,6 +364,11 @@ static void set_from_run(struct an_set *s, const struct corpus_run_row *r)
     snprintf(s->target, sizeof s->target, "%s", r->target);
     snprintf(s->mode, sizeof s->mode, "%s", r->mode);
     snprintf(s->status, sizeof s->status, "%s", r->status);
+    snprintf(s->engine, sizeof s->engine, "%s", r->engine);
+    s->speed = r->speed;
+    s->rate = r->rate;
+    s->concurrency = r->concurrency;
+    s->scale = r->scale;
     s->started_us = r->started_us;
     s->wall_us = r->ended_us > r->started_us ? r->ended_us - r->started_us : 0;
 }
@@ -353,13 +440,37 @@ static int resolve(struct corpus *c, struct an_analysis *a, char *err)
     return 0;
 }
 
+/* Writes the report in x's format to x's file (or stdout). */
+static int write_report(const struct an_analysis *a,
+                        const struct an_output *x, int color_opt, char *err)
+{
+    FILE *out = stdout;
+    if (x->path && !(out = fopen(x->path, "w")))
+        return rp_fail(err, RP_EIO, "cannot write %s: %m", x->path);
+    int color = color_opt >= 0 ? color_opt
+                : (!x->path && isatty(1) && !getenv("NO_COLOR"));
+    int rc = 0;
+    switch (x->format) {
+    case AN_FMT_TEXT: rc = an_report_text(a, out, color); break;
+    case AN_FMT_JSON: rc = an_report_json(a, out); break;
+    case AN_FMT_CSV: rc = an_report_csv(a, out); break;
+    case AN_FMT_MD: rc = an_report_md(a, out); break;
+    case AN_FMT_HTML: rc = an_report_html(a, out); break;
+    }
+    if (fflush(out) || rc)
+        rc = rp_fail(err, RP_EIO, "cannot write the report to %s: %m",
+                     x->path ? x->path : "standard output");
+    if (out != stdout && fclose(out) && !rc)
+        rc = rp_fail(err, RP_EIO, "cannot write %s: %m", x->path);
+    return rc;
+}
+
 int an_cmd(int argc, char **argv)
 {
     char err[RP_ERRLEN] = "";
     struct an_opts o;
     struct an_analysis a;
     struct corpus *c = NULL;
-    FILE *out = stdout;
     int rc, exit_code = 2;
     memset(&o, 0, sizeof o);
     o.alpha = 0.01;
@@ -368,6 +479,7 @@ int an_cmd(int argc, char **argv)
     o.min_count = 1;
     o.color = -1;
     o.top = 50;
+    o.max_lateness_us = 5000;
     an_analysis_init(&a, &o);
     o.tmpl = an_templater_new(0);
     if (!o.tmpl) {
@@ -391,31 +503,19 @@ int an_cmd(int argc, char **argv)
         goto done;
     if ((rc = an_compute(&a, err)))
         goto done;
-    if (o.out_path && !(out = fopen(o.out_path, "w"))) {
-        rc = rp_fail(err, RP_EIO, "cannot write %s: %m", o.out_path);
-        out = stdout;
-        goto done;
+    if (!o.nout) {
+        o.out[0].path = NULL;
+        o.out[0].format = o.format;
+        o.nout = 1;
     }
-    int color = o.color >= 0 ? o.color
-                : (!o.out_path && isatty(1) && !getenv("NO_COLOR"));
-    switch (o.format) {
-    case AN_FMT_TEXT: rc = an_report_text(&a, out, color); break;
-    case AN_FMT_JSON: rc = an_report_json(&a, out); break;
-    case AN_FMT_CSV: rc = an_report_csv(&a, out); break;
-    case AN_FMT_MD: rc = an_report_md(&a, out); break;
-    case AN_FMT_HTML: rc = an_report_html(&a, out); break;
-    }
-    if (fflush(out) || rc)
-        rc = rp_fail(err, RP_EIO, "cannot write the report to %s: %m",
-                     o.out_path ? o.out_path : "standard output");
+    for (int i = 0; i < o.nout && !rc; i++)
+        rc = write_report(&a, &o.out[i], o.color, err);
 done:
-    if (out != stdout && fclose(out) && !rc)
-        rc = rp_fail(err, RP_EIO, "cannot write %s: %m", o.out_path);
     if (rc) {
         fprintf(stderr, "reprise: analyze: %s\n", err);
         exit_code = rp_exit_code(rc);
     } else {
-        exit_code = a.verdict_fail ? 1 : 0;
+        exit_code = an_verdict_exit(a.verdict);
     }
 out:
     an_analysis_cleanup(&a);

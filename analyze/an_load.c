@@ -59,7 +59,7 @@ void an_analysis_init(struct an_analysis *a, struct an_opts *o)
 {
     memset(a, 0, sizeof *a);
     a->o = o;
-    a->tick_us = 1000000;
+    a->tl[AN_BASE].tick_us = a->tl[AN_CAND].tick_us = 1000000;
 }
 
 void an_analysis_cleanup(struct an_analysis *a)
@@ -71,9 +71,11 @@ void an_analysis_cleanup(struct an_analysis *a)
     free(a->groups);
     free(a->slot);
     group_cleanup(&a->all);
-    for (size_t i = 0; i < a->nticks; i++)
-        rp_hist_free(a->tick[i].lat);
-    free(a->tick);
+    for (int k = 0; k < 2; k++) {
+        for (size_t i = 0; i < a->tl[k].nticks; i++)
+            rp_hist_free(a->tl[k].tick[i].lat);
+        free(a->tl[k].tick);
+    }
     for (int i = 0; i < AN_NSIDES; i++)
         rp_hist_free(a->set[i].lateness);
     free(a->order);
@@ -184,6 +186,28 @@ static void group_key(const struct an_analysis *a,
     }
 }
 
+int an_status_key(const struct corpus_sample *s)
+{
+    if (s->error_class != CORPUS_ERR_NONE)
+        return -(int)s->error_class;
+    return s->status >= 100 && s->status < 600 ? s->status : 0;
+}
+
+static void codes_add(struct an_codes *c, int key)
+{
+    for (int i = 0; i < c->len; i++)
+        if (c->key[i] == key) {
+            c->n[i]++;
+            return;
+        }
+    if (c->len == AN_MAX_CODES) {
+        c->other++;
+        return;
+    }
+    c->key[c->len] = key;
+    c->n[c->len++] = 1;
+}
+
 static int side_add(struct an_side *d, const struct corpus_sample *s,
                     int64_t metric_us)
 {
@@ -192,6 +216,7 @@ static int side_add(struct an_side *d, const struct corpus_sample *s,
         d->errors++;
     int cls = s->status >= 100 && s->status < 600 ? s->status / 100 : 0;
     d->status_class[cls]++;
+    codes_add(&d->codes, an_status_key(s));
     if ((unsigned)s->error_class < CORPUS_ERR__COUNT)
         d->errclass[s->error_class]++;
     if (!has_timing(s))
@@ -206,7 +231,7 @@ static int side_add(struct an_side *d, const struct corpus_sample *s,
     return rc;
 }
 
-static struct an_tick *tick_at(struct an_analysis *a, int64_t t_us)
+static struct an_tick *tick_at(struct an_timeline *a, int64_t t_us)
 {
     if (t_us < 0)
         t_us = 0;
@@ -223,7 +248,9 @@ static struct an_tick *tick_at(struct an_analysis *a, int64_t t_us)
                 continue;
             }
             dst->due += src->due;
+            dst->sent += src->sent;
             dst->done += src->done;
+            dst->lat_sum_us += src->lat_sum_us;
             dst->errors += src->errors;
             if (src->lat) {
                 if (!dst->lat) {
@@ -261,7 +288,7 @@ static struct an_tick *tick_at(struct an_analysis *a, int64_t t_us)
     return &a->tick[i];
 }
 
-static int timeline_add(struct an_analysis *a, const struct corpus_sample *s,
+static int timeline_add(struct an_timeline *a, const struct corpus_sample *s,
                         int64_t metric_us)
 {
     struct an_tick *t = tick_at(a, s->t_us);
@@ -270,16 +297,30 @@ static int timeline_add(struct an_analysis *a, const struct corpus_sample *s,
     t->due++;
     if (is_error(s))
         t->errors++;
-    if (!has_timing(s))
-        return 0;
-    if (!t->lat && !(t->lat = rp_hist_new()))
-        return RP_ENOMEM;
-    if (rp_hist_record(t->lat, metric_us))
-        return RP_ENOMEM;
-    struct an_tick *d = tick_at(a, s->t_us + s->latency_us);
-    if (!d)
-        return RP_ENOMEM;
-    d->done++;
+    if (has_timing(s)) {
+        if (!t->lat && !(t->lat = rp_hist_new()))
+            return RP_ENOMEM;
+        if (rp_hist_record(t->lat, metric_us))
+            return RP_ENOMEM;
+    }
+    /* sent: when it reached the target (due + lateness) */
+    if (s->latency_us >= 0 && s->service_us >= 0 &&
+        s->latency_us >= s->service_us) {
+        struct an_tick *x = tick_at(a, s->t_us + s->latency_us -
+                                           s->service_us);
+        if (!x)
+            return RP_ENOMEM;
+        x->sent++;
+    }
+    /* a failed request is done when it failed: it no longer waits on the
+     * target, and a backlog of them must not read as saturation */
+    if (s->latency_us >= 0) {
+        struct an_tick *d = tick_at(a, s->t_us + s->latency_us);
+        if (!d)
+            return RP_ENOMEM;
+        d->done++;
+        d->lat_sum_us += (double)s->latency_us;
+    }
     return 0;
 }
 
@@ -300,9 +341,30 @@ static void slow_add(struct an_analysis *a, const struct corpus_sample *s,
     struct an_slow *w = &a->slow[at];
     w->exchange_id = s->exchange_id;
     w->copy = s->copy;
+    w->loop = s->loop;
     w->latency_us = metric_us;
     w->status = s->status;
     snprintf(w->endpoint, sizeof w->endpoint, "%s", key);
+}
+
+static void msg_add(struct an_set *set, const struct corpus_sample *s)
+{
+    char text[AN_MSGLEN];
+    rp_errmsg_normalize(s->error ? s->error : "", text, sizeof text);
+    for (int i = 0; i < set->nmsg; i++)
+        if (set->msg[i].cls == s->error_class &&
+            !strcmp(set->msg[i].text, text)) {
+            set->msg[i].count++;
+            return;
+        }
+    if (set->nmsg == AN_MAX_MSGS) {
+        set->msg_other++;
+        return;
+    }
+    struct an_msg *m = &set->msg[set->nmsg++];
+    m->cls = s->error_class;
+    snprintf(m->text, sizeof m->text, "%s", text);
+    m->count = 1;
 }
 
 /* Records one sample of side `which`; *gout receives its group. */
@@ -341,6 +403,8 @@ static int record(struct an_analysis *a, int which,
                     ? s->service_us : s->latency_us;
     if (side_add(&g->side[which], s, m) || side_add(&a->all.side[which], s, m))
         return RP_ENOMEM;
+    if (s->error_class != CORPUS_ERR_NONE)
+        msg_add(set, s);
     int64_t end = s->t_us + (s->latency_us > 0 ? s->latency_us : 0);
     int first = set->samples - set->not_sent - set->warmup == 1;
     if (first || s->t_us < set->t_first_us)
@@ -354,12 +418,10 @@ static int record(struct an_analysis *a, int which,
         if (rp_hist_record(set->lateness, s->latency_us - s->service_us))
             return RP_ENOMEM;
     }
-    if (which == AN_CAND) {
-        if (timeline_add(a, s, m))
-            return RP_ENOMEM;
-        if (has_timing(s))
-            slow_add(a, s, m, key);
-    }
+    if (which != AN_NOISE && timeline_add(&a->tl[which], s, m))
+        return RP_ENOMEM;
+    if (which == AN_CAND && has_timing(s))
+        slow_add(a, s, m, key);
     return 0;
 }
 
@@ -369,15 +431,37 @@ static void add_example(int64_t *ex, int *n, int64_t id)
         ex[(*n)++] = id;
 }
 
-static void diff(struct an_group *g, const struct corpus_sample *b,
-                 const struct corpus_sample *c)
+static void trans_add(struct an_group *g, int from, int to, int64_t id)
 {
-    if (!g || b->error_class == CORPUS_ERR_NOT_SENT)
+    for (int i = 0; i < g->ntrans; i++) {
+        struct an_trans *t = &g->trans[i];
+        if (t->from == from && t->to == to) {
+            t->count++;
+            add_example(t->ex, &t->nex, id);
+            return;
+        }
+    }
+    if (g->ntrans == AN_MAX_TRANS) {
+        g->trans_other++;
         return;
+    }
+    struct an_trans *t = &g->trans[g->ntrans++];
+    memset(t, 0, sizeof *t);
+    t->from = from;
+    t->to = to;
+    t->count = 1;
+    add_example(t->ex, &t->nex, id);
+}
+
+static void diff_one(struct an_group *g, const struct corpus_sample *b,
+                     const struct corpus_sample *c)
+{
     g->compared++;
-    if (b->status != c->status) {
+    int kb = an_status_key(b), kc = an_status_key(c);
+    if (kb != kc) {
         g->status_changed++;
         add_example(g->status_ex, &g->n_status_ex, c->exchange_id);
+        trans_add(g, kb, kc, c->exchange_id);
     } else if (b->has_body_hash && c->has_body_hash) {
         g->body_compared++;
         if (memcmp(b->body_hash, c->body_hash, RP_HASH_LEN)) {
@@ -385,6 +469,17 @@ static void diff(struct an_group *g, const struct corpus_sample *b,
             add_example(g->body_ex, &g->n_body_ex, c->exchange_id);
         }
     }
+}
+
+/* Compares the candidate's sample c with the baseline's b of the same
+ * exchange, in its group g and over all requests. */
+static void diff(struct an_analysis *a, struct an_group *g,
+                 const struct corpus_sample *b, const struct corpus_sample *c)
+{
+    if (!g || b->error_class == CORPUS_ERR_NOT_SENT)
+        return;
+    diff_one(g, b, c);
+    diff_one(&a->all, b, c);
 }
 
 /* Orders two runs' samples as their cursors do: loop, exchange, copy. */
@@ -442,7 +537,7 @@ static int load_runs(struct an_analysis *a, struct corpus *c, char *err)
         if (k >= 0 && (rc = record(a, AN_CAND, &sc, &g)))
             goto done;
         if (k == 0)
-            diff(g, &sb, &sc);
+            diff(a, g, &sb, &sc);
         if (k <= 0)
             hb = corpus_samples_next(cb, &sb, err);
         if (k >= 0 && hb >= 0)
@@ -505,7 +600,7 @@ static int load_capture_base(struct an_analysis *a, struct corpus *c,
             (rc = base_advance(a, cb, &sb, &hb, sc.exchange_id, first, err)))
             goto done;
         if (hb > 0 && sb.exchange_id == sc.exchange_id)
-            diff(g, &sb, &sc);
+            diff(a, g, &sb, &sc);
     }
     if (!(rc = hb < 0 ? hb : hc) && first) /* the capture's tail */
         rc = base_advance(a, cb, &sb, &hb, INT64_MAX, 1, err);
@@ -532,7 +627,14 @@ static int load_noise(struct an_analysis *a, struct corpus *c, char *err)
 
 int an_load(struct an_analysis *a, struct corpus *c, char *err)
 {
-    a->tick_us = tick_width(a->set[AN_CAND].wall_us);
+    a->tl[AN_CAND].tick_us = tick_width(a->set[AN_CAND].wall_us);
+    /* a run baseline by its own duration; a capture, played at --speed X,
+     * spans X times the candidate's */
+    const struct an_set *bs = &a->set[AN_BASE];
+    double stretch = a->set[AN_CAND].speed > 0 ? a->set[AN_CAND].speed : 1;
+    a->tl[AN_BASE].tick_us =
+        bs->kind == CORPUS_SET_RUN ? tick_width(bs->wall_us)
+        : tick_width((int64_t)((double)a->set[AN_CAND].wall_us * stretch));
     int rc = group_init(&a->all, "(all)", AN_NSIDES);
     if (!rc)
         rc = a->set[AN_BASE].kind == CORPUS_SET_RUN

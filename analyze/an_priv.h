@@ -22,12 +22,24 @@
 #define AN_MAX_TICKS 4096   /* timeline buckets before they widen */
 #define AN_MAX_CONDS 64     /* --fail-if expressions */
 #define AN_MAX_GROUPS 10000 /* distinct groups, "(other)" included */
+#define AN_MAX_CODES 12     /* status keys counted per side of a group */
+#define AN_MAX_TRANS 8      /* status transitions kept per group */
+#define AN_MAX_MSGS 16      /* distinct error messages kept per set */
+#define AN_MSGLEN 160       /* longest error message kept */
+#define AN_MAX_NOTES 48     /* reasons and notices of the verdict */
+#define AN_NOTELEN 480
+#define AN_MAX_OUT 8        /* -o FILE outputs */
 
 enum { AN_BASE = 0, AN_CAND = 1, AN_NOISE = 2, AN_NSIDES = 3 };
 enum an_group_by { AN_BY_ENDPOINT, AN_BY_HOST, AN_BY_STATUS, AN_BY_NONE };
 enum an_metric { AN_METRIC_LATENCY, AN_METRIC_SERVICE };
 enum an_format { AN_FMT_TEXT, AN_FMT_JSON, AN_FMT_CSV, AN_FMT_MD,
                  AN_FMT_HTML };
+enum an_verdict { AN_PASS, AN_FAIL, AN_INCONCLUSIVE };
+/* Exit codes of `reprise analyze` (2 is bad usage or input, as always). */
+#define AN_EXIT_PASS 0
+#define AN_EXIT_FAIL 1
+#define AN_EXIT_INCONCLUSIVE 3
 
 /* Percentiles reported everywhere, in this order. */
 #define AN_NPCT 5
@@ -39,7 +51,7 @@ extern const char *const an_pct_key[AN_NPCT];  /* "p50", ... "p999" */
 enum an_cond_metric {
     AN_CM_P50, AN_CM_P90, AN_CM_P95, AN_CM_P99, AN_CM_P999, /* = pct idx */
     AN_CM_MAX, AN_CM_MEAN, AN_CM_ERRORS, AN_CM_STATUS_CHANGED,
-    AN_CM_BODY_CHANGED
+    AN_CM_BODY_CHANGED, AN_CM_STATUS_MIX
 };
 enum an_cond_op { AN_OP_GT, AN_OP_GE, AN_OP_LT, AN_OP_LE };
 struct an_cond {
@@ -49,6 +61,14 @@ struct an_cond {
     int relative;       /* "+X": change from the baseline */
     int percent;        /* value is a percentage (else µs) */
     double value;       /* percent, or µs */
+    int dflt;           /* a default gate, not given by the user */
+};
+/* 1 for the metrics a starved generator can distort (latencies). */
+int an_cond_is_latency(enum an_cond_metric m);
+
+struct an_output {
+    const char *path;   /* NULL: standard output */
+    enum an_format format;
 };
 
 struct an_opts {
@@ -66,10 +86,17 @@ struct an_opts {
     int64_t min_count;      /* endpoints with fewer candidate samples are
                                not gated */
     int64_t warmup_us;      /* requests due earlier are not measured */
-    struct an_cond cond[AN_MAX_CONDS];
+    struct an_cond cond[AN_MAX_CONDS]; /* given, then the default gates */
     int ncond;
-    enum an_format format;
-    const char *out_path;   /* NULL: stdout */
+    int nuser;              /* of which given with --fail-if */
+    int no_default_gates;   /* --no-default-gates */
+    int allow_all_errors;   /* --allow-all-errors */
+    int64_t max_lateness_us; /* a run later than this at p99 is starved */
+    enum an_format format;  /* --format: stdout, and -o without a known
+                               extension */
+    int format_given;
+    struct an_output out[AN_MAX_OUT];
+    int nout;               /* 0: the report goes to stdout */
     int color;              /* -1 auto, 0 never, 1 always */
     int top;                /* rows in the text table (0: all) */
 };
@@ -83,6 +110,9 @@ struct an_set {
     char target[512];
     char mode[32];
     char status[32];
+    double speed, rate;     /* runs: the mode's multiple or rate */
+    int concurrency, scale;
+    char engine[16];
     int64_t started_us;
     int64_t wall_us;        /* runs: ended - started (wall), 0 unknown */
     uint64_t samples;       /* samples read */
@@ -90,6 +120,39 @@ struct an_set {
     uint64_t warmup;        /* due within --warmup: not measured */
     int64_t t_first_us, t_last_us; /* first due, last completion */
     struct rp_hist *lateness;  /* runs: sent - scheduled (generator's delay) */
+    /* filled by an_compute */
+    int open_model;         /* speed or rate mode: requests sent when due */
+    int starved;            /* its generator fell behind (an_starved) */
+    int64_t late_p99_us;    /* p99 lateness, -1 unknown */
+    /* the most common error messages of its failed requests */
+    struct an_msg {
+        enum corpus_errclass cls;
+        char text[AN_MSGLEN]; /* normalized: no "after N ms" */
+        uint64_t count;
+    } msg[AN_MAX_MSGS];
+    int nmsg;
+    uint64_t msg_other;     /* failed requests whose message did not fit */
+};
+
+/* A status key: an HTTP status (100..599), 0 for no response, or -(error
+ * class) for a transport error. */
+int an_status_key(const struct corpus_sample *s);
+/* "200", "none", "refused"... into out. */
+void an_status_key_name(int key, char *out, size_t n);
+
+struct an_codes {
+    int key[AN_MAX_CODES];
+    uint64_t n[AN_MAX_CODES];
+    int len;
+    uint64_t other;         /* samples whose key did not fit */
+};
+
+/* Exchanges whose status key changed from `from` (baseline) to `to`. */
+struct an_trans {
+    int from, to;
+    uint64_t count;
+    int64_t ex[AN_MAX_EXAMPLES];
+    int nex;
 };
 
 /* Histograms are NULL for the noise side when there is no noise run. */
@@ -101,12 +164,15 @@ struct an_side {
     uint64_t errors;        /* transport error, no response or 5xx */
     uint64_t status_class[6]; /* [0] none, [1..5] 1xx..5xx */
     uint64_t errclass[CORPUS_ERR__COUNT];
+    struct an_codes codes;  /* status mix */
     struct an_reservoir res;
 };
 
 /* Computed summary of one side of a group. */
 struct an_summary {
     uint64_t count, errors;
+    uint64_t timed;         /* samples with a latency (responses); the
+                               percentiles below mean nothing when 0 */
     double error_rate;      /* 0..1 */
     double mean_us;
     int64_t pct_us[AN_NPCT];
@@ -123,6 +189,10 @@ struct an_group {
     uint64_t status_changed, body_compared, body_changed;
     int64_t status_ex[AN_MAX_EXAMPLES], body_ex[AN_MAX_EXAMPLES];
     int n_status_ex, n_body_ex;
+    struct an_trans trans[AN_MAX_TRANS]; /* most frequent first after
+                                            an_compute */
+    int ntrans;
+    uint64_t trans_other;   /* changes of a transition that did not fit */
     /* filled by an_compute */
     struct an_summary sum[AN_NSIDES];
     struct an_mw mw;        /* Mann-Whitney, candidate vs baseline */
@@ -139,17 +209,25 @@ struct an_group {
                                or p90 with too few samples for p99; -1
                                with too few for either */
     double contribution_us; /* count x delta mean */
+    double mix_pts;         /* status mix: total variation distance between
+                               baseline and candidate, in points */
+    double mix_p;           /* its significance (smallest per-key p-value,
+                               Bonferroni-corrected); 1 when undecidable */
     int failed;             /* a --fail-if held here */
 };
 
+/* One bucket of the candidate's timeline: requests that became due in it,
+ * were sent in it (reached the target), and were done in it (answered or
+ * failed), and the latencies of those due in it. */
 struct an_tick {
-    uint64_t due, done, errors;
+    uint64_t due, sent, done, errors;
+    double lat_sum_us;      /* latencies of the requests done in it */
     struct rp_hist *lat;
 };
 
 struct an_slow {
     int64_t exchange_id;
-    int copy;
+    int copy, loop;
     int64_t latency_us;
     int status;
     char endpoint[AN_KEYLEN];
@@ -159,6 +237,15 @@ struct an_failure {
     int cond;               /* index in opts.cond */
     const struct an_group *group;
     double value;           /* observed value, in the condition's unit */
+    int pi;                 /* percentile index it was judged at (it may be
+                               lower than the condition's), or -1 */
+};
+
+/* A sentence of the verdict: why it is what it is, or what to know. */
+enum an_note_kind { AN_NOTE_FAIL, AN_NOTE_INCONCLUSIVE, AN_NOTE_INFO };
+struct an_note {
+    enum an_note_kind kind;
+    char text[AN_NOTELEN];
 };
 
 struct an_analysis {
@@ -172,23 +259,42 @@ struct an_analysis {
     struct an_group *last_group; /* group of exchange last_ex_id */
     int64_t last_ex_id;
     int groups_capped;       /* AN_MAX_GROUPS was reached */
-    int64_t tick_us;         /* timeline bucket width */
-    struct an_tick *tick;
-    size_t nticks, tick_cap;
+    /* the timelines of the baseline and the candidate (AN_BASE, AN_CAND;
+     * a capture baseline's is in its wire time) */
+    struct an_timeline {
+        int64_t tick_us;     /* bucket width */
+        struct an_tick *tick;
+        size_t nticks, tick_cap;
+    } tl[2];
     struct an_slow slow[AN_MAX_SLOW]; /* slowest first after an_compute */
     int nslow;
     /* filled by an_compute */
     size_t *order;           /* groups in report order */
-    int saturated;
-    int64_t sat_t_us;
-    double sat_rps;
-    int64_t sat_p50_us;
+    struct an_saturation {
+        int found;
+        int64_t t_us;        /* from when, into the candidate run */
+        double achieved_rps; /* completions per second from t_us on */
+        double offered_rps;  /* requests due per second from t_us on */
+        double inflight_start, inflight_end; /* due but not done */
+        double little;       /* in flight a target keeping pace would hold:
+                                achieved rate x its early mean latency */
+        int64_t p50_us;      /* median latency from t_us on */
+    } sat;
     struct an_failure *fail;
     size_t nfail, fail_cap;
-    /* per --fail-if: endpoints where its percentile was not judged (fewer
-     * than AN_TAIL_MIN samples of a side beyond it) */
+    /* per condition: endpoints where its percentile was not judged (fewer
+     * than AN_TAIL_MIN samples of a side beyond it, and beyond every lower
+     * percentile), of which moved significantly the way it guards, with
+     * the first such; and endpoints judged at a lower percentile, by it */
     int unjudged[AN_MAX_CONDS];
-    int verdict_fail;
+    int unjudged_moved[AN_MAX_CONDS];
+    const struct an_group *unjudged_ex[AN_MAX_CONDS];
+    int fallback[AN_MAX_CONDS][AN_NPCT];
+    int noise_suspect;       /* the A/A partner is not one (an_noise_check) */
+    char noise_why[256];
+    enum an_verdict verdict;
+    struct an_note note[AN_MAX_NOTES];
+    int nnotes;
 };
 
 /* an_load.c */
@@ -200,7 +306,15 @@ void an_analysis_cleanup(struct an_analysis *a);
 int an_load(struct an_analysis *a, struct corpus *c, char *err);
 
 /* compare.c */
+/* Summaries, tests, the verdict, report order and saturation. */
 int an_compute(struct an_analysis *a, char *err);
+/* Per-group statistics of every side (summaries, Mann-Whitney, quantile
+ * tests, regressed/improved, status mix). */
+void an_judge(struct an_group *g, const struct an_analysis *a);
+/* The status mix of y against x: total variation distance of their status
+ * keys in points into *pts, its Bonferroni-corrected p-value into *p. */
+void an_status_mix(const struct an_side *x, const struct an_side *y,
+                   double *pts, double *p);
 /* 1 when g's candidate differs from its baseline in direction dir (+1
  * slower, -1 faster) at level alpha: by Mann-Whitney, or, when
  * Mann-Whitney finds no shift, by the quantile test q. */
@@ -211,8 +325,32 @@ int an_sig_dir(const struct an_group *g, const struct an_qtest *q, int dir,
  * three of them, and one machine stall moved it by milliseconds. */
 #define AN_TAIL_MIN 10
 int an_pct_judged(uint64_t n_base, uint64_t n_cand, double pct);
+/* verdict.c */
 /* Parses one --fail-if expression into *out; RP_EUSAGE when malformed. */
 int an_cond_parse(const char *s, struct an_cond *out, char *err);
+/* Appends the default gates the user's conditions leave open (errors>+1%
+ * and status-mix>1%, unless --no-default-gates). */
+void an_add_default_gates(struct an_opts *o);
+/* Evaluates every condition on every group, decides which runs were
+ * starved and whether the noise run is suspect, and sets a->verdict and
+ * its notes. RP_ENOMEM or 0. */
+int an_decide(struct an_analysis *a, char *err);
+/* 1 when note n is a reason for the verdict a came to (a FAIL note of a
+ * FAIL, an INCONCLUSIVE note of an INCONCLUSIVE); the rest are notices. */
+int an_note_decides(const struct an_analysis *a, const struct an_note *n);
+/* "PASS", "FAIL", "INCONCLUSIVE" */
+const char *an_verdict_name(enum an_verdict v);
+int an_verdict_exit(enum an_verdict v);
+/* "errors>+1% (default)" into out. */
+void an_cond_label(const struct an_cond *k, char *out, size_t n);
+/* The value of failure x as text ("change +12.30%", "+3.20 points"). */
+void an_failure_value(const struct an_analysis *a,
+                      const struct an_failure *x, char *out, size_t n);
+
+/* saturation.c */
+/* Looks for the point where the candidate's target stopped keeping pace
+ * with the offered load (open-model runs only); fills a->sat. */
+void an_find_saturation(struct an_analysis *a);
 int64_t an_set_duration_us(const struct an_set *s);
 /* Up to max groups with the largest positive count x delta-mean, largest
  * first, into top; returns how many. */
@@ -229,11 +367,21 @@ int an_report_html(const struct an_analysis *a, FILE *f);
 /* "FAIL", "regressed", "improved", "new", "gone", "~"... */
 const char *an_verdict_word(const struct an_analysis *a,
                             const struct an_group *g);
-/* One line per --fail-if that was not judged somewhere: "not judged: COND
- * on N endpoints ...", the condition between quote and quote (markdown
- * passes backticks), ending with end. */
-void an_print_unjudged(FILE *f, const struct an_analysis *a,
-                       const char *quote, const char *end);
+/* The report's shared sentences, each written as pre + text + post:
+ * the sets' metadata lines, the error causes, the status transitions. */
+typedef void (*an_line_fn)(void *arg, int side, const char *line);
+/* "run 3 'v1' (baseline): target ..., mode speed 10x, scale 1, engine curl,
+ * complete; lateness p99 1.2ms" for each set present. */
+void an_each_set_line(const struct an_analysis *a, an_line_fn fn, void *arg);
+/* "refused 249 (100.0%): Failed to connect to 127.0.0.1 port 1" for each of
+ * the set's most common error messages. */
+void an_each_error_line(const struct an_analysis *a, int side, an_line_fn fn,
+                        void *arg);
+/* "200 -> 401: 17 (e.g. 1 9 16)" for each transition of g, most frequent
+ * first. */
+void an_each_transition(const struct an_group *g, an_line_fn fn, void *arg);
+/* Short role name of a side: "baseline", "candidate", "noise run". */
+const char *an_side_name(int side);
 
 /* report_util.c */
 /* Formats µs as "850us", "12.3ms", "1.25s", "3m05s" into out. */
@@ -242,6 +390,13 @@ void an_fmt_us(double us, char *out, size_t n);
 void an_set_name(const struct an_set *s, char *out, size_t n);
 void an_json_str(FILE *f, const char *s);
 const char *an_group_by_name(enum an_group_by g);
+/* A percentile of s for a table cell: "12.3ms", "none" when no request
+ * got a response, "-" when there are no requests. */
+void an_fmt_pct(const struct an_summary *s, int pi, char *out, size_t n);
+/* The change of a percentile, "+12.3%", "none" when a side has no
+ * responses, "-" when it has no requests or the baseline is 0. */
+void an_fmt_change(const struct an_summary *b, const struct an_summary *c,
+                   int pi, char *out, size_t n);
 /* Percent change (b -> c), NAN when b is 0. */
 double an_pct_change(double b, double c);
 

@@ -34,7 +34,8 @@ static const char show_usage[] =
 "                   header is kept\n"
 "  --body-bytes N   body preview length in bytes (default 1024; 0 = all)\n"
 "  --runs N         list the results of the latest N runs (default 10;\n"
-"                   0 = none)\n"
+"                   0 = none), grouped by loop: the first 10 loops one by\n"
+"                   one, the rest summed up\n"
 "  -h, --help       this help\n";
 
 /* Writes s[0..n) with control and non-ASCII bytes escaped as \xHH (tab and,
@@ -115,8 +116,32 @@ static int64_t span_us(int64_t a, int64_t b)
 
 static void fmt_dur(int64_t us, char *out, size_t n);
 
-/* Prints what each of the latest max_runs runs measured for exchange id
- * (all copies and loops). */
+/* One result of an exchange's replay, as " copy 0: status 200, latency
+ * 2.1ms, service time 1.9ms, 41 body bytes". */
+static void print_result(FILE *f, const struct corpus_sample *s)
+{
+    char lat[32], svc[32];
+    fmt_dur(s->latency_us, lat, sizeof lat);
+    fmt_dur(s->service_us, svc, sizeof svc);
+    fprintf(f, " copy %d: ", s->copy);
+    if (s->error_class != CORPUS_ERR_NONE) {
+        fprintf(f, "error %s", corpus_errclass_name(s->error_class));
+        if (s->error) {
+            fputs(" (", f);
+            safe_write(f, s->error, strlen(s->error), 0, NULL);
+            fputc(')', f);
+        }
+    } else {
+        fprintf(f, "status %d, latency %s, service time %s, %lld body bytes",
+                s->status, lat, svc, (long long)s->resp_bytes);
+    }
+}
+
+#define SHOW_LOOPS 10 /* loops of a run printed one by one */
+
+/* Prints what each of the latest max_runs runs measured for exchange id,
+ * grouped by loop: the first SHOW_LOOPS loops one by one, the rest as a
+ * count with their status mix and latency range. */
 static int print_replays(FILE *f, struct corpus *c, int64_t id, int max_runs,
                          char *err)
 {
@@ -130,29 +155,57 @@ static int print_replays(FILE *f, struct corpus *c, int64_t id, int max_runs,
         if (rc)
             return rc;
         struct corpus_sample s;
+        int loop = -1, loops = 0, first = 1;
+        uint64_t rest = 0, rest_ok = 0, rest_err = 0;
+        int64_t rest_min = -1, rest_max = -1;
         while ((rc = corpus_samples_next(cur, &s, err)) > 0) {
             if (!header++)
                 fputs("replays:\n", f);
-            char lat[32], svc[32];
-            fmt_dur(s.latency_us, lat, sizeof lat);
-            fmt_dur(s.service_us, svc, sizeof svc);
-            fprintf(f, "  run %lld", (long long)row.id);
-            if (row.label[0]) {
-                fputs(" '", f);
-                safe_write(f, row.label, strlen(row.label), 0, NULL);
-                fputc('\'', f);
+            if (first) {
+                char started[40];
+                rp_fmt_time_iso(row.started_us, 1, started, sizeof started);
+                fprintf(f, "  run %lld", (long long)row.id);
+                if (row.label[0]) {
+                    fputs(" '", f);
+                    safe_write(f, row.label, strlen(row.label), 0, NULL);
+                    fputc('\'', f);
+                }
+                fprintf(f, " (started %s, %s):\n", started, row.mode);
+                first = 0;
             }
-            fprintf(f, " copy %d", s.copy);
-            if (s.loop)
-                fprintf(f, " loop %d", s.loop);
-            fputs(": ", f);
-            if (s.error_class != CORPUS_ERR_NONE)
-                fprintf(f, "error %s", corpus_errclass_name(s.error_class));
-            else
-                fprintf(f, "status %d, latency %s, service time %s, %lld "
-                        "body bytes", s.status, lat, svc,
-                        (long long)s.resp_bytes);
+            if (s.loop != loop) {
+                loop = s.loop;
+                loops++;
+                if (loops <= SHOW_LOOPS)
+                    fprintf(f, "%s    loop %d:", loops > 1 ? "\n" : "", loop);
+            } else if (loops <= SHOW_LOOPS) {
+                fputc(';', f);
+            }
+            if (loops <= SHOW_LOOPS) {
+                print_result(f, &s);
+                continue;
+            }
+            rest++;
+            if (s.error_class == CORPUS_ERR_NONE && s.status > 0) {
+                rest_ok++;
+                if (rest_min < 0 || s.latency_us < rest_min)
+                    rest_min = s.latency_us;
+                if (s.latency_us > rest_max)
+                    rest_max = s.latency_us;
+            } else {
+                rest_err++;
+            }
+        }
+        if (!first)
             fputc('\n', f);
+        if (rest) {
+            char lo[32], hi[32];
+            fmt_dur(rest_min, lo, sizeof lo);
+            fmt_dur(rest_max, hi, sizeof hi);
+            fprintf(f, "    loops %d more: %llu results, %llu answered "
+                    "(latency %s to %s), %llu errors\n", loops - SHOW_LOOPS,
+                    (unsigned long long)rest, (unsigned long long)rest_ok,
+                    lo, hi, (unsigned long long)rest_err);
         }
         corpus_samples_close(cur);
         if (rc < 0)
@@ -467,10 +520,12 @@ int an_show_cmd(int argc, char **argv)
             sizeof t[3]);
     fprintf(f, "timings: request sent in %s, first response byte %s later, "
             "response received in %s; total %s\n", t[0], t[1], t[2], t[3]);
+    char when[40];
+    rp_fmt_time_iso(ex.req.first_us, 1, when, sizeof when);
     fprintf(f, "wire: request %llu bytes, response %llu bytes; first "
-            "request byte at %lld us (epoch)\n",
+            "request byte at %s (%lld us since the epoch)\n",
             (unsigned long long)ex.req.wire_bytes,
-            (unsigned long long)ex.resp.wire_bytes,
+            (unsigned long long)ex.resp.wire_bytes, when,
             (long long)ex.req.first_us);
     if (runs > 0 && (rc = print_replays(f, c, ex.id, (int)runs, err)))
         goto done;

@@ -1,9 +1,11 @@
 /*
  * compare.c: turns the accumulators into a comparison: per-group summaries
- * (percentiles from the histograms), the Mann-Whitney test on the kept
- * samples, the minimum-effect and noise-floor checks that decide
- * "regressed" / "improved", the --fail-if conditions, the report order and
- * the saturation point of the candidate's timeline.
+ * (percentiles from the histograms, over the requests that got a response:
+ * a failed request is an error, never a 0 us latency), the Mann-Whitney
+ * test on the kept samples, the minimum-effect and noise-floor checks that
+ * decide "regressed" / "improved", the status mix, and the report order.
+ * The verdict (verdict.c) and the saturation point (saturation.c) are
+ * decided from what this computes.
  */
 #include "analyze/an_priv.h"
 
@@ -40,6 +42,7 @@ static void summarize(const struct an_side *s, const struct an_set *set,
         return;
     out->count = s->count;
     out->errors = s->errors;
+    out->timed = rp_hist_count(s->lat);
     out->error_rate = s->count ? (double)s->errors / (double)s->count : 0;
     out->mean_us = rp_hist_mean(s->lat);
     for (int i = 0; i < AN_NPCT; i++)
@@ -109,7 +112,113 @@ int an_pct_judged(uint64_t n_base, uint64_t n_cand, double pct)
            (double)n_cand * beyond >= AN_TAIL_MIN - 1e-9;
 }
 
-static void judge(struct an_group *g, const struct an_analysis *a)
+/* Share of the samples of c with status key `key`. */
+static double key_share(const struct an_codes *c, uint64_t total, int key)
+{
+    for (int i = 0; total && i < c->len; i++)
+        if (c->key[i] == key)
+            return (double)c->n[i] / (double)total;
+    return 0;
+}
+
+static uint64_t key_count(const struct an_codes *c, int key)
+{
+    for (int i = 0; i < c->len; i++)
+        if (c->key[i] == key)
+            return c->n[i];
+    return 0;
+}
+
+/* The status mix of side y against side x of g: the total variation
+ * distance of their status-key distributions in points (half the summed
+ * share differences: the share of requests whose status would have to
+ * change to turn one mix into the other), and its significance: the
+ * smallest two-proportion p-value over the keys, times the number of keys
+ * (Bonferroni). Keys that did not fit the table count as one "other". */
+void an_status_mix(const struct an_side *x, const struct an_side *y,
+                   double *pts, double *p)
+{
+    *pts = 0;
+    *p = 1;
+    uint64_t nx = x->count, ny = y->count;
+    if (!nx || !ny)
+        return;
+    int keys[2 * AN_MAX_CODES];
+    int nk = 0;
+    for (int s = 0; s < 2; s++) {
+        const struct an_codes *c = s ? &y->codes : &x->codes;
+        for (int i = 0; i < c->len; i++) {
+            int seen = 0;
+            for (int k = 0; k < nk; k++)
+                seen |= keys[k] == c->key[i];
+            if (!seen)
+                keys[nk++] = c->key[i];
+        }
+    }
+    double tv = fabs((double)x->codes.other / (double)nx -
+                     (double)y->codes.other / (double)ny);
+    double pmin = an_two_prop_p(x->codes.other, nx, y->codes.other, ny);
+    for (int k = 0; k < nk; k++) {
+        tv += fabs(key_share(&x->codes, nx, keys[k]) -
+                   key_share(&y->codes, ny, keys[k]));
+        double pk = an_two_prop_p(key_count(&x->codes, keys[k]), nx,
+                                  key_count(&y->codes, keys[k]), ny);
+        if (pk < pmin)
+            pmin = pk;
+    }
+    *pts = tv / 2 * 100.0;
+    double bonf = pmin * (double)(nk + 1);
+    *p = bonf > 1 ? 1 : bonf;
+}
+
+/* When (nearly) every candidate request has its baseline twin, the status
+ * mix is tested on the pairs, which is far stronger than comparing two
+ * mixes: for each pair of status keys {x, y}, the exchanges that went
+ * x -> y and those that went y -> x are the two sides of a sign test
+ * (McNemar); the smallest p-value times the number of such pairs
+ * (Bonferroni) is the mix's. Eight of 92 exchanges turning 200 -> 404 and
+ * none the other way is p = 0.008; as two unpaired mixes it is not
+ * significant. Changes that did not fit the transition table are left
+ * out, which can only make the test weaker. */
+static void paired_mix_p(struct an_group *g)
+{
+    uint64_t nb = g->sum[AN_BASE].count, nc = g->sum[AN_CAND].count;
+    uint64_t lo = nb < nc ? nb : nc;
+    if (!g->compared || (double)g->compared < 0.9 * (double)lo)
+        return;
+    double pmin = 1;
+    int npairs = 0;
+    for (int i = 0; i < g->ntrans; i++) {
+        const struct an_trans *t = &g->trans[i];
+        uint64_t back = 0;
+        int seen = 0;
+        for (int k = 0; k < g->ntrans; k++) {
+            const struct an_trans *u = &g->trans[k];
+            if (u->from == t->to && u->to == t->from) {
+                back = u->count;
+                seen |= k < i; /* the pair was counted at k */
+            }
+        }
+        if (seen)
+            continue;
+        npairs++;
+        double p = an_sign_test_p(back, t->count + back);
+        if (p < pmin)
+            pmin = p;
+    }
+    double bonf = pmin * (npairs ? npairs : 1);
+    g->mix_p = bonf > 1 ? 1 : bonf;
+}
+
+static int cmp_trans(const void *x, const void *y)
+{
+    const struct an_trans *a = x, *b = y;
+    if (a->count != b->count)
+        return a->count < b->count ? 1 : -1;
+    return a->from != b->from ? a->from - b->from : a->to - b->to;
+}
+
+void an_judge(struct an_group *g, const struct an_analysis *a)
 {
     const struct an_opts *o = a->o;
     for (int i = 0; i < AN_NSIDES; i++)
@@ -124,7 +233,7 @@ static void judge(struct an_group *g, const struct an_analysis *a)
     g->noise_us[1] = noise_at(g, noisy, 3);
     /* The tail judged: p99, or p90 when p99 would rest on fewer than
      * AN_TAIL_MIN samples of a side (AN_PCT index 3 and 1). */
-    uint64_t nb = g->sum[AN_BASE].count, nc = g->sum[AN_CAND].count;
+    uint64_t nb = g->sum[AN_BASE].timed, nc = g->sum[AN_CAND].timed;
     g->tail = an_pct_judged(nb, nc, an_pct[3])   ? 3
               : an_pct_judged(nb, nc, an_pct[1]) ? 1
                                                  : -1;
@@ -155,214 +264,12 @@ static void judge(struct an_group *g, const struct an_analysis *a)
     g->improved = timed && down && !up;
     double dm = g->sum[AN_CAND].mean_us - g->sum[AN_BASE].mean_us;
     g->contribution_us = timed ? dm * (double)rp_hist_count(c->lat) : 0;
+    an_status_mix(b, c, &g->mix_pts, &g->mix_p);
+    paired_mix_p(g);
+    qsort(g->trans, (size_t)g->ntrans, sizeof g->trans[0], cmp_trans);
 }
 
-/* ---- --fail-if --------------------------------------------------------- */
-
-static const struct {
-    const char *name;
-    enum an_cond_metric m;
-} cond_metrics[] = {
-    {"p50", AN_CM_P50}, {"p90", AN_CM_P90}, {"p95", AN_CM_P95},
-    {"p99.9", AN_CM_P999}, {"p999", AN_CM_P999}, {"p99", AN_CM_P99},
-    {"max", AN_CM_MAX}, {"mean", AN_CM_MEAN}, {"errors", AN_CM_ERRORS},
-    {"status-changed", AN_CM_STATUS_CHANGED},
-    {"body-changed", AN_CM_BODY_CHANGED},
-};
-
-static int is_latency(enum an_cond_metric m)
-{
-    return m <= AN_CM_MEAN;
-}
-
-int an_cond_parse(const char *s, struct an_cond *out, char *err)
-{
-    memset(out, 0, sizeof *out);
-    snprintf(out->text, sizeof out->text, "%s", s);
-    const char *p = s;
-    size_t i;
-    for (i = 0; i < sizeof cond_metrics / sizeof cond_metrics[0]; i++) {
-        size_t n = strlen(cond_metrics[i].name);
-        if (!strncasecmp(p, cond_metrics[i].name, n) &&
-            (p[n] == '>' || p[n] == '<' || p[n] == ' ')) {
-            out->metric = cond_metrics[i].m;
-            p += n;
-            break;
-        }
-    }
-    if (i == sizeof cond_metrics / sizeof cond_metrics[0])
-        goto bad;
-    while (*p == ' ')
-        p++;
-    if (p[0] == '>' || p[0] == '<') {
-        int ge = p[1] == '=';
-        out->op = p[0] == '>' ? (ge ? AN_OP_GE : AN_OP_GT)
-                              : (ge ? AN_OP_LE : AN_OP_LT);
-        p += 1 + ge;
-    } else {
-        goto bad;
-    }
-    while (*p == ' ')
-        p++;
-    if (*p == '+') {
-        out->relative = 1;
-        p++;
-    }
-    char *end;
-    double v = strtod(p, &end);
-    if (end == p || !isfinite(v) || v < 0)
-        goto bad;
-    p = end;
-    if (!strcmp(p, "%")) {
-        out->percent = 1;
-    } else if (!strcmp(p, "us")) {
-        out->value = v;
-    } else if (!strcmp(p, "ms")) {
-        v *= 1e3;
-    } else if (!strcmp(p, "s")) {
-        v *= 1e6;
-    } else if (*p) {
-        goto bad;
-    } else if (is_latency(out->metric)) {
-        return rp_fail(err, RP_EUSAGE, "--fail-if '%s': give a unit "
-                       "(ms, s, us or %%), e.g. 'p99>+10%%' or "
-                       "'p95>250ms'", s);
-    } else {
-        out->percent = 1; /* errors>1 means 1% */
-    }
-    out->value = v;
-    if (is_latency(out->metric)) {
-        if (out->percent && !out->relative)
-            return rp_fail(err, RP_EUSAGE, "--fail-if '%s': a percentage of "
-                           "a latency must be a change, e.g. 'p99>+10%%'",
-                           s);
-    } else {
-        if (!out->percent)
-            return rp_fail(err, RP_EUSAGE, "--fail-if '%s': %s is a rate; "
-                           "give a percentage, e.g. 'errors>1%%'", s,
-                           cond_metrics[i].name);
-        if (out->relative && out->metric != AN_CM_ERRORS)
-            return rp_fail(err, RP_EUSAGE, "--fail-if '%s': '+' only "
-                           "applies to latencies and errors", s);
-    }
-    return 0;
-bad:
-    return rp_fail(err, RP_EUSAGE, "--fail-if '%s': expected METRIC OP "
-                   "VALUE, e.g. 'p99>+10%%', 'p50>+5ms', 'p95>250ms', "
-                   "'errors>1%%', 'status-changed>0.5%%', "
-                   "'body-changed>1%%' (metrics: p50 p90 p95 p99 p99.9 max "
-                   "mean errors status-changed body-changed)", s);
-}
-
-static int64_t metric_us(const struct an_summary *s, enum an_cond_metric m)
-{
-    if (m <= AN_CM_P999)
-        return s->pct_us[m];
-    if (m == AN_CM_MAX)
-        return s->max_us;
-    return (int64_t)llround(s->mean_us);
-}
-
-static int op_holds(enum an_cond_op op, double v, double limit)
-{
-    switch (op) {
-    case AN_OP_GT: return v > limit;
-    case AN_OP_GE: return v >= limit;
-    case AN_OP_LT: return v < limit;
-    case AN_OP_LE: return v <= limit;
-    }
-    return 0;
-}
-
-/* Evaluates cond on g: 1 when it holds (and *value is set), 0 otherwise,
- * 2 when it is a relative percentile condition too few samples lie beyond
- * to judge. */
-static int cond_holds(const struct an_cond *k, const struct an_group *g,
-                      double alpha, int64_t min_effect_us, double *value)
-{
-    const struct an_summary *b = &g->sum[AN_BASE], *c = &g->sum[AN_CAND];
-    if (!c->count)
-        return 0;
-    double v;
-    switch (k->metric) {
-    case AN_CM_ERRORS:
-        v = c->error_rate * 100.0;
-        if (k->relative) {
-            if (!b->count)
-                return 0;
-            v -= b->error_rate * 100.0;
-        }
-        break;
-    case AN_CM_STATUS_CHANGED:
-        if (!g->compared)
-            return 0;
-        v = 100.0 * (double)g->status_changed / (double)g->compared;
-        break;
-    case AN_CM_BODY_CHANGED:
-        if (!g->body_compared)
-            return 0;
-        v = 100.0 * (double)g->body_changed / (double)g->body_compared;
-        break;
-    default: {
-        if (!rp_hist_count(g->side[AN_CAND].lat))
-            return 0;
-        double cv = (double)metric_us(c, k->metric);
-        if (!k->relative) {
-            v = cv;
-            break;
-        }
-        /* a change must be significant in its own direction (Mann-Whitney,
-         * or the quantile test at that percentile) and beyond the noise
-         * floor; max has no test of its own and never counts */
-        const struct an_side *bs = &g->side[AN_BASE], *cs = &g->side[AN_CAND];
-        int up = k->op == AN_OP_GT || k->op == AN_OP_GE;
-        if (!rp_hist_count(bs->lat) || k->metric == AN_CM_MAX)
-            return 0;
-        if (k->metric <= AN_CM_P999 &&
-            !an_pct_judged(b->count, c->count, an_pct[k->metric]))
-            return 2;
-        if (!g->beyond_noise)
-            return 0;
-        struct an_qtest q = {0};
-        q.p = 1;
-        if (k->metric <= AN_CM_P999)
-            an_quantile_test(cs->res.v, cs->res.n, bs->res.v, bs->res.n,
-                             an_pct[k->metric], &q);
-        if (!an_sig_dir(g, &q, up ? 1 : -1, alpha))
-            return 0;
-        double bv = (double)metric_us(b, k->metric);
-        if (fabs(cv - bv) < (double)min_effect_us)
-            return 0; /* below --min-effect: not a real change */
-        if (k->percent) {
-            if (bv <= 0)
-                return 0;
-            v = (cv - bv) / bv * 100.0;
-        } else {
-            v = cv - bv;
-        }
-        break;
-    }
-    }
-    *value = v;
-    return op_holds(k->op, v, k->value);
-}
-
-static int add_failure(struct an_analysis *a, int cond,
-                       const struct an_group *g, double value)
-{
-    if (a->nfail == a->fail_cap) {
-        size_t cap = a->fail_cap ? a->fail_cap * 2 : 16;
-        struct an_failure *nf = realloc(a->fail, cap * sizeof *nf);
-        if (!nf)
-            return RP_ENOMEM;
-        a->fail = nf;
-        a->fail_cap = cap;
-    }
-    a->fail[a->nfail++] = (struct an_failure){cond, g, value};
-    return 0;
-}
-
-/* ---- ordering and saturation ------------------------------------------- */
+/* ---- ordering ----------------------------------------------------------- */
 
 static const struct an_analysis *sort_ctx;
 
@@ -402,126 +309,14 @@ static int cmp_slow(const void *x, const void *y)
            (a->exchange_id < b->exchange_id);
 }
 
-/* The first tick after which median latency is more than twice its early
- * level (and 1 ms more) while completions per second stop growing and fall
- * behind the requests that became due. */
-static void find_saturation(struct an_analysis *a)
-{
-    size_t n = a->nticks;
-    if (n < 8)
-        return;
-    int64_t *p50 = calloc(n, sizeof *p50);
-    if (!p50)
-        return;
-    size_t early = n / 4, m = 0;
-    for (size_t i = 0; i < n; i++) {
-        p50[i] = a->tick[i].lat ? rp_hist_value_at_percentile(a->tick[i].lat, 50)
-                                : -1;
-    }
-    int64_t base = -1;
-    {
-        int64_t tmp[AN_MAX_TICKS];
-        for (size_t i = 0; i < early; i++)
-            if (p50[i] >= 0)
-                tmp[m++] = p50[i];
-        if (m) {
-            for (size_t i = 1; i < m; i++)
-                for (size_t j = i; j > 0 && tmp[j - 1] > tmp[j]; j--) {
-                    int64_t t = tmp[j];
-                    tmp[j] = tmp[j - 1];
-                    tmp[j - 1] = t;
-                }
-            base = tmp[m / 2];
-        }
-    }
-    if (base < 0)
-        goto done;
-    size_t w = n / 8 < 3 ? 3 : n / 8;
-    size_t last_due = 0; /* the last tick with requests due */
-    double due_all = 0, done_all = 0;
-    for (size_t i = 0; i < n; i++)
-        if (a->tick[i].due)
-            last_due = i;
-    for (size_t i = 0; i <= last_due; i++) {
-        due_all += (double)a->tick[i].due;
-        done_all += (double)a->tick[i].done;
-    }
-    double due_before = 0, done_before = 0; /* ticks before i */
-    for (size_t i = 0; i < early; i++) {
-        due_before += (double)a->tick[i].due;
-        done_before += (double)a->tick[i].done;
-    }
-    for (size_t i = early; i + 1 < n; i++) {
-        if (i > early) {
-            due_before += (double)a->tick[i - 1].due;
-            done_before += (double)a->tick[i - 1].done;
-        }
-        if (p50[i] < 0 || p50[i] <= 2 * base || p50[i] < base + 1000)
-            continue;
-        /* rate before vs at/after i, over windows of w ticks */
-        size_t lo = i >= w ? i - w : 0, hi = i + w < n ? i + w : n;
-        double before = 0, after = 0, offered_before = 0, offered_after = 0;
-        for (size_t j = lo; j < i; j++) {
-            before += (double)a->tick[j].done;
-            offered_before += (double)a->tick[j].due;
-        }
-        for (size_t j = i; j < hi; j++) {
-            after += (double)a->tick[j].done;
-            offered_after += (double)a->tick[j].due;
-        }
-        before /= (double)(i - lo);
-        after /= (double)(hi - i);
-        offered_before /= (double)(i - lo);
-        offered_after /= (double)(hi - i);
-        /* saturated: completions stop growing while the offered load
-         * holds or grows and the target falls behind it, and stays behind
-         * (the backlog, due but not done, at the end of the offered load
-         * exceeds the one at i by 5% of what came due since). A slower
-         * target that keeps pace with its arrivals is not saturated, nor
-         * is one held back by a stall of the generator or the host (VM
-         * steal), whose backlog drains afterwards: the demo claimed
-         * saturation from such a stall. */
-        double backlog_i = due_before - done_before;
-        double backlog_end = due_all - done_all;
-        int stays_behind =
-            i <= last_due &&
-            backlog_end >= backlog_i + 0.05 * (due_all - due_before);
-        if (after <= before * 1.05 && offered_after >= offered_before * 0.95 &&
-            after < offered_after * 0.9 && stays_behind) {
-            a->saturated = 1;
-            a->sat_t_us = (int64_t)i * a->tick_us;
-            a->sat_rps = before / ((double)a->tick_us / 1e6);
-            a->sat_p50_us = p50[i];
-            break;
-        }
-    }
-done:
-    free(p50);
-}
-
 int an_compute(struct an_analysis *a, char *err)
 {
-    judge(&a->all, a);
+    an_judge(&a->all, a);
     for (size_t i = 0; i < a->ngroups; i++)
-        judge(a->groups[i], a);
-    for (size_t i = 0; i < a->ngroups; i++) {
-        struct an_group *g = a->groups[i];
-        if ((int64_t)g->sum[AN_CAND].count < a->o->min_count)
-            continue;
-        for (int k = 0; k < a->o->ncond; k++) {
-            double v;
-            int held = cond_holds(&a->o->cond[k], g, a->o->alpha,
-                                  a->o->min_effect_us, &v);
-            if (held == 2)
-                a->unjudged[k]++;
-            if (held == 1) {
-                g->failed = 1;
-                if (add_failure(a, k, g, v))
-                    return rp_fail(err, RP_ENOMEM, "out of memory");
-            }
-        }
-    }
-    a->verdict_fail = a->nfail > 0;
+        an_judge(a->groups[i], a);
+    int rc = an_decide(a, err);
+    if (rc)
+        return rc;
     a->order = malloc((a->ngroups ? a->ngroups : 1) * sizeof *a->order);
     if (!a->order)
         return rp_fail(err, RP_ENOMEM, "out of memory");
@@ -531,7 +326,7 @@ int an_compute(struct an_analysis *a, char *err)
     qsort(a->order, a->ngroups, sizeof *a->order, cmp_groups);
     sort_ctx = NULL;
     qsort(a->slow, (size_t)a->nslow, sizeof a->slow[0], cmp_slow);
-    find_saturation(a);
+    an_find_saturation(a);
     return 0;
 }
 

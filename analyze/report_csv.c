@@ -49,18 +49,22 @@ int an_report_csv(const struct an_analysis *a, FILE *f)
                 (unsigned long long)c->count);
         csv_num(f, b->error_rate);
         csv_num(f, c->error_rate);
-        csv_num(f, round(b->mean_us));
-        csv_num(f, round(c->mean_us));
+        /* a side without responses has no latency: empty cells */
+        double bt = b->timed ? 0 : NAN, ct = c->timed ? 0 : NAN;
+        csv_num(f, round(b->mean_us) + bt);
+        csv_num(f, round(c->mean_us) + ct);
         for (int i = 0; i < AN_NPCT; i++) {
-            fprintf(f, ",%lld,%lld", (long long)b->pct_us[i],
-                    (long long)c->pct_us[i]);
+            csv_num(f, (double)b->pct_us[i] + bt);
+            csv_num(f, (double)c->pct_us[i] + ct);
             csv_num(f, an_pct_change((double)b->pct_us[i],
-                                     (double)c->pct_us[i]));
+                                     (double)c->pct_us[i]) + bt + ct);
         }
-        fprintf(f, ",%lld,%lld", (long long)b->max_us, (long long)c->max_us);
+        csv_num(f, (double)b->max_us + bt);
+        csv_num(f, (double)c->max_us + ct);
         csv_num(f, c->rps);
-        fprintf(f, ",%lld,%lld,%llu,%llu,%llu,%llu", (long long)c->svc_p50_us,
-                (long long)c->svc_p99_us, (unsigned long long)g->compared,
+        csv_num(f, (double)c->svc_p50_us + ct);
+        csv_num(f, (double)c->svc_p99_us + ct);
+        fprintf(f, ",%llu,%llu,%llu,%llu", (unsigned long long)g->compared,
                 (unsigned long long)g->status_changed,
                 (unsigned long long)g->body_compared,
                 (unsigned long long)g->body_changed);

@@ -1,8 +1,15 @@
 /*
- * report_html.c: one self-contained HTML file (no scripts, no network):
- * the verdict, the endpoint table, correctness differences and three
- * inline SVG charts: the latency CDF of baseline vs candidate, p50/p99
- * bars per endpoint, and the candidate's requests/s and latency over time.
+ * report_html.c: one self-contained HTML file (no scripts, no network)
+ * that carries everything the text report does: the verdict with its
+ * reasons, the sets compared (targets, mode, speed, noise run, lateness),
+ * the endpoint table with its change columns, failed conditions and
+ * notices, error classes with their messages, status transitions, the
+ * largest contributions, saturation and the slowest exchanges; then inline
+ * SVG charts: the latency CDF of baseline vs candidate, p50/p99 bars per
+ * endpoint, and requests/s and latency over time with the baseline drawn
+ * beside the candidate. Every mark has a tooltip (an SVG <title>).
+ * Sections carry ids (verdict, runs, notices, failed, endpoints, errors,
+ * transitions, contributions, saturation, charts, slowest) for tests.
  */
 #include "analyze/an_priv.h"
 
@@ -61,11 +68,14 @@ static double logx(double v, double lo, double hi)
 }
 
 static void cdf_line(FILE *f, const struct rp_hist *h, double lo, double hi,
-                     const char *color)
+                     const char *color, const char *who)
 {
     uint64_t n = rp_hist_count(h);
     if (!n)
         return;
+    char p50[32], p99[32];
+    an_fmt_us((double)rp_hist_value_at_percentile(h, 50), p50, sizeof p50);
+    an_fmt_us((double)rp_hist_value_at_percentile(h, 99), p99, sizeof p99);
     fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" "
             "points=\"", color);
     struct rp_hist_iter it;
@@ -78,7 +88,8 @@ static void cdf_line(FILE *f, const struct rp_hist *h, double lo, double hi,
         fprintf(f, "%.1f,%.1f %.1f,%.1f ", x, py, x, y);
         py = y;
     }
-    fputs("\"/>\n", f);
+    fprintf(f, "\"><title>%s: %llu responses, p50 %s, p99 %s</title>"
+            "</polyline>\n", who, (unsigned long long)n, p50, p99);
 }
 
 static void cdf_chart(const struct an_analysis *a, FILE *f)
@@ -113,8 +124,8 @@ static void cdf_chart(const struct an_analysis *a, FILE *f)
         fprintf(f, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%d%%"
                 "</text>\n", ML - 4, y + 4, q * 25);
     }
-    cdf_line(f, hb, lo, hi, BASE_COLOR);
-    cdf_line(f, hc, lo, hi, CAND_COLOR);
+    cdf_line(f, hb, lo, hi, BASE_COLOR, "baseline");
+    cdf_line(f, hc, lo, hi, CAND_COLOR, "candidate");
     legend(f, ML + 10, BASE_COLOR, "baseline");
     legend(f, ML + 100, CAND_COLOR, "candidate");
     fputs("</svg>\n", f);
@@ -154,35 +165,63 @@ static void bar_chart(const struct an_analysis *a, FILE *f)
             int yy = y + 3 + s * 12;
             double w99 = (double)m->pct_us[3] / mx * span;
             double w50 = (double)m->pct_us[0] / mx * span;
-            char lbl[32];
-            an_fmt_us((double)m->pct_us[3], lbl, sizeof lbl);
-            fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"10\" "
+            char l50[32], l99[32];
+            an_fmt_pct(m, 0, l50, sizeof l50);
+            an_fmt_pct(m, 3, l99, sizeof l99);
+            fprintf(f, "<g><title>");
+            html_str(f, g->key);
+            fprintf(f, ", %s: p50 %s, p99 %s, %llu requests</title>"
+                    "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"10\" "
                     "fill=\"%s\" opacity=\"0.35\"/><rect x=\"%d\" y=\"%d\" "
                     "width=\"%.1f\" height=\"10\" fill=\"%s\"/><text "
-                    "x=\"%.1f\" y=\"%d\">%s</text>\n", left, yy, w99, col,
-                    left, yy, w50, col, left + w99 + 4, yy + 9, lbl);
+                    "x=\"%.1f\" y=\"%d\">%s</text></g>\n",
+                    s == 0 ? "baseline" : "candidate", l50, l99,
+                    (unsigned long long)m->count, left, yy, w99, col, left,
+                    yy, w50, col, left + w99 + 4, yy + 9, l99);
         }
     }
     fputs("</svg>\n", f);
 }
 
+/* The value a timeline chart draws for bucket t: requests due or done per
+ * second (chart 0), or the p50 or p99 latency (chart 1); -1 for none. */
+static double tick_value(const struct an_timeline *tl, size_t i, int chart,
+                         int line)
+{
+    const struct an_tick *t = &tl->tick[i];
+    double secs = (double)tl->tick_us / 1e6;
+    if (chart == 0)
+        return (double)(line == 0 ? t->due : t->done) / secs;
+    if (!t->lat || !rp_hist_count(t->lat))
+        return -1;
+    return (double)rp_hist_value_at_percentile(t->lat, line == 0 ? 50 : 99);
+}
+
+/* The candidate's and the baseline's timelines on one time axis: the
+ * candidate's seconds; a baseline that ran longer or shorter (a capture
+ * replayed at --speed X) is stretched to the candidate's span, and the
+ * chart says so. */
 static void timeline_chart(const struct an_analysis *a, FILE *f)
 {
-    if (a->nticks < 2)
+    const struct an_timeline *tc = &a->tl[AN_CAND], *tb = &a->tl[AN_BASE];
+    if (tc->nticks < 2)
         return;
-    double secs = (double)a->tick_us / 1e6, rmax = 1, lmax = 1;
-    for (size_t i = 0; i < a->nticks; i++) {
-        rmax = fmax(rmax, (double)a->tick[i].due / secs);
-        rmax = fmax(rmax, (double)a->tick[i].done / secs);
-        if (a->tick[i].lat)
-            lmax = fmax(lmax, (double)rp_hist_value_at_percentile(a->tick[i].lat,
-                                                               99));
+    double span_c = (double)tc->nticks * (double)tc->tick_us;
+    double span_b = (double)tb->nticks * (double)tb->tick_us;
+    int scaled = tb->nticks && fabs(span_b - span_c) > 0.2 * span_c;
+    double rmax = 1, lmax = 1;
+    for (int side = 0; side < 2; side++) {
+        const struct an_timeline *tl = side ? tc : tb;
+        for (size_t i = 0; i < tl->nticks; i++) {
+            rmax = fmax(rmax, tick_value(tl, i, 0, 0));
+            rmax = fmax(rmax, tick_value(tl, i, 0, 1));
+            lmax = fmax(lmax, tick_value(tl, i, 1, 1));
+        }
     }
     double pw = W - ML - MR;
     for (int chart = 0; chart < 2; chart++) {
-        svg_open(f, chart == 0 ? "Candidate: requests/s over time"
-                               : "Candidate: latency over time (p50, p99)",
-                 H);
+        svg_open(f, chart == 0 ? "Requests/s over time"
+                               : "Latency over time (p50, p99)", H);
         double top = chart == 0 ? rmax : lmax;
         for (int q = 0; q <= 4; q++) {
             double y = H - MB - q / 4.0 * (H - MB - MT);
@@ -195,37 +234,75 @@ static void timeline_chart(const struct an_analysis *a, FILE *f)
                     "</text>\n", ML - 4, y + 4, lbl);
         }
         for (int q = 0; q <= 4; q++) {
-            double t = (double)a->nticks * (double)a->tick_us * q / 4;
             char lbl[32];
-            an_fmt_us(t, lbl, sizeof lbl);
+            an_fmt_us(span_c * q / 4, lbl, sizeof lbl);
             fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s"
                     "</text>\n", ML + pw * q / 4, H - MB + 14, lbl);
         }
-        for (int line = 0; line < 2; line++) {
-            const char *col = line == 0 ? CAND_COLOR : "#2c3e50";
-            fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" "
-                    "stroke-width=\"1.5\" points=\"", col);
-            for (size_t i = 0; i < a->nticks; i++) {
-                const struct an_tick *t = &a->tick[i];
-                double v;
-                if (chart == 0)
-                    v = (double)(line == 0 ? t->due : t->done) / secs;
-                else if (t->lat)
-                    v = (double)rp_hist_value_at_percentile(t->lat,
-                                                         line == 0 ? 50 : 99);
-                else
-                    continue;
-                double x = ML + pw * ((double)i + 0.5) / (double)a->nticks;
-                double y = H - MB - v / top * (H - MB - MT);
-                fprintf(f, "%.1f,%.1f ", x, y);
+        /* baseline dashed and grey, candidate solid */
+        for (int side = 0; side < 2; side++) {
+            const struct an_timeline *tl = side ? tc : tb;
+            if (!tl->nticks)
+                continue;
+            for (int line = 0; line < 2; line++) {
+                const char *col = side ? (line == 0 ? CAND_COLOR : "#2c3e50")
+                                       : BASE_COLOR;
+                fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" "
+                        "stroke-width=\"1.5\"%s points=\"", col,
+                        side ? "" : line ? " stroke-dasharray=\"2 2\""
+                                         : " stroke-dasharray=\"5 3\"");
+                for (size_t i = 0; i < tl->nticks; i++) {
+                    double v = tick_value(tl, i, chart, line);
+                    if (v < 0)
+                        continue;
+                    double x = ML + pw * ((double)i + 0.5) /
+                                        (double)tl->nticks;
+                    double y = H - MB - v / top * (H - MB - MT);
+                    fprintf(f, "%.1f,%.1f ", x, y);
+                }
+                fputs("\"/>\n", f);
             }
-            fputs("\"/>\n", f);
         }
-        legend(f, ML + 10, CAND_COLOR, chart == 0 ? "sent (due) per s" : "p50");
-        legend(f, ML + 150, "#2c3e50", chart == 0 ? "completed per s" : "p99");
-        if (a->saturated) {
-            double x = ML + pw * (double)a->sat_t_us /
-                                ((double)a->nticks * (double)a->tick_us);
+        /* one tooltip per candidate bucket, with the baseline's value at
+         * the same share of its run */
+        for (size_t i = 0; i < tc->nticks; i++) {
+            double x0 = ML + pw * (double)i / (double)tc->nticks;
+            char t0[32], v[4][32];
+            an_fmt_us((double)i * (double)tc->tick_us, t0, sizeof t0);
+            size_t bi = tb->nticks ? (size_t)((double)i / (double)tc->nticks *
+                                              (double)tb->nticks) : 0;
+            for (int side = 0; side < 2; side++)
+                for (int line = 0; line < 2; line++) {
+                    const struct an_timeline *tl = side ? tc : tb;
+                    size_t k = side ? i : bi;
+                    double val = k < tl->nticks ? tick_value(tl, k, chart,
+                                                             line) : -1;
+                    char *out = v[side * 2 + line];
+                    if (val < 0)
+                        snprintf(out, 32, "-");
+                    else if (chart == 0)
+                        snprintf(out, 32, "%.0f", val);
+                    else
+                        an_fmt_us(val, out, 32);
+                }
+            fprintf(f, "<rect x=\"%.1f\" y=\"%d\" width=\"%.2f\" height=\"%d\""
+                    " fill=\"transparent\"><title>%s: candidate %s %s, %s %s;"
+                    " baseline %s %s, %s %s</title></rect>\n", x0, MT,
+                    pw / (double)tc->nticks, H - MB - MT, t0,
+                    chart ? "p50" : "due/s", v[2], chart ? "p99" : "done/s",
+                    v[3], chart ? "p50" : "due/s", v[0],
+                    chart ? "p99" : "done/s", v[1]);
+        }
+        legend(f, ML + 10, CAND_COLOR,
+               chart == 0 ? "candidate due per s" : "candidate p50");
+        legend(f, ML + 170, "#2c3e50",
+               chart == 0 ? "candidate done per s" : "candidate p99");
+        legend(f, ML + 340, BASE_COLOR,
+               scaled ? "baseline (dashed; stretched to the candidate's "
+                        "span)"
+                      : "baseline (dashed)");
+        if (a->sat.found) {
+            double x = ML + pw * (double)a->sat.t_us / span_c;
             fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" "
                     "stroke=\"red\" stroke-dasharray=\"4\"/><text x=\"%.1f\" "
                     "y=\"%d\" fill=\"red\">saturation</text>\n", x, MT, x,
@@ -235,9 +312,73 @@ static void timeline_chart(const struct an_analysis *a, FILE *f)
     }
 }
 
+struct html_ctx {
+    FILE *f;
+};
+
+static void li_line(void *arg, int side, const char *line)
+{
+    (void)side;
+    struct html_ctx *h = arg;
+    fputs("<li>", h->f);
+    html_str(h->f, line);
+    fputs("</li>\n", h->f);
+}
+
+static void set_row(void *arg, int side, const char *line)
+{
+    struct html_ctx *h = arg;
+    fprintf(h->f, "<tr><th>%s</th><td>", an_side_name(side));
+    html_str(h->f, line);
+    fputs("</td></tr>\n", h->f);
+}
+
+static void endpoint_table(const struct an_analysis *a, FILE *f)
+{
+    fputs("<h2 id=\"endpoints\">Endpoints</h2>\n<table><tr><th>endpoint</th>"
+          "<th>count b/c</th><th>errors b</th><th>errors c</th>", f);
+    for (int i = 0; i < AN_NPCT; i++)
+        fprintf(f, "<th>%s b</th><th>%s c</th><th>%s d</th>",
+                an_pct_name[i], an_pct_name[i], an_pct_name[i]);
+    fputs("<th>p-value</th><th>status changed</th><th>status mix</th>"
+          "<th>body changed</th><th>verdict</th></tr>\n", f);
+    for (size_t k = 0; k <= a->ngroups; k++) {
+        const struct an_group *g = k < a->ngroups ? a->groups[a->order[k]]
+                                                  : &a->all;
+        const struct an_summary *b = &g->sum[AN_BASE], *c = &g->sum[AN_CAND];
+        fputs(k < a->ngroups ? "<tr><td>" : "<tr class=\"all\"><td>", f);
+        html_str(f, g->key);
+        fprintf(f, "</td><td>%llu/%llu</td><td>%.2f%%</td><td>%.2f%%</td>",
+                (unsigned long long)b->count, (unsigned long long)c->count,
+                b->error_rate * 100, c->error_rate * 100);
+        for (int i = 0; i < AN_NPCT; i++) {
+            char x[32], y[32], d[32];
+            an_fmt_pct(b, i, x, sizeof x);
+            an_fmt_pct(c, i, y, sizeof y);
+            an_fmt_change(b, c, i, d, sizeof d);
+            fprintf(f, "<td>%s</td><td>%s</td><td>%s</td>", x, y, d);
+        }
+        char pv[16];
+        if (g->side[AN_BASE].res.n && g->side[AN_CAND].res.n)
+            snprintf(pv, sizeof pv, "%.3g", g->mw.p);
+        else
+            snprintf(pv, sizeof pv, "-");
+        fprintf(f, "<td>%s</td><td>%llu/%llu</td><td>%.1f pts</td>"
+                "<td>%llu/%llu</td><td class=\"%s\">%s</td></tr>\n", pv,
+                (unsigned long long)g->status_changed,
+                (unsigned long long)g->compared, g->mix_pts,
+                (unsigned long long)g->body_changed,
+                (unsigned long long)g->body_compared,
+                g->failed || g->regressed ? "bad" : g->improved ? "good" : "",
+                an_verdict_word(a, g));
+    }
+    fputs("</table>\n", f);
+}
+
 int an_report_html(const struct an_analysis *a, FILE *f)
 {
     const struct an_opts *o = a->o;
+    struct html_ctx hc = {f};
     char bn[256], cn[256];
     an_set_name(&a->set[AN_BASE], bn, sizeof bn);
     an_set_name(&a->set[AN_CAND], cn, sizeof cn);
@@ -250,100 +391,124 @@ int an_report_html(const struct an_analysis *a, FILE *f)
           "color:#222}table{border-collapse:collapse;font-size:13px}"
           "td,th{border:1px solid #ddd;padding:3px 8px;text-align:right}"
           "td:first-child,th:first-child{text-align:left}"
+          "tr.all{font-weight:bold}"
           ".bad{color:#c0392b;font-weight:bold}.good{color:#27ae60}"
+          ".inconclusive{color:#b7950b;font-weight:bold}"
           ".verdict{font-size:1.3em}</style></head><body>\n<h1>reprise: ",
           f);
     html_str(f, cn);
     fputs(" vs baseline ", f);
     html_str(f, bn);
     fputs("</h1>\n", f);
-    if (o->ncond)
-        fprintf(f, "<p class=\"verdict %s\">verdict: %s</p>\n",
-                a->verdict_fail ? "bad" : "good",
-                a->verdict_fail ? "FAIL" : "PASS");
+    static const char *const vclass[] = {"good", "bad", "inconclusive"};
+    int ndef = o->ncond - o->nuser;
+    fprintf(f, "<p id=\"verdict\" class=\"verdict %s\">verdict: %s</p>\n"
+            "<p>%d given condition%s, %d default gate%s; exit %d.</p>\n",
+            vclass[a->verdict], an_verdict_name(a->verdict), o->nuser,
+            o->nuser == 1 ? "" : "s", ndef, ndef == 1 ? "" : "s",
+            an_verdict_exit(a->verdict));
+    fputs("<ul id=\"reasons\">\n", f);
+    for (int i = 0; i < a->nnotes; i++)
+        if (an_note_decides(a, &a->note[i])) {
+            fprintf(f, "<li class=\"%s\">",
+                    a->verdict == AN_FAIL ? "bad" : "inconclusive");
+            html_str(f, a->note[i].text);
+            fputs("</li>\n", f);
+        }
+    fputs("</ul>\n<h2 id=\"runs\">Runs compared</h2>\n<table>\n", f);
+    an_each_set_line(a, set_row, &hc);
+    fputs("</table>\n", f);
     fprintf(f, "<p>Compared %s, grouped by %s. A change is real when p50 "
-            "or p99 moves by at least max(%g%%, %lld us)%s, significantly "
-            "(p &lt; %g: Mann-Whitney U, or a quantile test for a change of "
-            "the tail alone).</p>\n",
+            "or p99 (p90 where p99 has fewer than %d samples beyond it) "
+            "moves by at least max(%g%%, %lld us)%s, significantly (p &lt; "
+            "%g: Mann-Whitney U, or a quantile test for a change of the "
+            "tail alone).</p>\n",
             o->metric == AN_METRIC_SERVICE ? "service time" : "latency",
-            an_group_by_name(o->group_by), o->threshold_pct,
+            an_group_by_name(o->group_by), AN_TAIL_MIN, o->threshold_pct,
             (long long)o->min_effect_us,
             a->set[AN_NOISE].present ? " plus the A/A noise floor" : "",
             o->alpha);
+    fputs("<h2 id=\"notices\">Notices</h2>\n<ul>\n", f);
+    int nnot = 0;
+    for (int i = 0; i < a->nnotes; i++)
+        if (!an_note_decides(a, &a->note[i])) {
+            fputs("<li>", f);
+            html_str(f, a->note[i].text);
+            fputs("</li>\n", f);
+            nnot++;
+        }
+    if (!nnot)
+        fputs("<li>none</li>\n", f);
+    fputs("</ul>\n", f);
     if (a->nfail) {
-        fputs("<h2>Failed conditions</h2><ul>\n", f);
+        fputs("<h2 id=\"failed\">Failed conditions</h2><ul>\n", f);
         for (size_t i = 0; i < a->nfail && i < 100; i++) {
+            char label[96], v[96];
+            an_cond_label(&o->cond[a->fail[i].cond], label, sizeof label);
+            an_failure_value(a, &a->fail[i], v, sizeof v);
             fputs("<li><code>", f);
-            html_str(f, o->cond[a->fail[i].cond].text);
+            html_str(f, label);
             fputs("</code> on ", f);
             html_str(f, a->fail[i].group->key);
-            fprintf(f, " (%.4g%s)</li>\n", a->fail[i].value,
-                    o->cond[a->fail[i].cond].percent ? "%" : " us");
+            fputs(" (", f);
+            html_str(f, v);
+            fputs(")</li>\n", f);
         }
+        if (a->nfail > 100)
+            fprintf(f, "<li>... %zu more</li>\n", a->nfail - 100);
         fputs("</ul>\n", f);
     }
-    fputs("<h2>Endpoints</h2>\n<table><tr><th>endpoint</th><th>count b/c"
-          "</th><th>errors c</th>", f);
-    for (int i = 0; i < AN_NPCT; i++)
-        fprintf(f, "<th>%s b</th><th>%s c</th>", an_pct_name[i],
-                an_pct_name[i]);
-    fputs("<th>p-value</th><th>status changed</th><th>body changed</th>"
-          "<th>verdict</th></tr>\n", f);
-    for (size_t k = 0; k <= a->ngroups; k++) {
-        const struct an_group *g = k < a->ngroups ? a->groups[a->order[k]]
-                                                  : &a->all;
-        const struct an_summary *b = &g->sum[AN_BASE], *c = &g->sum[AN_CAND];
-        fputs("<tr><td>", f);
-        html_str(f, g->key);
-        fprintf(f, "</td><td>%llu/%llu</td><td>%.2f%%</td>",
-                (unsigned long long)b->count, (unsigned long long)c->count,
-                c->error_rate * 100);
-        for (int i = 0; i < AN_NPCT; i++) {
-            char x[32], y[32];
-            an_fmt_us((double)b->pct_us[i], x, sizeof x);
-            an_fmt_us((double)c->pct_us[i], y, sizeof y);
-            fprintf(f, "<td>%s</td><td>%s</td>", x, y);
-        }
-        fprintf(f, "<td>%.3g</td><td>%llu/%llu</td><td>%llu/%llu</td>"
-                "<td class=\"%s\">%s</td></tr>\n", g->mw.p,
-                (unsigned long long)g->status_changed,
-                (unsigned long long)g->compared,
-                (unsigned long long)g->body_changed,
-                (unsigned long long)g->body_compared,
-                g->failed || g->regressed ? "bad" : g->improved ? "good" : "",
-                an_verdict_word(a, g));
+    endpoint_table(a, f);
+    fputs("<h2 id=\"errors\">Errors</h2>\n", f);
+    int nerr = 0;
+    for (int side = AN_BASE; side <= AN_CAND; side++) {
+        if (!a->set[side].nmsg && !a->all.side[side].status_class[5])
+            continue;
+        fprintf(f, "<h3>%s</h3><ul>\n", an_side_name(side));
+        an_each_error_line(a, side, li_line, &hc);
+        fputs("</ul>\n", f);
+        nerr++;
     }
-    fputs("</table>\n", f);
+    if (!nerr)
+        fputs("<p>No request failed.</p>\n", f);
+    fputs("<h2 id=\"transitions\">Correctness</h2>\n<p>Exchanges whose "
+          "status or response body hash differs from the baseline's for the "
+          "same exchange; inspect one with <code>reprise show ", f);
+    html_str(f, o->db);
+    fputs(" ID</code>.</p><ul>\n", f);
     int hdr = 0;
     for (size_t i = 0; i < a->ngroups; i++) {
         const struct an_group *g = a->groups[a->order[i]];
         if (!g->status_changed && !g->body_changed)
             continue;
-        if (!hdr++)
-            fputs("<h2>Correctness</h2>\n<p>Share of exchanges whose status "
-                  "or response body hash differs from the baseline's for the "
-                  "same exchange.</p><ul>\n", f);
+        hdr++;
         fputs("<li>", f);
         html_str(f, g->key);
-        fprintf(f, ": status changed %llu/%llu, body changed %llu/%llu; "
-                "examples:", (unsigned long long)g->status_changed,
+        fprintf(f, ": status changed %llu/%llu, body changed %llu/%llu",
+                (unsigned long long)g->status_changed,
                 (unsigned long long)g->compared,
                 (unsigned long long)g->body_changed,
                 (unsigned long long)g->body_compared);
-        for (int k = 0; k < g->n_status_ex; k++)
-            fprintf(f, " %lld", (long long)g->status_ex[k]);
-        for (int k = 0; k < g->n_body_ex; k++)
-            fprintf(f, " %lld", (long long)g->body_ex[k]);
-        fputs("</li>\n", f);
+        if (g->n_body_ex) {
+            fputs(" (body e.g.", f);
+            for (int k = 0; k < g->n_body_ex; k++)
+                fprintf(f, " %lld", (long long)g->body_ex[k]);
+            fputc(')', f);
+        }
+        fputs("<ul>\n", f);
+        an_each_transition(g, li_line, &hc);
+        fputs("</ul></li>\n", f);
     }
-    if (hdr)
-        fputs("</ul>\n", f);
+    if (!hdr)
+        fprintf(f, "<li>no status or body change in %llu compared "
+                "exchanges</li>\n", (unsigned long long)a->all.compared);
+    fputs("</ul>\n", f);
     const struct an_group *top[10];
     int nt = an_top_contributors(a, top, 10);
     if (nt) {
-        fputs("<h2>Largest contributions to the latency change</h2>\n"
-              "<table><tr><th>endpoint</th><th>count &times; mean change"
-              "</th><th>mean change</th></tr>\n", f);
+        fputs("<h2 id=\"contributions\">Largest contributions to the latency "
+              "change</h2>\n<table><tr><th>endpoint</th><th>count &times; "
+              "mean change</th><th>mean change</th></tr>\n", f);
         for (int k = 0; k < nt; k++) {
             char x[32], y[32];
             an_fmt_us(top[k]->contribution_us, x, sizeof x);
@@ -355,27 +520,33 @@ int an_report_html(const struct an_analysis *a, FILE *f)
         }
         fputs("</table>\n", f);
     }
-    if (a->saturated) {
+    if (a->sat.found) {
         char x[32], y[32];
-        an_fmt_us((double)a->sat_t_us, x, sizeof x);
-        an_fmt_us((double)a->sat_p50_us, y, sizeof y);
-        fprintf(f, "<p><b>Saturation</b>: from %s into the candidate run, "
-                "throughput stopped growing at %.0f req/s while p50 rose to "
-                "%s.</p>\n", x, a->sat_rps, y);
+        an_fmt_us((double)a->sat.t_us, x, sizeof x);
+        an_fmt_us((double)a->sat.p50_us, y, sizeof y);
+        fprintf(f, "<p id=\"saturation\"><b>Saturation</b>: from %s into the "
+                "candidate run, throughput stopped tracking offered load at "
+                "%.0f req/s (offered %.0f req/s): requests in flight grew "
+                "from %.0f to %.0f, where a target keeping pace would hold "
+                "about %.0f (Little's law), and p50 rose to %s.</p>\n", x,
+                a->sat.achieved_rps, a->sat.offered_rps,
+                a->sat.inflight_start, a->sat.inflight_end, a->sat.little,
+                y);
     }
-    fputs("<h2>Charts</h2>\n", f);
+    fputs("<h2 id=\"charts\">Charts</h2>\n", f);
     cdf_chart(a, f);
     bar_chart(a, f);
     timeline_chart(a, f);
     if (a->nslow) {
-        fputs("<h2>Slowest candidate exchanges</h2>\n<table><tr><th>exchange"
-              "</th><th>latency</th><th>status</th><th>endpoint</th></tr>\n",
-              f);
+        fputs("<h2 id=\"slowest\">Slowest candidate exchanges</h2>\n<table>"
+              "<tr><th>exchange</th><th>copy</th><th>loop</th><th>latency"
+              "</th><th>status</th><th>endpoint</th></tr>\n", f);
         for (int i = 0; i < a->nslow; i++) {
             char x[32];
             an_fmt_us((double)a->slow[i].latency_us, x, sizeof x);
-            fprintf(f, "<tr><td>%lld</td><td>%s</td><td>%d</td><td>",
-                    (long long)a->slow[i].exchange_id, x, a->slow[i].status);
+            fprintf(f, "<tr><td>%lld</td><td>%d</td><td>%d</td><td>%s</td>"
+                    "<td>%d</td><td>", (long long)a->slow[i].exchange_id,
+                    a->slow[i].copy, a->slow[i].loop, x, a->slow[i].status);
             html_str(f, a->slow[i].endpoint);
             fputs("</td></tr>\n", f);
         }

@@ -1,34 +1,47 @@
 /*
  * report_json.c: the JSON report, a public contract for CI scripts. Times
  * are integer microseconds ("_us"), rates fractions 0..1, p-values 0..1;
- * a value that does not exist is null. Top level:
+ * a value that does not exist is null (a latency of a side whose requests
+ * all failed is null, never 0). Top level:
  *   reprise_version, baseline / candidate / noise (set: kind "capture" or
- *   "run", id, name, label, capture_id, [target, mode, status,
- *   lateness_p50_us, lateness_p99_us, lateness_max_us], samples, not_sent,
- *   warmup, duration_us; noise is null without --noise), settings (metric,
- *   group_by, alpha, threshold_pct, min_effect_us, min_count, warmup_us,
- *   fail_if), fail_if_not_judged ({condition, endpoints}: relative
- *   percentile conditions skipped on endpoints with fewer than 10 samples
- *   of a side beyond the percentile), verdict "pass" | "fail", overall (an
- *   endpoint object over all requests), group_by, endpoints (report order: failing, regressed, then
- *   by contribution), failed_conditions ({condition, endpoint, value,
- *   unit "percent" | "us"}), bottlenecks ({endpoint, contribution_us,
- *   delta_mean_us}), slowest ({exchange_id, copy, latency_us, status,
- *   endpoint}), timeline ({bucket_us, buckets: [{t_us, rps,
- *   completed_per_s, errors, p50_us, p99_us}]}) and saturation (null or
- *   {t_us, rps, p50_us}).
+ *   "run", id, name, label, capture_id, [target, mode, status, speed,
+ *   rate, concurrency, scale, engine, lateness_p50_us, lateness_p99_us,
+ *   lateness_max_us], starved (its generator fell behind its schedule),
+ *   samples, not_sent, warmup, duration_us, error_messages ({class,
+ *   count, message}: the most common, numbers that vary written N); noise
+ *   is null without --noise), settings (metric, group_by, alpha,
+ *   threshold_pct, min_effect_us, min_count, warmup_us, max_lateness_us,
+ *   allow_all_errors, fail_if: the conditions given, default_gates: the
+ *   default gates applied), verdict "pass" | "fail" | "inconclusive",
+ *   verdict_reasons ({kind "fail" | "inconclusive" | "info", decides:
+ *   true for the reasons of this verdict, text}: why, and what to know), noise_suspect (null, or why the noise run is not an
+ *   A/A twin), fail_if_not_judged ({condition, endpoints, moved}:
+ *   percentile conditions not judgeable even at p50 on that many
+ *   endpoints, of which moved significantly), fail_if_fallback
+ *   ({condition, judged_at, endpoints}: judged at a lower percentile),
+ *   overall (an endpoint object over all requests), group_by, endpoints
+ *   (report order: failing, regressed, then by contribution),
+ *   failed_conditions ({condition, default, endpoint, value, unit "percent"
+ *   | "points" | "us", judged_at}), bottlenecks ({endpoint,
+ *   contribution_us, delta_mean_us}), slowest ({exchange_id, copy, loop,
+ *   latency_us, status, endpoint}), timeline ({bucket_us, buckets: [{t_us,
+ *   rps, sent_per_s, completed_per_s, errors, p50_us, p99_us}]}) and
+ *   saturation (null or {t_us, rps: achieved, offered_rps,
+ *   inflight_start, inflight_end, little_inflight, p50_us}).
  * An endpoint object: endpoint, count (candidate requests), baseline and
  * candidate summaries ({count, errors, error_rate, status {"2xx": n...},
  * errors_by_class, timed, mean_us, p50_us, p90_us, p95_us, p99_us,
  * p999_us, min_us, max_us, rps, [service_p50_us, service_p99_us],
  * ttfb_p50_us}), [noise_run], change ({pXX_us, pXX_ratio, mean_us,
- * error_rate}), p_value and z (Mann-Whitney), p50_p_value and p99_p_value
- * (quantile tests), judged_tail ("p99", or "p90" when p99 would rest on
- * fewer than 10 samples of a side, or null), significant, effect,
- * beyond_noise, regressed,
- * improved, failed, noise_floor ({p50_us, p99_us} or null), compared,
- * status_changed ({count, share, examples}), body_changed ({count,
- * compared, share, examples}) and contribution_us.
+ * error_rate}; latency keys null when a side has no responses), p_value
+ * and z (Mann-Whitney), p50_p_value and p99_p_value (quantile tests),
+ * judged_tail ("p99", or "p90" when p99 would rest on fewer than 10
+ * samples of a side, or null), significant, effect, beyond_noise,
+ * regressed, improved, failed, noise_floor ({p50_us, p99_us} or null),
+ * compared, status_changed ({count, share, examples, transitions: [{from,
+ * to, count, examples}]}: from/to a status code, "none" or an error
+ * class), status_mix ({points, p_value}), body_changed ({count, compared,
+ * share, examples}) and contribution_us.
  */
 #include "analyze/an_priv.h"
 
@@ -38,6 +51,15 @@ static void num(FILE *f, double v)
 {
     if (isfinite(v))
         fprintf(f, "%.6g", v);
+    else
+        fputs("null", f);
+}
+
+static void opt_num(FILE *f, const char *key, int present, double v)
+{
+    fprintf(f, ", \"%s\": ", key);
+    if (present)
+        num(f, v);
     else
         fputs("null", f);
 }
@@ -63,7 +85,17 @@ static void set_json(FILE *f, const struct an_set *s)
         an_json_str(f, s->mode);
         fputs(", \"status\": ", f);
         an_json_str(f, s->status);
+        opt_num(f, "speed", s->speed > 0, s->speed);
+        opt_num(f, "rate", s->rate > 0, s->rate);
+        opt_num(f, "concurrency", s->concurrency > 0, s->concurrency);
+        opt_num(f, "scale", s->scale > 0, s->scale);
+        fputs(", \"engine\": ", f);
+        if (s->engine[0])
+            an_json_str(f, s->engine);
+        else
+            fputs("null", f);
     }
+    fprintf(f, ", \"starved\": %s", s->starved ? "true" : "false");
     if (s->lateness)
         fprintf(f, ", \"lateness_p50_us\": %lld, \"lateness_p99_us\": %lld, "
                 "\"lateness_max_us\": %lld",
@@ -71,9 +103,17 @@ static void set_json(FILE *f, const struct an_set *s)
                 (long long)rp_hist_value_at_percentile(s->lateness, 99),
                 (long long)rp_hist_max(s->lateness));
     fprintf(f, ", \"samples\": %llu, \"not_sent\": %llu, \"warmup\": %llu, "
-            "\"duration_us\": %lld}", (unsigned long long)s->samples,
-            (unsigned long long)s->not_sent, (unsigned long long)s->warmup,
-            (long long)an_set_duration_us(s));
+            "\"duration_us\": %lld, \"error_messages\": [",
+            (unsigned long long)s->samples, (unsigned long long)s->not_sent,
+            (unsigned long long)s->warmup, (long long)an_set_duration_us(s));
+    for (int i = 0; i < s->nmsg; i++) {
+        fprintf(f, "%s{\"class\": \"%s\", \"count\": %llu, \"message\": ",
+                i ? ", " : "", corpus_errclass_name(s->msg[i].cls),
+                (unsigned long long)s->msg[i].count);
+        an_json_str(f, s->msg[i].text);
+        fputc('}', f);
+    }
+    fputs("]}", f);
 }
 
 static void summary_json(FILE *f, const struct an_summary *s,
@@ -104,17 +144,23 @@ static void summary_json(FILE *f, const struct an_summary *s,
     }
     fprintf(f, "}, \"timed\": %llu, \"mean_us\": ",
             (unsigned long long)rp_hist_count(side->lat));
-    num(f, round(s->mean_us));
-    for (int i = 0; i < AN_NPCT; i++)
-        fprintf(f, ", \"%s_us\": %lld", an_pct_key[i],
-                (long long)s->pct_us[i]);
-    fprintf(f, ", \"min_us\": %lld, \"max_us\": %lld, \"rps\": ",
-            (long long)s->min_us, (long long)s->max_us);
+    int t = s->timed > 0;
+    num(f, t ? round(s->mean_us) : NAN);
+    for (int i = 0; i < AN_NPCT; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "%s_us", an_pct_key[i]);
+        opt_num(f, key, t, (double)s->pct_us[i]);
+    }
+    opt_num(f, "min_us", t, (double)s->min_us);
+    opt_num(f, "max_us", t, (double)s->max_us);
+    fputs(", \"rps\": ", f);
     num(f, s->rps);
-    if (run)
-        fprintf(f, ", \"service_p50_us\": %lld, \"service_p99_us\": %lld",
-                (long long)s->svc_p50_us, (long long)s->svc_p99_us);
-    fprintf(f, ", \"ttfb_p50_us\": %lld}", (long long)s->ttfb_p50_us);
+    if (run) {
+        opt_num(f, "service_p50_us", t, (double)s->svc_p50_us);
+        opt_num(f, "service_p99_us", t, (double)s->svc_p99_us);
+    }
+    opt_num(f, "ttfb_p50_us", t, (double)s->ttfb_p50_us);
+    fputc('}', f);
 }
 
 static void examples(FILE *f, const int64_t *ex, int n)
@@ -142,15 +188,17 @@ static void group_json(FILE *f, const struct an_analysis *a,
         summary_json(f, &g->sum[AN_NOISE], &g->side[AN_NOISE], 1);
     }
     fputs(", \"change\": {", f);
+    int both = b->timed && c->timed;
     for (int i = 0; i < AN_NPCT; i++) {
-        fprintf(f, "%s\"%s_us\": %lld, \"%s_ratio\": ", i ? ", " : "",
-                an_pct_key[i], (long long)(c->pct_us[i] - b->pct_us[i]),
-                an_pct_key[i]);
-        num(f, b->pct_us[i] ? (double)c->pct_us[i] / (double)b->pct_us[i]
-                            : NAN);
+        fprintf(f, "%s\"%s_us\": ", i ? ", " : "", an_pct_key[i]);
+        num(f, both ? (double)(c->pct_us[i] - b->pct_us[i]) : NAN);
+        fprintf(f, ", \"%s_ratio\": ", an_pct_key[i]);
+        num(f, both && b->pct_us[i] ? (double)c->pct_us[i] /
+                                          (double)b->pct_us[i]
+                                    : NAN);
     }
     fputs(", \"mean_us\": ", f);
-    num(f, round(c->mean_us - b->mean_us));
+    num(f, both ? round(c->mean_us - b->mean_us) : NAN);
     fputs(", \"error_rate\": ", f);
     num(f, c->error_rate - b->error_rate);
     fputs("}, \"p_value\": ", f);
@@ -182,6 +230,22 @@ static void group_json(FILE *f, const struct an_analysis *a,
     num(f, g->compared ? (double)g->status_changed / (double)g->compared : 0);
     fputs(", \"examples\": ", f);
     examples(f, g->status_ex, g->n_status_ex);
+    fputs(", \"transitions\": [", f);
+    for (int i = 0; i < g->ntrans; i++) {
+        const struct an_trans *t = &g->trans[i];
+        char from[32], to[32];
+        an_status_key_name(t->from, from, sizeof from);
+        an_status_key_name(t->to, to, sizeof to);
+        fprintf(f, "%s{\"from\": \"%s\", \"to\": \"%s\", \"count\": %llu, "
+                "\"examples\": ", i ? ", " : "", from, to,
+                (unsigned long long)t->count);
+        examples(f, t->ex, t->nex);
+        fputc('}', f);
+    }
+    fputs("]}, \"status_mix\": {\"points\": ", f);
+    num(f, g->mix_pts);
+    fputs(", \"p_value\": ", f);
+    num(f, g->mix_p);
     fprintf(f, "}, \"body_changed\": {\"count\": %llu, \"compared\": %llu, "
             "\"share\": ", (unsigned long long)g->body_changed,
             (unsigned long long)g->body_compared);
@@ -214,10 +278,19 @@ int an_report_json(const struct an_analysis *a, FILE *f)
     fputs(", \"threshold_pct\": ", f);
     num(f, o->threshold_pct);
     fprintf(f, ", \"min_effect_us\": %lld, \"min_count\": %lld, "
-            "\"warmup_us\": %lld, \"fail_if\": [", (long long)o->min_effect_us,
-            (long long)o->min_count, (long long)o->warmup_us);
-    for (int i = 0; i < o->ncond; i++) {
+            "\"warmup_us\": %lld, \"max_lateness_us\": %lld, "
+            "\"allow_all_errors\": %s, \"fail_if\": [",
+            (long long)o->min_effect_us, (long long)o->min_count,
+            (long long)o->warmup_us, (long long)o->max_lateness_us,
+            o->allow_all_errors ? "true" : "false");
+    for (int i = 0; i < o->nuser; i++) {
         if (i)
+            fputs(", ", f);
+        an_json_str(f, o->cond[i].text);
+    }
+    fputs("], \"default_gates\": [", f);
+    for (int i = o->nuser; i < o->ncond; i++) {
+        if (i > o->nuser)
             fputs(", ", f);
         an_json_str(f, o->cond[i].text);
     }
@@ -227,10 +300,36 @@ int an_report_json(const struct an_analysis *a, FILE *f)
             continue;
         fputs(n++ ? ", {\"condition\": " : "{\"condition\": ", f);
         an_json_str(f, o->cond[i].text);
-        fprintf(f, ", \"endpoints\": %d}", a->unjudged[i]);
+        fprintf(f, ", \"endpoints\": %d, \"moved\": %d}", a->unjudged[i],
+                a->unjudged_moved[i]);
     }
-    fprintf(f, "],\n\"verdict\": \"%s\",\n\"overall\": ",
-            a->verdict_fail ? "fail" : "pass");
+    fputs("],\n\"fail_if_fallback\": [", f);
+    for (int i = 0, n = 0; i < o->ncond; i++)
+        for (int pi = 0; pi < AN_NPCT; pi++) {
+            if (!a->fallback[i][pi])
+                continue;
+            fputs(n++ ? ", {\"condition\": " : "{\"condition\": ", f);
+            an_json_str(f, o->cond[i].text);
+            fprintf(f, ", \"judged_at\": \"%s\", \"endpoints\": %d}",
+                    an_pct_name[pi], a->fallback[i][pi]);
+        }
+    static const char *const verdicts[] = {"pass", "fail", "inconclusive"};
+    static const char *const kinds[] = {"fail", "inconclusive", "info"};
+    fprintf(f, "],\n\"verdict\": \"%s\",\n\"verdict_reasons\": [",
+            verdicts[a->verdict]);
+    for (int i = 0; i < a->nnotes; i++) {
+        fprintf(f, "%s{\"kind\": \"%s\", \"decides\": %s, \"text\": ",
+                i ? ",\n  " : "\n  ", kinds[a->note[i].kind],
+                an_note_decides(a, &a->note[i]) ? "true" : "false");
+        an_json_str(f, a->note[i].text);
+        fputc('}', f);
+    }
+    fputs("],\n\"noise_suspect\": ", f);
+    if (a->noise_suspect)
+        an_json_str(f, a->noise_why);
+    else
+        fputs("null", f);
+    fputs(",\n\"overall\": ", f);
     group_json(f, a, &a->all, "endpoint");
     fprintf(f, ",\n\"group_by\": \"%s\",\n\"endpoints\": [",
             an_group_by_name(o->group_by));
@@ -242,14 +341,22 @@ int an_report_json(const struct an_analysis *a, FILE *f)
     for (size_t i = 0; i < a->nfail; i++) {
         const struct an_failure *x = &a->fail[i];
         fputs(i ? ",\n  " : "\n  ", f);
+        const struct an_cond *k = &o->cond[x->cond];
         fputs("{\"condition\": ", f);
-        an_json_str(f, o->cond[x->cond].text);
-        fputs(", \"endpoint\": ", f);
+        an_json_str(f, k->text);
+        fprintf(f, ", \"default\": %s, \"endpoint\": ",
+                k->dflt ? "true" : "false");
         an_json_str(f, x->group->key);
         fputs(", \"value\": ", f);
         num(f, x->value);
-        fprintf(f, ", \"unit\": \"%s\"}",
-                o->cond[x->cond].percent ? "percent" : "us");
+        fprintf(f, ", \"unit\": \"%s\", \"judged_at\": ",
+                (k->metric == AN_CM_ERRORS && k->relative) ||
+                        k->metric == AN_CM_STATUS_MIX ? "points"
+                : k->percent ? "percent" : "us");
+        if (x->pi >= 0)
+            fprintf(f, "\"%s\"}", an_pct_name[x->pi]);
+        else
+            fputs("null}", f);
     }
     fputs("],\n\"bottlenecks\": [", f);
     const struct an_group *top[10];
@@ -268,33 +375,47 @@ int an_report_json(const struct an_analysis *a, FILE *f)
     fputs("],\n\"slowest\": [", f);
     for (int i = 0; i < a->nslow; i++) {
         const struct an_slow *s = &a->slow[i];
-        fprintf(f, "%s{\"exchange_id\": %lld, \"copy\": %d, \"latency_us\": "
-                "%lld, \"status\": %d, \"endpoint\": ", i ? ", " : "",
-                (long long)s->exchange_id, s->copy, (long long)s->latency_us,
-                s->status);
+        fprintf(f, "%s{\"exchange_id\": %lld, \"copy\": %d, \"loop\": %d, "
+                "\"latency_us\": %lld, \"status\": %d, \"endpoint\": ",
+                i ? ", " : "", (long long)s->exchange_id, s->copy, s->loop,
+                (long long)s->latency_us, s->status);
         an_json_str(f, s->endpoint);
         fputc('}', f);
     }
+    const struct an_timeline *tl = &a->tl[AN_CAND];
     fprintf(f, "],\n\"timeline\": {\"bucket_us\": %lld, \"buckets\": [",
-            (long long)a->tick_us);
-    for (size_t i = 0; i < a->nticks; i++) {
-        const struct an_tick *t = &a->tick[i];
-        double secs = (double)a->tick_us / 1e6;
+            (long long)tl->tick_us);
+    for (size_t i = 0; i < tl->nticks; i++) {
+        const struct an_tick *t = &tl->tick[i];
+        double secs = (double)tl->tick_us / 1e6;
+        int timed = t->lat && rp_hist_count(t->lat);
         fprintf(f, "%s{\"t_us\": %lld, \"rps\": ", i ? ",\n  " : "\n  ",
-                (long long)i * a->tick_us);
+                (long long)i * tl->tick_us);
         num(f, (double)t->due / secs);
+        fputs(", \"sent_per_s\": ", f);
+        num(f, (double)t->sent / secs);
         fputs(", \"completed_per_s\": ", f);
         num(f, (double)t->done / secs);
-        fprintf(f, ", \"errors\": %llu, \"p50_us\": %lld, \"p99_us\": %lld}",
-                (unsigned long long)t->errors,
-                (long long)(t->lat ? rp_hist_value_at_percentile(t->lat, 50) : 0),
-                (long long)(t->lat ? rp_hist_value_at_percentile(t->lat, 99) : 0));
+        fprintf(f, ", \"errors\": %llu", (unsigned long long)t->errors);
+        opt_num(f, "p50_us", timed,
+                timed ? (double)rp_hist_value_at_percentile(t->lat, 50) : 0);
+        opt_num(f, "p99_us", timed,
+                timed ? (double)rp_hist_value_at_percentile(t->lat, 99) : 0);
+        fputc('}', f);
     }
     fputs("]},\n\"saturation\": ", f);
-    if (a->saturated) {
-        fprintf(f, "{\"t_us\": %lld, \"rps\": ", (long long)a->sat_t_us);
-        num(f, a->sat_rps);
-        fprintf(f, ", \"p50_us\": %lld}", (long long)a->sat_p50_us);
+    if (a->sat.found) {
+        fprintf(f, "{\"t_us\": %lld, \"rps\": ", (long long)a->sat.t_us);
+        num(f, a->sat.achieved_rps);
+        fputs(", \"offered_rps\": ", f);
+        num(f, a->sat.offered_rps);
+        fputs(", \"inflight_start\": ", f);
+        num(f, a->sat.inflight_start);
+        fputs(", \"inflight_end\": ", f);
+        num(f, a->sat.inflight_end);
+        fputs(", \"little_inflight\": ", f);
+        num(f, a->sat.little);
+        fprintf(f, ", \"p50_us\": %lld}", (long long)a->sat.p50_us);
     } else {
         fputs("null", f);
     }

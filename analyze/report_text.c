@@ -1,8 +1,10 @@
 /*
- * report_text.c: the human report: an aligned table per endpoint (failing
- * and regressed endpoints first), then correctness differences, the
- * endpoints that contribute most to the latency change, saturation, the
- * slowest exchanges and the verdict. Colour only when asked or on a tty.
+ * report_text.c: the human report: the sets compared (target, mode,
+ * lateness), an aligned table per endpoint (failing and regressed
+ * endpoints first), the error causes, correctness differences as status
+ * transitions, the endpoints that contribute most to the latency change,
+ * saturation, the slowest exchanges, and the verdict with its reasons.
+ * Colour only when asked or on a tty.
  */
 #include "analyze/an_priv.h"
 
@@ -12,7 +14,6 @@
 #define RED "\033[31m"
 #define GREEN "\033[32m"
 #define BOLD "\033[1m"
-#define DIM "\033[2m"
 #define RESET "\033[0m"
 
 const char *an_verdict_word(const struct an_analysis *a,
@@ -36,15 +37,6 @@ const char *an_verdict_word(const struct an_analysis *a,
     return "~";
 }
 
-static void pct_str(double b, double c, char *out, size_t n)
-{
-    double p = an_pct_change(b, c);
-    if (isnan(p))
-        snprintf(out, n, "-");
-    else
-        snprintf(out, n, "%+.1f%%", p);
-}
-
 static void row(FILE *f, int w, const struct an_analysis *a,
                 const struct an_group *g, int color)
 {
@@ -55,12 +47,9 @@ static void row(FILE *f, int w, const struct an_analysis *a,
     snprintf(err, sizeof err, "%.1f%%", c->error_rate * 100);
     const int pi[3] = {0, 1, 3};
     for (int k = 0; k < 3; k++) {
-        an_fmt_us(b->count ? (double)b->pct_us[pi[k]] : NAN, cell[2 * k],
-                  sizeof cell[0]);
-        an_fmt_us(c->count ? (double)c->pct_us[pi[k]] : NAN, cell[2 * k + 1],
-                  sizeof cell[0]);
-        pct_str((double)b->pct_us[pi[k]], (double)c->pct_us[pi[k]], d[k],
-                sizeof d[k]);
+        an_fmt_pct(b, pi[k], cell[2 * k], sizeof cell[0]);
+        an_fmt_pct(c, pi[k], cell[2 * k + 1], sizeof cell[0]);
+        an_fmt_change(b, c, pi[k], d[k], sizeof d[k]);
     }
     if (g->side[AN_BASE].res.n && g->side[AN_CAND].res.n)
         snprintf(pv, sizeof pv, g->mw.p < 0.0001 ? "<0.0001" : "%.4f",
@@ -81,15 +70,28 @@ static void row(FILE *f, int w, const struct an_analysis *a,
             cell[4], cell[5], d[2], pv, col, v, *col ? RESET : "");
 }
 
-void an_print_unjudged(FILE *f, const struct an_analysis *a,
-                       const char *quote, const char *end)
+struct text_ctx {
+    FILE *f;
+    const char *prefix;
+    int last_side;
+};
+
+/* Prints the role before a set's first line and indents its second. */
+static void set_line(void *arg, int side, const char *line)
 {
-    for (int k = 0; k < a->o->ncond; k++)
-        if (a->unjudged[k])
-            fprintf(f, "not judged: %s%s%s on %d endpoint%s with fewer than "
-                    "%d requests of a side beyond that percentile%s", quote,
-                    a->o->cond[k].text, quote, a->unjudged[k],
-                    a->unjudged[k] == 1 ? "" : "s", AN_TAIL_MIN, end);
+    struct text_ctx *t = arg;
+    fprintf(t->f, "  %-10s %s\n", side == t->last_side ? ""
+                                  : side == AN_NOISE ? "noise"
+                                                     : an_side_name(side),
+            line);
+    t->last_side = side;
+}
+
+static void plain_line(void *arg, int side, const char *line)
+{
+    (void)side;
+    struct text_ctx *t = arg;
+    fprintf(t->f, "%s%s\n", t->prefix, line);
 }
 
 int an_report_text(const struct an_analysis *a, FILE *f, int color)
@@ -101,53 +103,13 @@ int an_report_text(const struct an_analysis *a, FILE *f, int color)
     an_fmt_us((double)o->min_effect_us, t1, sizeof t1);
     fprintf(f, "%sreprise analyze%s: %s vs baseline %s\n", color ? BOLD : "",
             color ? RESET : "", cn, bn);
-    for (int i = 0; i < AN_NSIDES; i++) {
-        const struct an_set *s = &a->set[i];
-        if (!s->present)
-            continue;
-        char nm[256];
-        an_set_name(s, nm, sizeof nm);
-        an_fmt_us((double)an_set_duration_us(s), t2, sizeof t2);
-        fprintf(f, "  %-10s %s: %llu samples over %s", i == AN_BASE ? "baseline"
-                : i == AN_CAND ? "candidate" : "noise", nm,
-                (unsigned long long)s->samples, t2);
-        if (s->not_sent)
-            fprintf(f, ", %llu never sent", (unsigned long long)s->not_sent);
-        if (s->warmup)
-            fprintf(f, ", %llu in the warmup", (unsigned long long)s->warmup);
-        if (s->kind == CORPUS_SET_RUN)
-            fprintf(f, " (target %s, mode %s, %s)", s->target, s->mode,
-                    s->status);
-        fputc('\n', f);
-        const struct an_summary *m = &a->all.sum[i];
-        char x[4][32];
-        an_fmt_us((double)m->pct_us[0], x[0], sizeof x[0]);
-        an_fmt_us((double)m->pct_us[3], x[1], sizeof x[1]);
-        fprintf(f, "  %-10s %.0f req/s, %.2f%% errors, %s p50 %s p99 %s",
-                "", m->rps, m->error_rate * 100,
-                o->metric == AN_METRIC_SERVICE ? "service" : "latency", x[0],
-                x[1]);
-        if (s->kind == CORPUS_SET_RUN && o->metric == AN_METRIC_LATENCY) {
-            an_fmt_us((double)m->svc_p50_us, x[2], sizeof x[2]);
-            an_fmt_us((double)m->svc_p99_us, x[3], sizeof x[3]);
-            fprintf(f, "; service time p50 %s p99 %s", x[2], x[3]);
-        }
-        if (s->lateness && rp_hist_count(s->lateness)) {
-            int64_t l99 = rp_hist_value_at_percentile(s->lateness, 99);
-            an_fmt_us((double)l99, t2, sizeof t2);
-            fprintf(f, "; lateness p99 %s", t2);
-        }
-        fputc('\n', f);
-        if (s->lateness && rp_hist_count(s->lateness)) {
-            int64_t l99 = rp_hist_value_at_percentile(s->lateness, 99);
-            an_fmt_us((double)l99, t2, sizeof t2);
-            if (l99 > 5000)
-                fprintf(f, "  %swarning%s: this run fell behind its schedule "
-                        "(lateness p99 %s); latency counts that wait, "
-                        "service time does not\n", color ? RED : "",
-                        color ? RESET : "", t2);
-        }
-    }
+    struct text_ctx tc = {f, "", -1};
+    an_each_set_line(a, set_line, &tc);
+    for (int i = 0; i < AN_NSIDES; i++)
+        if (a->set[i].present && a->set[i].starved)
+            fprintf(f, "  %swarning%s: the %s fell behind its schedule; "
+                    "latency counts that wait, service time does not\n",
+                    color ? RED : "", color ? RESET : "", an_side_name(i));
     static const char *const per[] = {"per endpoint", "per host",
                                       "per status", "over all requests"};
     fprintf(f, "  compared: %s %s; a change is real when p50 or p99 (p90 "
@@ -182,6 +144,16 @@ int an_report_text(const struct an_analysis *a, FILE *f, int color)
     if (a->ngroups > 1)
         row(f, w, a, &a->all, 0);
 
+    for (int side = AN_BASE; side <= AN_CAND; side++) {
+        const struct an_set *st = &a->set[side];
+        if (!st->nmsg && !a->all.side[side].status_class[5])
+            continue;
+        fprintf(f, "\nerrors of the %s (class, count, message):\n",
+                an_side_name(side));
+        tc.prefix = "  ";
+        an_each_error_line(a, side, plain_line, &tc);
+    }
+
     int hdr = 0;
     for (size_t i = 0; i < a->ngroups; i++) {
         const struct an_group *g = a->groups[a->order[i]];
@@ -191,16 +163,13 @@ int an_report_text(const struct an_analysis *a, FILE *f, int color)
             fputs("\ncorrectness (candidate vs baseline, same exchange):\n",
                   f);
         fprintf(f, "  %s:", g->key);
-        if (g->status_changed) {
-            fprintf(f, " status changed %llu/%llu (%.1f%%), e.g.",
+        if (g->status_changed)
+            fprintf(f, " status changed %llu/%llu (%.1f%%)",
                     (unsigned long long)g->status_changed,
                     (unsigned long long)g->compared,
                     100.0 * (double)g->status_changed / (double)g->compared);
-            for (int k = 0; k < g->n_status_ex; k++)
-                fprintf(f, " %lld", (long long)g->status_ex[k]);
-            if (g->body_changed)
-                fputc(';', f);
-        }
+        if (g->status_changed && g->body_changed)
+            fputc(';', f);
         if (g->body_changed) {
             fprintf(f, " body changed %llu/%llu (%.1f%%), e.g.",
                     (unsigned long long)g->body_changed,
@@ -211,6 +180,8 @@ int an_report_text(const struct an_analysis *a, FILE *f, int color)
                 fprintf(f, " %lld", (long long)g->body_ex[k]);
         }
         fputc('\n', f);
+        tc.prefix = "    ";
+        an_each_transition(g, plain_line, &tc);
     }
     if (!hdr && a->all.compared)
         fprintf(f, "\ncorrectness: no status or body change in %llu "
@@ -229,45 +200,52 @@ int an_report_text(const struct an_analysis *a, FILE *f, int color)
                     t2);
         }
     }
-    if (a->saturated) {
-        an_fmt_us((double)a->sat_t_us, t1, sizeof t1);
-        an_fmt_us((double)a->sat_p50_us, t2, sizeof t2);
+    if (a->sat.found) {
+        an_fmt_us((double)a->sat.t_us, t1, sizeof t1);
+        an_fmt_us((double)a->sat.p50_us, t2, sizeof t2);
         fprintf(f, "\nsaturation: from %s into the candidate run, throughput "
-                "stopped growing at %.0f req/s while p50 rose to %s\n", t1,
-                a->sat_rps, t2);
+                "stopped tracking offered load at %.0f req/s (offered %.0f "
+                "req/s): requests in flight grew from %.0f to %.0f, where a "
+                "target keeping pace would hold about %.0f (Little's law), "
+                "and p50 rose to %s\n", t1, a->sat.achieved_rps,
+                a->sat.offered_rps, a->sat.inflight_start,
+                a->sat.inflight_end, a->sat.little, t2);
     }
     if (a->nslow) {
-        fprintf(f, "\nslowest candidate exchanges ('reprise show %s ID'):\n",
-                o->db);
+        fprintf(f, "\nslowest candidate exchanges ('reprise show %s ID'):\n"
+                "  %8s  %4s  %4s  %9s  %6s  %s\n", o->db, "ID", "COPY",
+                "LOOP", "LATENCY", "STATUS", "ENDPOINT");
         int n = a->nslow < 5 ? a->nslow : 5;
         for (int k = 0; k < n; k++) {
             const struct an_slow *sl = &a->slow[k]; /* slowest first */
             an_fmt_us((double)sl->latency_us, t1, sizeof t1);
-            fprintf(f, "  %8lld  %9s  %3d  %s\n", (long long)sl->exchange_id,
-                    t1, sl->status, sl->endpoint);
+            fprintf(f, "  %8lld  %4d  %4d  %9s  %6d  %s\n",
+                    (long long)sl->exchange_id, sl->copy, sl->loop, t1,
+                    sl->status, sl->endpoint);
         }
     }
-    if (o->ncond) {
-        fputc('\n', f);
-        for (size_t i = 0; i < a->nfail; i++) {
-            const struct an_failure *x = &a->fail[i];
-            const struct an_cond *k = &o->cond[x->cond];
-            if (k->percent)
-                snprintf(t1, sizeof t1, k->relative ? "%+.2f%%" : "%.2f%%",
-                         x->value);
-            else
-                an_fmt_us(x->value, t1, sizeof t1);
-            fprintf(f, "%sfailed%s: %s on %s (%s%s%s)\n", color ? RED : "",
-                    color ? RESET : "", k->text, x->group->key,
-                    k->relative ? "change " : "",
-                    k->relative && !k->percent && x->value >= 0 ? "+" : "",
-                    t1);
-        }
-        an_print_unjudged(f, a, "", "\n");
-        fprintf(f, "verdict: %s%s%s (%d condition%s checked)\n",
-                color ? (a->verdict_fail ? RED : GREEN) : "",
-                a->verdict_fail ? "FAIL" : "PASS", color ? RESET : "",
-                o->ncond, o->ncond == 1 ? "" : "s");
+
+    fputc('\n', f);
+    for (size_t i = 0; i < a->nfail; i++) {
+        const struct an_failure *x = &a->fail[i];
+        char label[96], v[96];
+        an_cond_label(&o->cond[x->cond], label, sizeof label);
+        an_failure_value(a, x, v, sizeof v);
+        fprintf(f, "%sfailed%s: %s on %s (%s)\n", color ? RED : "",
+                color ? RESET : "", label, x->group->key, v);
     }
+    for (int i = 0; i < a->nnotes; i++)
+        if (!an_note_decides(a, &a->note[i]))
+            fprintf(f, "note: %s\n", a->note[i].text);
+    const char *vc = a->verdict == AN_FAIL ? RED
+                     : a->verdict == AN_PASS ? GREEN : BOLD;
+    int ndef = o->ncond - o->nuser;
+    fprintf(f, "verdict: %s%s%s (%d given condition%s, %d default gate%s; "
+            "exit %d)\n", color ? vc : "", an_verdict_name(a->verdict),
+            color ? RESET : "", o->nuser, o->nuser == 1 ? "" : "s", ndef,
+            ndef == 1 ? "" : "s", an_verdict_exit(a->verdict));
+    for (int i = 0; i < a->nnotes; i++)
+        if (an_note_decides(a, &a->note[i]))
+            fprintf(f, "  because: %s\n", a->note[i].text);
     return ferror(f) ? RP_EIO : 0;
 }

@@ -163,9 +163,16 @@ void an_quantile_test(const int64_t *a, size_t na, const int64_t *b,
     out->above_a = ea;
     out->above_b = eb;
     out->diff = (double)ea / (double)na - (double)eb / (double)nb;
-    double K = (double)(ea + eb), N = (double)n, A = (double)na;
+    out->p = an_two_prop_p(ea, na, eb, nb);
+}
+
+double an_two_prop_p(uint64_t ea, uint64_t na, uint64_t eb, uint64_t nb)
+{
+    if (!na || !nb)
+        return 1;
+    double K = (double)(ea + eb), N = (double)(na + nb), A = (double)na;
     if (K == 0 || K == N)
-        return;
+        return 1;
     double small = K < N - K ? K : N - K;
     if (small <= 500) {
         /* Fisher: sum the probabilities of tables as or less likely */
@@ -177,13 +184,33 @@ void an_quantile_test(const int64_t *a, size_t na, const int64_t *b,
             if (lp <= lp0 + 1e-7)
                 sum += exp(lp);
         }
-        out->p = sum > 1 ? 1 : sum;
-        return;
+        return sum > 1 ? 1 : sum;
     }
     double pp = K / N;
+    double diff = (double)ea / A - (double)eb / (double)nb;
     double se = sqrt(pp * (1 - pp) * (1 / A + 1 / (double)nb));
     if (!(se > 0))
-        return;
-    double p = 2 * an_norm_sf(fabs(out->diff) / se);
-    out->p = p > 1 ? 1 : p;
+        return 1;
+    double p = 2 * an_norm_sf(fabs(diff) / se);
+    return p > 1 ? 1 : p;
+}
+
+double an_sign_test_p(uint64_t k, uint64_t n)
+{
+    if (!n)
+        return 1;
+    uint64_t lo = k < n - k ? k : n - k;
+    if (n > 2000) {
+        /* normal approximation with continuity correction */
+        double z = ((double)n / 2 - (double)lo - 0.5) /
+                   sqrt((double)n / 4);
+        double p = 2 * an_norm_sf(z);
+        return p > 1 ? 1 : p;
+    }
+    double sum = 0, ln2 = log(2);
+    for (uint64_t i = 0; i <= lo; i++)
+        sum += exp(lgamma((double)n + 1) - lgamma((double)i + 1) -
+                   lgamma((double)(n - i) + 1) - (double)n * ln2);
+    double p = 2 * sum;
+    return p > 1 ? 1 : p;
 }

@@ -41,6 +41,16 @@ struct an_qtest {
 void an_quantile_test(const int64_t *a, size_t na, const int64_t *b,
                       size_t nb, double pct, struct an_qtest *out);
 
+/* Two-sided test that xa of na and xb of nb are the same share: Fisher's
+ * exact test when the smaller margin is at most 500, else a two-proportion
+ * z-test. 1 when undecidable (a side empty, or all or none above). */
+double an_two_prop_p(uint64_t xa, uint64_t na, uint64_t xb, uint64_t nb);
+
+/* Exact two-sided sign test (binomial, p = 1/2): the p-value of k of n
+ * discordant pairs going one way (McNemar's test for paired shares);
+ * normal approximation above 2000 pairs. 1 when n is 0. */
+double an_sign_test_p(uint64_t k, uint64_t n);
+
 /* Upper tail of the standard normal distribution, P(Z > z). */
 double an_norm_sf(double z);
 

@@ -182,3 +182,56 @@ void rp_hash_hex(const uint8_t h[RP_HASH_LEN], char *out)
     }
     out[2 * RP_HASH_LEN] = '\0';
 }
+
+void rp_errmsg_normalize(const char *msg, char *out, size_t n)
+{
+    static const char *const units[] = {" ms", " milliseconds", " bytes",
+                                        " seconds", " out of "};
+    size_t o = 0;
+    if (!n)
+        return;
+    for (const char *p = msg ? msg : ""; *p && o + 1 < n;) {
+        if (*p >= '0' && *p <= '9') {
+            const char *q = p;
+            while (*q >= '0' && *q <= '9')
+                q++;
+            int vary = p - msg >= 6 && !strncmp(p - 6, "after ", 6);
+            for (size_t u = 0; !vary && u < sizeof units / sizeof *units; u++)
+                vary = !strncmp(q, units[u], strlen(units[u]));
+            if (vary) {
+                out[o++] = 'N';
+            } else {
+                size_t len = (size_t)(q - p);
+                if (len > n - 1 - o)
+                    len = n - 1 - o;
+                memcpy(out + o, p, len);
+                o += len;
+            }
+            p = q;
+            continue;
+        }
+        unsigned char c = (unsigned char)*p++;
+        out[o++] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
+    }
+    out[o] = '\0';
+}
+
+void rp_fmt_time_iso(int64_t wall_us, int with_ms, char *out, size_t n)
+{
+    if (wall_us <= 0) {
+        snprintf(out, n, "-");
+        return;
+    }
+    time_t s = (time_t)(wall_us / 1000000);
+    struct tm tm;
+    char buf[32];
+    if (!gmtime_r(&s, &tm) ||
+        !strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm)) {
+        snprintf(out, n, "-");
+        return;
+    }
+    if (with_ms)
+        snprintf(out, n, "%s.%03dZ", buf, (int)(wall_us / 1000 % 1000));
+    else
+        snprintf(out, n, "%sZ", buf);
+}

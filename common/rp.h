@@ -31,6 +31,10 @@ int rp_exit_code(int err);
 int rp_fail(char *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* A wall-clock time as ISO 8601 UTC, "2026-11-28T07:09:29Z", or with
+ * milliseconds "2026-11-28T07:09:29.834Z"; "-" for 0 or less. */
+void rp_fmt_time_iso(int64_t wall_us, int with_ms, char *out, size_t n);
+
 /* Clocks, in microseconds. Monotonic measures intervals; wall labels. */
 int64_t rp_mono_us(void);
 int64_t rp_wall_us(void);
@@ -51,6 +55,12 @@ int rp_parse_duration_us(const char *s, const char *what, int64_t *out,
                          char *err);
 /* "64MiB", "1M", "512k", "100" (bytes). k/M/G are 1024-based. */
 int rp_parse_size(const char *s, const char *what, uint64_t *out, char *err);
+
+/* Copies an error message into out (n bytes) with the numbers that differ
+ * between otherwise equal failures ("after 3 ms", "with 0 bytes received")
+ * written as N and control characters as spaces, so that equal causes
+ * count as one message. Addresses and ports are kept. */
+void rp_errmsg_normalize(const char *msg, char *out, size_t n);
 
 /* 16-byte content hash (truncated SHA-256), used for body deduplication and
  * for comparing response bodies across runs. */

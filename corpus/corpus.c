@@ -223,7 +223,8 @@ static const char *const stmt_sql[ST__COUNT] = {
         "UPDATE runs SET ended_us = ?1, status = ?2, summary = ?3,"
         " result_count = (SELECT COUNT(*) FROM results WHERE run_id = ?4),"
         " error_count = (SELECT COUNT(*) FROM results WHERE run_id = ?4"
-        " AND error_class IS NOT NULL) WHERE id = ?4",
+        " AND error_class IS NOT NULL AND error_class != 'not_sent')"
+        " WHERE id = ?4",
     [ST_RESULT_ADD] =
         "INSERT OR REPLACE INTO results(" RESULT_COLUMNS ")"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -319,14 +320,7 @@ sqlite3_stmt *corpus_stmt(struct corpus *c, enum corpus_stmt_id id,
 
 void corpus_fmt_time(int64_t us, char *out, size_t outlen)
 {
-    if (us <= 0) {
-        snprintf(out, outlen, "-");
-        return;
-    }
-    time_t s = (time_t)(us / 1000000);
-    struct tm tm;
-    gmtime_r(&s, &tm);
-    strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    rp_fmt_time_iso(us, 0, out, outlen);
 }
 
 static int exec(struct corpus *c, const char *sql, const char *what, char *err)

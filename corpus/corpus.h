@@ -313,12 +313,26 @@ struct corpus_run_row {
     char label[128], target[512], mode[32], status[32];
     int64_t started_us, ended_us;
     int64_t results;         /* number of results */
+    /* from the run's stored options (0 or "" when not recorded) */
+    double speed;            /* mode speed: the multiple */
+    double rate;             /* mode rate: requests per second */
+    int concurrency;         /* mode max: requests in flight */
+    int scale;               /* --scale copies */
+    char engine[16];         /* the transport that ran, e.g. "curl" */
+    char tool_version[32];   /* reprise version that recorded the run */
 };
 
 /* Finds a run by numeric id or by label (the latest run with that label).
- * RP_EINPUT with a clear message when there is none. */
+ * RP_EINPUT with a clear message when there is none, naming the labels
+ * close to the one given (case-insensitively equal, a typo or two away,
+ * or containing it) or else the latest runs. */
 int corpus_run_find(struct corpus *c, const char *id_or_label,
                     struct corpus_run_row *out, char *err);
+/* The latest run labelled `label` into *out with *found = 1, or *found = 0
+ * when no run has that label (or label is NULL). Returns 0 or RP_EIO. */
+int corpus_run_label_latest(struct corpus *c, const char *label,
+                            struct corpus_run_row *out, int *found,
+                            char *err);
 /* The n-th latest run (n = 0 latest, 1 the one before). RP_EINPUT if none. */
 int corpus_run_latest(struct corpus *c, int n, struct corpus_run_row *out,
                       char *err);
@@ -344,6 +358,7 @@ struct corpus_sample {
     uint8_t body_hash[RP_HASH_LEN];
     int has_body_hash;          /* 0 when no body, or (capture) when the
                                    stored body is truncated or incomplete */
+    const char *error;          /* run: the error message, or NULL (view) */
 };
 
 enum corpus_set_kind { CORPUS_SET_CAPTURE, CORPUS_SET_RUN };

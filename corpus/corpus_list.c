@@ -181,14 +181,19 @@ static int list_captures(struct corpus *c, FILE *out, char *err)
     return list_finish(c, st, &t, r, rc, "captures", numeric, out, err);
 }
 
+/* An integer of the run's summary JSON, NULL when it has none. */
+#define SUMMARY_INT(key)                                                   \
+    "CASE WHEN json_valid(summary) THEN json_extract(summary, '$." key    \
+    "') END"
+
 static int list_runs(struct corpus *c, FILE *out, char *err)
 {
     static const char *const head[] = {
         "ID", "LABEL", "CAPTURE", "MODE", "STATUS", "STARTED (UTC)",
-        "DURATION", "RESULTS", "ERRORS", "TARGET",
+        "DURATION", "RESULTS", "ERRORS", "NOT_SENT", "TARGET",
     };
-    static const int numeric[] = {1, 0, 1, 0, 0, 0, 1, 1, 1, 0};
-    struct table t = {.ncols = 10};
+    static const int numeric[] = {1, 0, 1, 0, 0, 0, 1, 1, 1, 1, 0};
+    struct table t = {.ncols = 11};
     sqlite3_stmt *st = NULL;
     int r = table_add(&t, (char *const *)head);
     if (!r)
@@ -196,23 +201,32 @@ static int list_runs(struct corpus *c, FILE *out, char *err)
             "SELECT id, label, capture_id, mode, status, started_us, ended_us,"
             " COALESCE(result_count, (SELECT COUNT(*) FROM results"
             "  WHERE run_id = runs.id)),"
-            " COALESCE(error_count, (SELECT COUNT(*) FROM results"
-            "  WHERE run_id = runs.id AND error_class IS NOT NULL)),"
+            /* errors as the run's summary counted them (transport
+             * errors; never-sent requests apart), so ls and the summary
+             * agree; counted afresh for a run that has no summary */
+            " COALESCE(" SUMMARY_INT("errors") ", (SELECT COUNT(*)"
+            "  FROM results WHERE run_id = runs.id AND error_class IS NOT"
+            "  NULL AND error_class != 'not_sent')),"
+            " COALESCE(" SUMMARY_INT("not_sent") ", (SELECT COUNT(*)"
+            "  FROM results WHERE run_id = runs.id"
+            "  AND error_class = 'not_sent')),"
             " target FROM runs ORDER BY id", &st, err);
     int rc = SQLITE_DONE;
     while (!r && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         char id[24], cap[24], started[32], dur[24], nres[24], nerr[24];
+        char nns[24];
         fmt_i64(st, 0, id, sizeof id);
         fmt_i64(st, 2, cap, sizeof cap);
         corpus_fmt_time(sqlite3_column_int64(st, 5), started, sizeof started);
         fmt_duration(col_span(st, 5, 6), dur, sizeof dur);
         fmt_i64(st, 7, nres, sizeof nres);
         fmt_i64(st, 8, nerr, sizeof nerr);
+        fmt_i64(st, 9, nns, sizeof nns);
         const char *label = (const char *)sqlite3_column_text(st, 1);
         char *row[] = {id, (char *)(label ? label : "-"), cap,
                        (char *)sqlite3_column_text(st, 3),
                        (char *)sqlite3_column_text(st, 4), started, dur, nres,
-                       nerr, (char *)sqlite3_column_text(st, 9)};
+                       nerr, nns, (char *)sqlite3_column_text(st, 10)};
         if (table_add(&t, row))
             r = rp_fail(err, RP_ENOMEM, "%s: out of memory", c->path);
     }

@@ -289,10 +289,18 @@ int corpus_body_stats(struct corpus *c, int64_t *count, int64_t *size_bytes,
 
 /* ---- runs and captures ------------------------------------------------- */
 
+/* The options a report names are read from the run's options JSON; a
+ * damaged (non-JSON) options text reads as none. */
+#define RUN_OPT(key)                                                       \
+    " CASE WHEN json_valid(options) THEN json_extract(options, '$." key   \
+    "') END,"
 #define RUN_COLUMNS                                                        \
     "SELECT id, capture_id, label, target, mode, status, started_us,"     \
     " ended_us, COALESCE(result_count, (SELECT COUNT(*) FROM results"      \
-    " WHERE run_id = runs.id)) FROM runs "
+    " WHERE run_id = runs.id)),"                                           \
+    RUN_OPT("speed") RUN_OPT("rate") RUN_OPT("concurrency")               \
+    RUN_OPT("scale") RUN_OPT("engine")                                     \
+    " tool_version FROM runs "
 
 static void copy_str(char *dst, size_t n, const char *s)
 {
@@ -311,6 +319,12 @@ static void fill_run(sqlite3_stmt *st, struct corpus_run_row *o)
     o->started_us = sqlite3_column_int64(st, 6);
     o->ended_us = sqlite3_column_int64(st, 7);
     o->results = sqlite3_column_int64(st, 8);
+    o->speed = sqlite3_column_double(st, 9);
+    o->rate = sqlite3_column_double(st, 10);
+    o->concurrency = sqlite3_column_int(st, 11);
+    o->scale = sqlite3_column_int(st, 12);
+    copy_str(o->engine, sizeof o->engine, text_or(st, 13, ""));
+    copy_str(o->tool_version, sizeof o->tool_version, text_or(st, 14, ""));
 }
 
 /* Runs a run query with an optional int or text parameter; *found = 1 when
@@ -319,7 +333,7 @@ static int run_query(struct corpus *c, const char *where, const char *text,
                      int64_t num, struct corpus_run_row *out, int *found,
                      char *err)
 {
-    char sql[512];
+    char sql[1024];
     sqlite3_stmt *st;
     snprintf(sql, sizeof sql, "%s%s", RUN_COLUMNS, where);
     int r = corpus_prepare(c, sql, &st, err);
@@ -337,6 +351,87 @@ static int run_query(struct corpus *c, const char *where, const char *text,
         r = corpus_db_fail(c, rc, "reading runs", err);
     sqlite3_finalize(st);
     return r;
+}
+
+/* Case-insensitive edit distance of a and b (Levenshtein), or a large
+ * number when either is too long to matter as a typo. */
+static int label_distance(const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    if (na > 64 || nb > 64)
+        return 1 << 20;
+    int row[65];
+    for (size_t j = 0; j <= nb; j++)
+        row[j] = (int)j;
+    for (size_t i = 1; i <= na; i++) {
+        int diag = row[0];
+        row[0] = (int)i;
+        for (size_t j = 1; j <= nb; j++) {
+            int up = row[j];
+            int cost = tolower((unsigned char)a[i - 1]) !=
+                       tolower((unsigned char)b[j - 1]);
+            int v = diag + cost;
+            if (row[j] + 1 < v)
+                v = row[j] + 1;
+            if (row[j - 1] + 1 < v)
+                v = row[j - 1] + 1;
+            row[j] = v;
+            diag = up;
+        }
+    }
+    return row[nb];
+}
+
+/* Labels of any run close to `want` (case-insensitively equal, a few typos
+ * away, or one containing the other), as "'v1' (run 3), 'v1b' (run 5)",
+ * closest first, at most three; "" when none is close. */
+static void suggest_labels(struct corpus *c, const char *want, char *out,
+                           size_t n)
+{
+    struct near {
+        char label[128];
+        int64_t id;
+        int d;
+    } best[3];
+    int nbest = 0;
+    sqlite3_stmt *st;
+    out[0] = '\0';
+    if (!*want || sqlite3_prepare_v2(c->db, "SELECT label, MAX(id) FROM runs"
+                                     " WHERE label IS NOT NULL GROUP BY label",
+                                     -1, &st, NULL) != SQLITE_OK)
+        return;
+    int limit = (int)strlen(want) / 3 > 1 ? (int)strlen(want) / 3 : 1;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *label = (const char *)sqlite3_column_text(st, 0);
+        if (!label || !*label)
+            continue;
+        int d = label_distance(want, label);
+        if (d > limit && !strcasestr(label, want) && !strcasestr(want, label))
+            continue;
+        if (d > limit)
+            d = limit + 1; /* containment ranks after typos */
+        int at = nbest < 3 ? nbest++ : 2;
+        if (at == 2 && nbest == 3 && best[2].d <= d)
+            continue;
+        snprintf(best[at].label, sizeof best[at].label, "%s", label);
+        best[at].id = sqlite3_column_int64(st, 1);
+        best[at].d = d;
+        for (int k = at; k > 0 && best[k - 1].d > best[k].d; k--) {
+            struct near t = best[k];
+            best[k] = best[k - 1];
+            best[k - 1] = t;
+        }
+    }
+    sqlite3_finalize(st);
+    size_t used = 0;
+    for (int k = 0; k < nbest && used < n; k++) {
+        int w = snprintf(out + used, n - used, "%s'%s' (run %lld)",
+                         k ? (k + 1 == nbest ? " or " : ", ") : "",
+                         best[k].label, (long long)best[k].id);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
 }
 
 /* Appends "3 (v2), 2 (v1), 1" for the latest runs into out. */
@@ -386,13 +481,30 @@ int corpus_run_find(struct corpus *c, const char *id_or_label,
                   &found, err);
     if (r || found)
         return r;
-    char runs[256];
+    char runs[256], near[256];
     list_runs(c, runs, sizeof runs);
     if (!runs[0])
         return rp_fail(err, RP_EINPUT, "%s: no run '%s': the corpus has no "
                        "runs yet", c->path, s);
+    near[0] = '\0';
+    if (!numeric) /* an id that is not a run: no label is "close" to it */
+        suggest_labels(c, s, near, sizeof near);
+    if (near[0])
+        return rp_fail(err, RP_EINPUT, "%s: no run with id or label '%s'; "
+                       "did you mean %s?", c->path, s, near);
     return rp_fail(err, RP_EINPUT, "%s: no run with id or label '%s'; "
                    "runs (id (label), latest first): %s", c->path, s, runs);
+}
+
+int corpus_run_label_latest(struct corpus *c, const char *label,
+                            struct corpus_run_row *out, int *found,
+                            char *err)
+{
+    *found = 0;
+    if (!label)
+        return RP_OK;
+    return run_query(c, "WHERE label = ? ORDER BY id DESC LIMIT 1", label, 0,
+                     out, found, err);
 }
 
 int corpus_run_latest(struct corpus *c, int n, struct corpus_run_row *out,
@@ -433,7 +545,7 @@ int corpus_capture_latest(struct corpus *c, int64_t *capture_id, char *err)
     " IFNULL(r.done_us - r.scheduled_us, -1),"                               \
     " IFNULL(r.done_us - r.sent_us, -1),"                                    \
     " IFNULL(r.first_byte_us - r.sent_us, -1),"                              \
-    " r.resp_bytes, r.body_hash, r.loop"                                     \
+    " r.resp_bytes, r.body_hash, r.loop, r.error"                            \
     " FROM results r LEFT JOIN exchanges e ON e.id = r.exchange_id"          \
     " WHERE r.run_id = ?1" exchange                                          \
     " ORDER BY r.run_id, r.loop, r.exchange_id, r.copy"
@@ -590,6 +702,7 @@ int corpus_samples_next(struct corpus_sample_cursor *cur,
         s->service_us = s->latency_us;
         s->resp_bytes = sqlite3_column_int64(st, 9);
         s->has_body_hash = copy_hash(st, 10, s->body_hash);
+        s->error = NULL;
     } else {
         s->exchange_id = sqlite3_column_int64(st, 0);
         s->copy = sqlite3_column_int(st, 1);
@@ -606,6 +719,7 @@ int corpus_samples_next(struct corpus_sample_cursor *cur,
         s->resp_bytes = sqlite3_column_int64(st, 11);
         s->has_body_hash = copy_hash(st, 12, s->body_hash);
         s->loop = sqlite3_column_int(st, 13);
+        s->error = (const char *)sqlite3_column_text(st, 14);
     }
     return 1;
 }

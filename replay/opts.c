@@ -108,7 +108,10 @@ void rp_opts_usage(FILE *f)
 "otherwise). Ctrl-C stops sending, waits up to min(--timeout, 2s) for\n"
 "responses in flight, records every request not sent as not_sent, marks\n"
 "the run interrupted and exits 0 (a second Ctrl-C skips the not_sent rows).\n"
-"Exit codes: 0 done, 1 runtime failure, 2 bad usage or input.\n",
+"When most requests fail, the summary opens with the leading causes, their\n"
+"messages and advice that fits them.\n"
+"Exit codes: 0 done, 1 runtime failure or no request got a response (the\n"
+"run is still recorded), 2 bad usage or input.\n",
         f);
 }
 

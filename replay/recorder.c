@@ -45,6 +45,25 @@ void rp_stats_cleanup(struct rp_stats *st)
     st->latency = st->service = st->ttfb = st->lateness = NULL;
 }
 
+static void errmsg_add(struct rp_stats *st, const struct rp_res *r)
+{
+    char text[sizeof st->msg[0].text];
+    rp_errmsg_normalize(r->error, text, sizeof text);
+    for (int i = 0; i < st->nmsg; i++)
+        if (st->msg[i].cls == r->error_class && !strcmp(st->msg[i].text, text)) {
+            st->msg[i].count++;
+            return;
+        }
+    if (st->nmsg == RP_MAX_ERRMSGS) {
+        st->msg_other++;
+        return;
+    }
+    struct rp_errmsg *m = &st->msg[st->nmsg++];
+    m->cls = r->error_class;
+    memcpy(m->text, text, sizeof text);
+    m->count = 1;
+}
+
 /* A value that cannot be recorded (out of memory for a bucket row) only
  * leaves the statistics short; the result itself is in the corpus. */
 static void stats_add(struct rp_stats *st, const struct rp_res *r)
@@ -53,8 +72,10 @@ static void stats_add(struct rp_stats *st, const struct rp_res *r)
     st->by_class[r->error_class]++;
     if (r->error_class == CORPUS_ERR_NONE)
         st->ok++;
-    else if (r->error_class != CORPUS_ERR_NOT_SENT)
+    else if (r->error_class != CORPUS_ERR_NOT_SENT) {
         st->errors++;
+        errmsg_add(st, r);
+    }
     if (r->status > 0)
         st->by_status[r->status / 100 < 6 ? r->status / 100 : 0]++;
     if (r->sent_us >= 0) {
@@ -246,6 +267,134 @@ static int late_warning(const struct rp_ctx *c)
     return hist_pct(c->st.lateness, 99) > 10000;
 }
 
+/* The error messages, most common first, into idx. */
+static int errmsg_order(const struct rp_stats *st, int *idx)
+{
+    for (int i = 0; i < st->nmsg; i++)
+        idx[i] = i;
+    for (int i = 1; i < st->nmsg; i++)
+        for (int j = i; j > 0 && st->msg[idx[j - 1]].count <
+                                     st->msg[idx[j]].count; j--) {
+            int t = idx[j];
+            idx[j] = idx[j - 1];
+            idx[j - 1] = t;
+        }
+    return st->nmsg;
+}
+
+/* Failures (transport errors and 5xx) among the requests sent. */
+static uint64_t failed_count(const struct rp_stats *st)
+{
+    return st->errors + st->by_status[5];
+}
+
+/* Most requests sent failed: the summary leads with the causes. */
+static int mostly_failed(const struct rp_ctx *c)
+{
+    const struct rp_stats *st = &c->st;
+    uint64_t sent = st->results - st->by_class[CORPUS_ERR_NOT_SENT];
+    return sent && failed_count(st) * 2 > sent;
+}
+
+/* Advice that fits the leading cause, or NULL. */
+static const char *advice_for(const struct rp_ctx *c, char *buf, size_t n)
+{
+    const struct rp_stats *st = &c->st;
+    const struct rp_opts *o = c->o;
+    int idx[RP_MAX_ERRMSGS];
+    int nm = errmsg_order(st, idx);
+    if (!st->errors && st->by_status[5]) {
+        snprintf(buf, n, "the target answered with server errors (5xx): "
+                 "see its logs; is --target the release you meant?");
+        return buf;
+    }
+    if (!nm)
+        return NULL;
+    const struct rp_errmsg *m = &st->msg[idx[0]];
+    char tmo[32];
+    switch (m->cls) {
+    case CORPUS_ERR_REFUSED:
+        snprintf(buf, n, "nothing accepted connections on %s:%s: check that "
+                 "the target is up and that --target names its host and "
+                 "port", o->conn_host, o->conn_port);
+        break;
+    case CORPUS_ERR_TLS:
+        if (strcasestr(m->text, "certificate"))
+            snprintf(buf, n, "the target's TLS certificate was not "
+                     "accepted: give its CA with --cacert FILE, or skip "
+                     "verification with -k (--insecure)");
+        else
+            snprintf(buf, n, "the TLS handshake with %s:%s failed: check "
+                     "that the target speaks TLS on that port (http:// for "
+                     "plain HTTP)", o->conn_host, o->conn_port);
+        break;
+    case CORPUS_ERR_DNS:
+        snprintf(buf, n, "the host name '%s' did not resolve: check its "
+                 "spelling, or give an IP address in --target",
+                 o->conn_host);
+        break;
+    case CORPUS_ERR_TIMEOUT:
+        fmt_us(o->timeout_us, tmo, sizeof tmo);
+        snprintf(buf, n, "the target did not answer within --timeout %s: "
+                 "raise --timeout, or lower the load (--speed, --rate, "
+                 "--concurrency)", tmo);
+        break;
+    case CORPUS_ERR_RESET:
+        snprintf(buf, n, "the target closed connections mid-request: check "
+                 "its logs and its connection limits; a lower load or a "
+                 "lower --max-connections may help");
+        break;
+    case CORPUS_ERR_PROTOCOL:
+        snprintf(buf, n, "the target's answers were not the HTTP expected: "
+                 "check that --target is an HTTP endpoint (https:// for TLS, "
+                 "--http2 for h2)");
+        break;
+    default:
+        snprintf(buf, n, "see the messages above; 'reprise show DB ID' "
+                 "prints one exchange");
+        break;
+    }
+    return buf;
+}
+
+/* The first lines of a run whose requests mostly failed: how many, the
+ * leading causes with their messages, and what to do. */
+static void failure_lines(struct rp_ctx *c, FILE *f)
+{
+    const struct rp_stats *st = &c->st;
+    uint64_t sent = st->results - st->by_class[CORPUS_ERR_NOT_SENT];
+    uint64_t failed = failed_count(st);
+    fprintf(f, "  FAILED    %llu of %llu requests sent got no good answer "
+               "(%.1f%%); the leading causes:\n",
+            (unsigned long long)failed, (unsigned long long)sent,
+            100.0 * (double)failed / (double)sent);
+    int idx[RP_MAX_ERRMSGS];
+    int nm = errmsg_order(st, idx);
+    for (int i = 0; i < nm && i < 5; i++) {
+        const struct rp_errmsg *m = &st->msg[idx[i]];
+        fprintf(f, "            %-8s %llu  %s\n",
+                corpus_errclass_name(m->cls), (unsigned long long)m->count,
+                m->text[0] ? m->text : "(no message)");
+    }
+    if (st->msg_other || nm > 5)
+        fprintf(f, "            and %llu more with other messages\n",
+                (unsigned long long)(st->msg_other));
+    if (st->by_status[5])
+        fprintf(f, "            5xx      %llu  server errors\n",
+                (unsigned long long)st->by_status[5]);
+    char adv[1200];
+    if (advice_for(c, adv, sizeof adv))
+        fprintf(f, "  advice    %s\n", adv);
+}
+
+/* Most responses are 401/403 and captured credentials were left out. */
+static int auth_refused(const struct rp_ctx *c)
+{
+    const struct rp_stats *st = &c->st;
+    return st->ok && st->by_status[4] * 2 > st->ok &&
+           atomic_load(&c->redacted_dropped) > 0;
+}
+
 void recorder_summary(struct rp_ctx *c, FILE *f, int64_t elapsed_us,
                       const char *status)
 {
@@ -259,6 +408,16 @@ void recorder_summary(struct rp_ctx *c, FILE *f, int64_t elapsed_us,
             c->o->label ? c->o->label : "", c->o->label ? "\"" : "", status,
             secs, (long long)c->plan.capture_id, (long long)c->plan.nsel,
             c->o->target);
+    if (mostly_failed(c))
+        failure_lines(c, f);
+    if (auth_refused(c))
+        fprintf(f, "  WARNING   %llu of %llu responses were 4xx, and %llu "
+                   "redacted header values (Authorization, Cookie...) were "
+                   "not sent: give staging's credentials with --set-header "
+                   "'Authorization: ...' or --set-header 'Cookie: ...'\n",
+                (unsigned long long)st->by_status[4],
+                (unsigned long long)st->ok,
+                (unsigned long long)atomic_load(&c->redacted_dropped));
     fprintf(f, "  requests  %llu scheduled, %llu sent, %lld not sent, "
                "%llu responses, %llu errors\n",
             (unsigned long long)st->results, (unsigned long long)sent,
@@ -294,13 +453,21 @@ void recorder_summary(struct rp_ctx *c, FILE *f, int64_t elapsed_us,
         {"ttfb    ", st->ttfb, "first byte - sent"},
         {"lateness", st->lateness, "sent - scheduled"},
     };
-    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++)
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        if (!rp_hist_count(rows[i].h)) {
+            /* a failed request has no latency: never print it as 0 */
+            fprintf(f, "  %s  none: no %s  (%s)\n", rows[i].name,
+                    i < 3 ? "request got a response" : "request was sent",
+                    rows[i].what);
+            continue;
+        }
         fprintf(f, "  %s  p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (%s)\n",
                 rows[i].name, fmt_us(hist_pct(rows[i].h, 50), a, sizeof a),
                 fmt_us(hist_pct(rows[i].h, 90), b, sizeof b),
                 fmt_us(hist_pct(rows[i].h, 99), d, sizeof d),
                 fmt_us(hist_pct(rows[i].h, 99.9), e, sizeof e),
                 fmt_us(rp_hist_max(rows[i].h), g, sizeof g), rows[i].what);
+    }
     uint64_t caps = atomic_load(&c->cap_hits);
     if (caps)
         fprintf(f, "  %llu requests waited for a connection "
@@ -315,7 +482,7 @@ void recorder_summary(struct rp_ctx *c, FILE *f, int64_t elapsed_us,
         fprintf(f, "  %llu requests were captured incomplete or truncated "
                    "(--max-body) and were sent as stored\n",
                 (unsigned long long)part);
-    if (late_warning(c))
+    if (late_warning(c) && !mostly_failed(c))
         fprintf(f, "warning: p99 lateness %s: the generator could not keep "
                    "up with the schedule; try more --threads, a higher "
                    "--max-connections or a lower --speed\n",
@@ -328,12 +495,18 @@ void recorder_summary(struct rp_ctx *c, FILE *f, int64_t elapsed_us,
 static int json_hist(struct rp_buf *o, const char *name,
                      const struct rp_hist *h)
 {
+    if (!rp_hist_count(h)) /* no value is null, never 0 */
+        return rp_buf_printf(o, "\"%s\":{\"count\":0,\"p50_us\":null,"
+                                "\"p90_us\":null,\"p99_us\":null,"
+                                "\"p999_us\":null,\"max_us\":null,"
+                                "\"mean_us\":null}", name);
     return rp_buf_printf(o, "\"%s\":{\"count\":%llu,\"p50_us\":%lld,"
                             "\"p90_us\":%lld,\"p99_us\":%lld,"
                             "\"p999_us\":%lld,\"max_us\":%lld,"
                             "\"mean_us\":%.1f}",
                          name, (unsigned long long)rp_hist_count(h),
-                         (long long)hist_pct(h, 50), (long long)hist_pct(h, 90),
+                         (long long)hist_pct(h, 50),
+                         (long long)hist_pct(h, 90),
                          (long long)hist_pct(h, 99),
                          (long long)hist_pct(h, 99.9),
                          (long long)rp_hist_max(h), rp_hist_mean(h));
@@ -382,7 +555,31 @@ int recorder_summary_json(struct rp_ctx *c, struct rp_buf *o,
                            corpus_errclass_name((enum corpus_errclass)k),
                            (unsigned long long)st->by_class[k]);
     if (!rc)
-        rc = rp_buf_puts(o, "},");
+        rc = rp_buf_puts(o, "},\"causes\":[");
+    int idx[RP_MAX_ERRMSGS];
+    int nm = errmsg_order(st, idx);
+    for (int i = 0; !rc && i < nm; i++) {
+        const struct rp_errmsg *m = &st->msg[idx[i]];
+        rc = rp_buf_printf(o, "%s{\"class\":\"%s\",\"count\":%llu,"
+                              "\"message\":", i ? "," : "",
+                           corpus_errclass_name(m->cls),
+                           (unsigned long long)m->count);
+        if (!rc)
+            rc = rp_buf_json_str(o, m->text, strlen(m->text));
+        if (!rc)
+            rc = rp_buf_puts(o, "}");
+    }
+    char adv[1200];
+    const char *advice = mostly_failed(c) ? advice_for(c, adv, sizeof adv)
+                                          : NULL;
+    if (!rc)
+        rc = rp_buf_printf(o, "],\"mostly_failed\":%s,\"advice\":",
+                           mostly_failed(c) ? "true" : "false");
+    if (!rc)
+        rc = advice ? rp_buf_json_str(o, advice, strlen(advice))
+                    : rp_buf_puts(o, "null");
+    if (!rc)
+        rc = rp_buf_puts(o, ",");
     if (!rc)
         rc = json_hist(o, "latency", st->latency);
     if (!rc)

@@ -122,6 +122,18 @@ static int run(struct rp_opts *o, char *err)
     sigaction(SIGTERM, &sa, &old_term);
     sig_set = 1;
 
+    if (o->label) {
+        struct corpus_run_row prev;
+        int used = 0;
+        if ((rc = corpus_run_label_latest(c.wr, o->label, &prev, &used,
+                                          err)))
+            goto done;
+        if (used)
+            rp_warn("the label '%s' already names run %lld; from now on it "
+                    "means the new run (the latest with that label), and "
+                    "run %lld stays reachable by its id", o->label,
+                    (long long)prev.id, (long long)prev.id);
+    }
     memset(&ri, 0, sizeof ri);
     ri.capture_id = c.plan.capture_id;
     ri.label = o->label;
@@ -222,6 +234,13 @@ done:
         if (!rc && c.result_errors)
             rc = rp_fail(err, RP_EIO, "%lld results could not be written: "
                          "%s", (long long)c.result_errors, c.rec_err);
+        /* a run that measured nothing must not pass for one that did */
+        uint64_t sent_n = c.st.results - c.st.by_class[CORPUS_ERR_NOT_SENT];
+        if (!rc && sent_n && !c.st.ok)
+            rc = rp_fail(err, RP_EIO, "none of the %llu requests sent got "
+                         "a response (see the causes above, or 'reprise "
+                         "analyze'); the run is recorded as run %lld",
+                         (unsigned long long)sent_n, (long long)c.run_id);
     }
     for (int i = 0; c.engines && i < c.nengines; i++)
         engine_free(c.engines[i]);

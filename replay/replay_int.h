@@ -245,8 +245,18 @@ void resq_producer_done(struct rp_resq *q);
 
 /* ---- run context -------------------------------------------------------- */
 
+#define RP_MAX_ERRMSGS 16  /* distinct error messages the summary keeps */
+
 struct rp_stats {
     uint64_t results, ok, errors;
+    /* the most common error messages (normalized: rp_errmsg_normalize) */
+    struct rp_errmsg {
+        enum corpus_errclass cls;
+        char text[160];
+        uint64_t count;
+    } msg[RP_MAX_ERRMSGS];
+    int nmsg;
+    uint64_t msg_other;     /* failures whose message did not fit */
     uint64_t by_class[CORPUS_ERR__COUNT];
     uint64_t by_status[6];           /* index status/100 (0 = none) */
     uint64_t resp_bytes;

@@ -22,6 +22,7 @@ static const struct {
     {"show", an_show_cmd, "print one exchange, or a curl command for it"},
     {"ls", corpus_cmd_ls, "list the captures and runs in a corpus"},
     {"export", corpus_cmd_export, "write a corpus's exchanges as JSON lines"},
+    {"merge", corpus_cmd_merge, "combine the shards of a sharded replay into one run"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -20,9 +20,15 @@ db=$TMP/a.db
 rc() { set +e; "$@" >"$TMP/stdout" 2>"$TMP/stderr"; echo $?; set -e; }
 json() { python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print($2)" "$1"; }
 
-# default: latest run (v2) against the capture
-[ "$(rc "$REPRISE" analyze "$db" --format json -o "$TMP/cap.json")" = 0 ] ||
+# default: latest run (v2) against the capture; its 503s fail the default
+# gates (errors and status mix) on POST /api/orders and on nothing else
+[ "$(rc "$REPRISE" analyze "$db" --format json -o "$TMP/cap.json")" = 1 ] ||
     fail "analyze vs capture: $(cat "$TMP/stderr")"
+[ "$(json "$TMP/cap.json" '" ".join(sorted(set(f["endpoint"] + ":" + f["condition"] for f in r["failed_conditions"] if f["default"])))')" \
+    = "POST /api/orders:errors>+1% POST /api/orders:status-mix>1%" ] ||
+    fail "default gates: $(json "$TMP/cap.json" 'r["failed_conditions"]')"
+json "$TMP/cap.json" 'r["verdict_reasons"][0]["kind"], r["verdict_reasons"][0]["text"]' |
+    grep -q "fail.*errors>+1% (default) held on" || fail "verdict reasons: $(json "$TMP/cap.json" 'r["verdict_reasons"]')"
 [ "$(json "$TMP/cap.json" 'r["baseline"]["kind"], r["candidate"]["label"]')" = "capture v2" ] ||
     fail "default sets: $(json "$TMP/cap.json" 'r["baseline"], r["candidate"]')"
 
@@ -50,9 +56,10 @@ done
     fail "A/A flagged endpoints"
 
 # every condition kind
-check() { # want-exit, expr
+check() { # want-exit, expr (the default gates off: each condition alone)
     local got
-    got=$(rc "$REPRISE" analyze "$db" --baseline v1 --candidate v2 --fail-if "$2")
+    got=$(rc "$REPRISE" analyze "$db" --baseline v1 --candidate v2 \
+        --no-default-gates --fail-if "$2")
     [ "$got" = "$1" ] || fail "--fail-if '$2': exit $got, want $1 ($(cat "$TMP/stderr"))"
 }
 check 1 'p99>+10%';  check 0 'p99>+200%'
@@ -60,20 +67,33 @@ check 1 'p50>+2ms';  check 0 'p50>+50ms'
 check 1 'p95>10ms';  check 0 'p95>10s'
 check 1 'errors>1%'; check 0 'errors>10%'
 check 1 'status-changed>0.5%'; check 0 'status-changed>50%'
+check 1 'status-mix>1%';       check 0 'status-mix>10%'
 check 1 'body-changed>1%';     check 0 'body-changed>50%'
 check 2 'p99>10%'; check 2 'p99 > fast'; check 2 'foo>1%'
 
-# formats
+# formats (v2 against v1 fails the default gates: exit 1 whatever the
+# format), one call with several outputs, the format from each extension
 for f in text csv markdown html; do
-    [ "$(rc "$REPRISE" analyze "$db" --baseline v1 --format $f -o "$TMP/r.$f")" = 0 ] ||
+    [ "$(rc "$REPRISE" analyze "$db" --baseline v1 --format $f -o "$TMP/r.$f")" = 1 ] ||
         fail "--format $f"
     grep -q "GET /api/search" "$TMP/r.$f" || fail "--format $f lacks the endpoint"
 done
+[ "$(rc "$REPRISE" analyze "$db" --baseline v1 -o "$TMP/m.html" -o "$TMP/m.json" \
+    -o "$TMP/m.md" -o "$TMP/m.txt" -o "$TMP/m.csv")" = 1 ] || fail "several -o"
+grep -q '<svg' "$TMP/m.html" && json "$TMP/m.json" 'r["verdict"]' | grep -qx fail &&
+    grep -q '^### reprise: :x: \*\*FAIL\*\*' "$TMP/m.md" &&
+    grep -q '^verdict: FAIL' "$TMP/m.txt" && head -1 "$TMP/m.csv" | grep -q '^endpoint,' ||
+    fail "several -o: a format is wrong"
+[ "$(rc "$REPRISE" analyze "$db" -o "$TMP/a.out" -o "$TMP/b.out")" = 2 ] ||
+    fail "two -o of unknown format should be refused"
 grep -q "<svg" "$TMP/r.html" || fail "html without svg"
 ! grep -qiE "<script|src=|href=" "$TMP/r.html" || fail "html not self-contained"
 head -1 "$TMP/r.csv" | grep -q '^endpoint,verdict,p_value' || fail "csv header"
 
 # errors: one line, exit 2
+[ "$(rc "$REPRISE" analyze "$db" --candidate V2)" = 2 ] || fail "unknown run V2"
+grep -q "no run with id or label 'V2'; did you mean 'v2' (run 3)" "$TMP/stderr" ||
+    fail "no close match suggested: $(cat "$TMP/stderr")"
 [ "$(rc "$REPRISE" analyze "$db" --candidate nosuch)" = 2 ] || fail "unknown run"
 [ "$(wc -l < "$TMP/stderr")" = 1 ] || fail "unknown run: not one line: $(cat "$TMP/stderr")"
 grep -q "nosuch" "$TMP/stderr" || fail "unknown run message"
@@ -82,7 +102,8 @@ grep -q "nosuch" "$TMP/stderr" || fail "unknown run message"
 [ "$(rc "$REPRISE" analyze --help)" = 0 ] || fail "--help"
 for flag in --baseline --candidate --noise --group-by --template --keep-query \
     --metric --alpha --threshold --min-effect --fail-if --min-count --format \
-    --output --top --color --no-color; do
+    --output --top --color --no-color --no-default-gates --allow-all-errors \
+    --max-lateness INCONCLUSIVE status-mix; do
     grep -q -- "$flag" "$TMP/stdout" || fail "--help lacks $flag"
 done
 
@@ -91,7 +112,7 @@ id=$(json "$TMP/ab.json" 'r["slowest"][0]["exchange_id"]')
 [ "$(rc "$REPRISE" show "$db" "$id")" = 0 ] || fail "show $id"
 grep -q "^> GET /api/search" "$TMP/stdout" || fail "show: request line"
 grep -q "^< HTTP/1.1 200" "$TMP/stdout" || fail "show: status line"
-grep -q "^  run 3 'v2' copy 0: status 200, latency " "$TMP/stdout" ||
+grep -q "^  run 3 'v2' (started 20[0-9-]*T[0-9:.]*Z, speed):" "$TMP/stdout" && grep -q "^    loop 0: copy 0: status 200, latency " "$TMP/stdout" ||
     fail "show: replays of the exchange: $(cat "$TMP/stdout")"
 [ "$(rc "$REPRISE" show "$db" "$id" --curl --target http://127.0.0.1:1)" = 0 ] ||
     fail "show --curl"

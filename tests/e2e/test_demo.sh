@@ -18,7 +18,15 @@ demo_problem() {
     grep -q 'failed: p90>+10% on GET /api/orders/:id' "$log" || { echo "regression not named"; return; }
     grep -q 'failed: status-changed>0.5% on GET /api/users/:id' "$log" || { echo "status change not named"; return; }
     local n; n=$(grep -c '^failed:' "$log")
-    [ "$n" -eq 2 ] || { echo "expected exactly 2 failed conditions, got $n"; return; }
+    # a starved generator's latency failures are listed but marked as not
+    # trusted, and the verdict then rests on the status change alone
+    if [ "$n" -ne 2 ] && grep -q 'measured by a starved generator: not trusted' "$log" &&
+        grep -q '^  because: status-changed>0.5% held on 1 group' "$log" &&
+        [ "$(grep -c '^  because:' "$log")" -eq 1 ]; then
+        echo "starved: $n failed conditions, the latency ones not trusted" >&2
+    else
+        [ "$n" -eq 2 ] || { echo "expected exactly 2 failed conditions, got $n"; return; }
+    fi
     # v2 is slower but keeps pace with its arrivals: that is not saturation
     ! grep -q '^saturation' "$log" || echo "saturation claimed"
 }

@@ -25,8 +25,19 @@ last_run() { q "SELECT max(id) FROM runs"; }
 # Timeouts.
 P2=$(free_port)
 start_nginx slow "$P2" 'location /slow/ { echo_sleep 2; echo "late"; }'
+# every request fails: recorded, and exit 1 with the cause on stderr
+set +e
 "$REPRISE" replay "$TMP/c.db" --target "http://127.0.0.1:$P2" --timeout 300ms \
-    --speed 10 --quiet || fail "replay with timeouts failed"
+    --speed 10 > "$TMP/to.out" 2> "$TMP/to.err"
+rc=$?
+set -e
+[ "$rc" -eq 1 ] || fail "replay with only timeouts exited $rc, want 1"
+grep -q "none of the 5 requests sent got a response" "$TMP/to.err" || fail "no stderr cause: $(cat "$TMP/to.err")"
+sed -n 2p "$TMP/to.out" | grep -q "FAILED    5 of 5 requests sent" || fail "summary does not lead with the failure: $(cat "$TMP/to.out")"
+grep -q "^            timeout  5  " "$TMP/to.out" || fail "summary lacks the timeout cause"
+grep -q "^  advice    the target did not answer within --timeout 300.00ms: raise --timeout" "$TMP/to.out" ||
+    fail "summary lacks the timeout advice: $(cat "$TMP/to.out")"
+grep -q "latency   none: no request got a response" "$TMP/to.out" || fail "failed requests shown as a latency"
 r=$(last_run)
 [ "$(q "SELECT count(*) FROM results WHERE run_id = $r AND error_class = 'timeout'")" -eq 5 ] \
     || { q "SELECT * FROM results WHERE run_id = $r"; fail "expected 5 timeout results"; }
@@ -36,8 +47,13 @@ pass "5 timeouts recorded as error_class timeout with curl's message"
 
 # Refused: nothing listens on a fresh free port.
 P3=$(free_port)
-"$REPRISE" replay "$TMP/c.db" --target "http://127.0.0.1:$P3" --speed 10 --quiet \
-    || fail "replay against a closed port failed"
+set +e
+"$REPRISE" replay "$TMP/c.db" --target "http://127.0.0.1:$P3" --speed 10 > "$TMP/ref.out" 2>/dev/null
+rc=$?
+set -e
+[ "$rc" -eq 1 ] || fail "replay against a closed port exited $rc, want 1"
+grep -q "^  advice    nothing accepted connections on 127.0.0.1:$P3" "$TMP/ref.out" ||
+    fail "refused: advice should name the host and port: $(cat "$TMP/ref.out")"
 r=$(last_run)
 [ "$(q "SELECT count(*) FROM results WHERE run_id = $r AND error_class = 'refused'")" -eq 5 ] \
     || fail "expected 5 refused results"

@@ -30,10 +30,18 @@ q() { sqlite3 "$TMP/c.db" "$1"; }
 last_run() { q "SELECT max(id) FROM runs"; }
 log="$TMP/web/access.log"
 
-"$REPRISE" replay "$TMP/c.db" --target "https://127.0.0.1:$PS" --quiet || fail "replay failed"
+set +e
+"$REPRISE" replay "$TMP/c.db" --target "https://127.0.0.1:$PS" > "$TMP/tls.out" 2>/dev/null
+rc=$?
+set -e
+[ "$rc" -eq 1 ] || fail "replay with only TLS failures exited $rc, want 1"
 [ "$(q "SELECT count(*) FROM results WHERE run_id = $(last_run) AND error_class = 'tls'")" -eq 2 ] \
     || fail "an untrusted certificate should give 2 tls errors"
-pass "untrusted certificate: 2 tls error results"
+grep -q "^            tls      2  .*certificate" "$TMP/tls.out" || fail "summary lacks the TLS cause: $(cat "$TMP/tls.out")"
+grep -q "^  advice    the target's TLS certificate was not accepted: give its CA with --cacert FILE, or skip verification with -k" "$TMP/tls.out" ||
+    fail "summary lacks the --cacert/-k advice: $(cat "$TMP/tls.out")"
+! grep -q "try more --threads" "$TMP/tls.out" || fail "lateness advice for a TLS failure"
+pass "untrusted certificate: 2 tls error results, the cause and --cacert/-k advice first"
 
 : > "$log"
 "$REPRISE" replay "$TMP/c.db" --target "https://127.0.0.1:$PS" --cacert "$TMP/crt.pem" \

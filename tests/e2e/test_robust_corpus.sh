@@ -6,7 +6,8 @@
 # hashes of the wrong length, results and exchanges pointing nowhere, JSON
 # columns that are not JSON. Every reading command (ls, export, show,
 # show --curl, analyze in json and html) and replay must end within 20 s
-# with exit 0, 1 or 2, no signal and no sanitizer report.
+# with exit 0, 1 or 2 (or analyze's verdict exits 1 and 3 with the report
+# written), no signal and no sanitizer report.
 source "$SRC/tests/lib.sh"
 
 command -v sqlite3 >/dev/null || skip "sqlite3 shell not installed"
@@ -47,13 +48,20 @@ case_() {
         rc=0
         # shellcheck disable=SC2086
         timeout -s KILL 20 "$REPRISE" $c > "$TMP/$name.out" 2> "$TMP/$name.err" || rc=$?
+        # analyze's verdicts FAIL (1) and INCONCLUSIVE (3) are answers, on
+        # stdout with their reasons, not errors
+        local verdict=0
+        if [[ $c == analyze* ]] && { [ "$rc" -eq 1 ] || [ "$rc" -eq 3 ]; } &&
+            grep -q 'verdict' "$TMP/$name.out"; then
+            verdict=1
+        fi
         if [ "$name" = pristine ] && [ "$rc" -ne 0 ]; then
             FAILS+=("untouched corpus: reprise ${c/$TMP\//}: exit $rc: $(head -c 300 "$TMP/$name.err")")
-        elif [ "$rc" -gt 2 ]; then
+        elif [ "$rc" -gt 3 ] || { [ "$rc" -eq 3 ] && [ "$verdict" -eq 0 ]; }; then
             FAILS+=("$name: reprise ${c/$TMP\//}: exit $rc: $(grep -m2 -E 'ERROR|runtime error|SUMMARY' "$TMP/$name.err" | head -c 300)")
         elif grep -q -E "Sanitizer|runtime error" "$TMP/$name.err"; then
             FAILS+=("$name: reprise ${c/$TMP\//}: sanitizer report: $(grep -m1 -E 'Sanitizer|runtime error' "$TMP/$name.err" | head -c 300)")
-        elif [ "$rc" -ne 0 ] && [ "$(wc -l < "$TMP/$name.err")" -ne 1 ]; then
+        elif [ "$rc" -ne 0 ] && [ "$verdict" -eq 0 ] && [ "$(wc -l < "$TMP/$name.err")" -ne 1 ]; then
             FAILS+=("$name: reprise ${c/$TMP\//}: exit $rc with $(wc -l < "$TMP/$name.err") stderr lines")
         fi
         printf '%-14s %-60s exit %d %s\n' "$name" "${c/$TMP\//}" "$rc" "$(head -c 100 "$TMP/$name.err" | tr '\n' ' ')"

@@ -257,13 +257,28 @@ static char *endpoint_obj(char *s, const char *name)
 static void test_json_contract(void **state)
 {
     (void)state;
+    /* v2's 5% of 500s on POST /orders fail the default gates */
     assert_int_equal(analyze("--baseline", "v1", "--candidate", "v2",
-                             "--format", "json", END), 0);
+                             "--format", "json", END), 1);
     char *s = slurp();
-    assert_non_null(strstr(s, "\"verdict\": \"pass\""));
+    assert_non_null(strstr(s, "\"verdict\": \"fail\""));
     assert_non_null(strstr(s, "\"baseline\": {\"kind\": \"run\""));
     assert_non_null(strstr(s, "\"label\": \"v2\""));
-    assert_non_null(strstr(s, "\"failed_conditions\": []"));
+    assert_non_null(strstr(s, "\"fail_if\": [], \"default_gates\": "
+                              "[\"errors>+1%\", \"status-mix>1%\"]"));
+    assert_non_null(strstr(s, "{\"condition\": \"errors>+1%\", "
+                              "\"default\": true, \"endpoint\": "
+                              "\"POST /orders\", \"value\": 5, \"unit\": "
+                              "\"points\""));
+    assert_non_null(strstr(s, "{\"condition\": \"status-mix>1%\", "
+                              "\"default\": true, \"endpoint\": "
+                              "\"POST /orders\""));
+    assert_non_null(strstr(s, "\"verdict_reasons\": [\n  {\"kind\": "
+                              "\"fail\", \"decides\": true, \"text\": "
+                              "\"errors>+1% (default) "
+                              "held on "));
+    /* only the endpoint whose errors moved fails */
+    assert_null(strstr(s, "\"endpoint\": \"GET /slow\", \"value\""));
     char *copy = strdup(s);
     char *slow = endpoint_obj(copy, "GET /slow");
     assert_non_null(strstr(slow, "\"count\": 200"));
@@ -288,51 +303,51 @@ static void test_json_contract(void **state)
     free(s);
 }
 
+/* analyze with the given conditions only (no default gates), v2 against
+ * v1; returns the exit code */
+#define GATE(...) analyze("--baseline", "v1", "--no-default-gates", \
+                          __VA_ARGS__, END)
+
 static void test_fail_if(void **state)
 {
     (void)state;
-    assert_int_equal(analyze("--baseline", "v1", "--fail-if", "p90>+10%",
-                             END), 1);
-    assert_int_equal(analyze("--baseline", "v1", "--fail-if", "p90>+150%",
-                             END), 0);
-    /* 200 requests per endpoint: two lie beyond p99, too few to judge it */
-    assert_int_equal(analyze("--baseline", "v1", "--fail-if", "p99>+10%",
-                             END), 0);
+    assert_int_equal(GATE("--fail-if", "p90>+10%"), 1);
+    assert_int_equal(GATE("--fail-if", "p90>+150%"), 0);
+    /* 200 requests per endpoint: two lie beyond p99, too few to judge it;
+     * ten lie beyond p95, which is judged instead, and GET /slow doubled */
+    assert_int_equal(GATE("--fail-if", "p99>+10%"), 1);
     char *nj = slurp();
-    assert_non_null(strstr(nj, "not judged: p99>+10% on 3 endpoints"));
+    assert_non_null(strstr(nj, "note: p99>+10% was judged at p95 on 3 "
+                               "endpoints"));
+    assert_non_null(strstr(nj, "failed: p99>+10% on GET /slow (change "));
+    assert_non_null(strstr(nj, ", judged at p95)"));
     free(nj);
-    assert_int_equal(analyze("--baseline", "v1", "--fail-if", "p50>+3ms",
-                             END), 1);
-    assert_int_equal(analyze("--baseline", "v1", "--fail-if", "p50>+8ms",
-                             END), 0);
-    assert_int_equal(analyze("--baseline", "v1", "--fail-if", "p95>250ms",
-                             END), 0);
-    assert_int_equal(analyze("--baseline", "v1", "--fail-if", "p95>5ms",
-                             END), 1);
-    assert_int_equal(analyze("--baseline", "v1", "--fail-if", "errors>1%",
-                             END), 1);
-    assert_int_equal(analyze("--baseline", "v1", "--fail-if", "errors>6%",
-                             END), 0);
-    assert_int_equal(analyze("--baseline", "v1", "--fail-if",
-                             "status-changed>0.5%", END), 1);
-    assert_int_equal(analyze("--baseline", "v1", "--fail-if",
-                             "body-changed>1%", END), 1);
-    assert_int_equal(analyze("--baseline", "v1", "--fail-if",
-                             "body-changed>20%", END), 0);
-    /* A/A: v1b vs v1 is not significant, so relative conditions hold not */
+    assert_int_equal(GATE("--fail-if", "p99>+150%"), 0);
+    assert_int_equal(GATE("--fail-if", "p50>+3ms"), 1);
+    assert_int_equal(GATE("--fail-if", "p50>+8ms"), 0);
+    assert_int_equal(GATE("--fail-if", "p95>250ms"), 0);
+    assert_int_equal(GATE("--fail-if", "p95>5ms"), 1);
+    assert_int_equal(GATE("--fail-if", "errors>1%"), 1);
+    assert_int_equal(GATE("--fail-if", "errors>6%"), 0);
+    assert_int_equal(GATE("--fail-if", "status-changed>0.5%"), 1);
+    assert_int_equal(GATE("--fail-if", "body-changed>1%"), 1);
+    assert_int_equal(GATE("--fail-if", "body-changed>20%"), 0);
+    /* A/A: v1b vs v1 is not significant, so relative conditions hold not;
+     * its errors and statuses are v1's, so the default gates pass too */
     assert_int_equal(analyze("--baseline", "v1", "--candidate", "v1b",
                              "--fail-if", "p99>+1%", "--fail-if",
                              "p50>+1us", END), 0);
     /* JSON lists the failure */
-    assert_int_equal(analyze("--baseline", "v1", "--fail-if", "p90>+10%",
-                             "--fail-if", "p99>+10%", "--format", "json",
-                             END), 1);
+    assert_int_equal(GATE("--fail-if", "p90>+10%", "--fail-if", "p99.9>+10%",
+                          "--format", "json"), 1);
     char *s = slurp();
     assert_non_null(strstr(s, "\"verdict\": \"fail\""));
-    assert_non_null(strstr(s, "{\"condition\": \"p90>+10%\", \"endpoint\": "
-                              "\"GET /slow\""));
-    assert_non_null(strstr(s, "\"fail_if_not_judged\": [{\"condition\": "
-                              "\"p99>+10%\", \"endpoints\": 3}]"));
+    assert_non_null(strstr(s, "{\"condition\": \"p90>+10%\", \"default\": "
+                              "false, \"endpoint\": \"GET /slow\""));
+    assert_non_null(strstr(s, "\"fail_if_fallback\": [{\"condition\": "
+                              "\"p99.9>+10%\", \"judged_at\": \"p95\", "
+                              "\"endpoints\": 3}]"));
+    assert_non_null(strstr(s, "\"fail_if_not_judged\": []"));
     free(s);
     /* malformed */
     assert_int_equal(analyze("--fail-if", "p99>10%", END), 2);
@@ -342,39 +357,55 @@ static void test_fail_if(void **state)
     assert_int_equal(analyze("--fail-if", END), 2);
 }
 
+/* These two read which sets were compared and what each format writes;
+ * the verdict, and so the default gates, is tested above and in
+ * test_verdict.c. */
 static void test_sets(void **state)
 {
     (void)state;
     /* default: latest run (v2) against the capture */
-    assert_int_equal(analyze("--format", "json", END), 0);
+    assert_int_equal(analyze("--no-default-gates", "--format", "json", END), 0);
     char *s = slurp();
     assert_non_null(strstr(s, "\"baseline\": {\"kind\": \"capture\""));
     assert_non_null(strstr(s, "\"candidate\": {\"kind\": \"run\", \"id\": 4"));
     free(s);
-    assert_int_equal(analyze("--baseline", "previous", "--format", "json",
+    assert_int_equal(analyze("--no-default-gates",
+                             "--baseline", "previous", "--format", "json",
                              END), 0);
     s = slurp();
     assert_non_null(strstr(s, "\"baseline\": {\"kind\": \"run\", \"id\": 3"));
     free(s);
-    assert_int_equal(analyze("--baseline", "capture:1", "--candidate", "1",
+    assert_int_equal(analyze("--no-default-gates",
+                             "--baseline", "capture:1", "--candidate", "1",
                              END), 0);
-    assert_int_equal(analyze("--candidate", "nosuch", END), 2);
-    assert_int_equal(analyze("--baseline", "42", END), 2);
-    assert_int_equal(analyze("--baseline", "capture:9", END), 2);
-    assert_int_equal(analyze("--noise", "nope", END), 2);
-    assert_int_equal(analyze("--bogus", END), 2);
-    assert_int_equal(analyze("--format", "pdf", END), 2);
+    assert_int_equal(analyze("--no-default-gates",
+                             "--candidate", "nosuch", END), 2);
+    assert_int_equal(analyze("--no-default-gates", "--baseline", "42", END), 2);
+    assert_int_equal(analyze("--no-default-gates",
+                             "--baseline", "capture:9", END), 2);
+    assert_int_equal(analyze("--no-default-gates", "--noise", "nope", END), 2);
+    assert_int_equal(analyze("--no-default-gates", "--bogus", END), 2);
+    assert_int_equal(analyze("--no-default-gates", "--format", "pdf", END), 2);
     /* noise floor */
-    assert_int_equal(analyze("--baseline", "v1", "--noise", "v1b",
+    assert_int_equal(analyze("--no-default-gates",
+                             "--baseline", "v1", "--noise", "v1b",
                              "--format", "json", END), 0);
     s = slurp();
     assert_non_null(strstr(s, "\"noise_floor\": {\"p50_us\": "));
     free(s);
-    /* a noise run that moved as much as the candidate hides the change */
-    assert_int_equal(analyze("--baseline", "v1", "--candidate", "v2",
-                             "--noise", "v1noisy", "--fail-if", "p99>+10%",
-                             "--format", "json", END), 0);
+    /* a noise run that moved as much as the candidate would hide the
+     * change; it is no A/A twin of the baseline, and without its floor the
+     * gate fails: inconclusive, not a pass */
+    assert_int_equal(analyze("--no-default-gates", "--baseline", "v1",
+                             "--candidate", "v2", "--noise", "v1noisy",
+                             "--fail-if", "p99>+10%", "--format", "json",
+                             END), 3);
     s = slurp();
+    assert_non_null(strstr(s, "\"verdict\": \"inconclusive\""));
+    /* v1noisy has v2's 500s too */
+    assert_non_null(strstr(s, "\"noise_suspect\": \"its error rate differs "
+                              "from the baseline's (1.67% against 0.00%)\""));
+    assert_non_null(strstr(s, "is not an A/A twin of the baseline"));
     char *slow = endpoint_obj(s, "GET /slow");
     assert_non_null(strstr(slow, "\"significant\": true"));
     assert_non_null(strstr(slow, "\"regressed\": false"));
@@ -393,31 +424,36 @@ static void test_formats(void **state)
     const char *marks[] = {"GET /slow", "\"GET /slow\",\"regressed\"",
                            "| GET /slow |", "<svg"};
     for (int i = 0; i < 4; i++) {
-        assert_int_equal(analyze("--baseline", "v1", "--format", fmts[i],
+        assert_int_equal(analyze("--no-default-gates",
+                                 "--baseline", "v1", "--format", fmts[i],
                                  END), 0);
         char *s = slurp();
         if (!strstr(s, marks[i]))
             fail_msg("%s output lacks '%s':\n%s", fmts[i], marks[i], s);
         free(s);
     }
-    assert_int_equal(analyze("--group-by", "status", "--format", "json",
+    assert_int_equal(analyze("--no-default-gates",
+                             "--group-by", "status", "--format", "json",
                              END), 0);
     char *s = slurp();
     assert_non_null(strstr(s, "{\"endpoint\": \"500\""));
     free(s);
-    assert_int_equal(analyze("--group-by", "host", "--format", "csv",
+    assert_int_equal(analyze("--no-default-gates",
+                             "--group-by", "host", "--format", "csv",
                              "--template", "/users/:uid", END), 0);
     s = slurp();
     assert_non_null(strstr(s, "\"api.example\""));
     free(s);
-    assert_int_equal(analyze("--template", "/users/:uid", "--format",
+    assert_int_equal(analyze("--no-default-gates",
+                             "--template", "/users/:uid", "--format",
                              "csv", END), 0);
     s = slurp();
     assert_non_null(strstr(s, "\"GET /users/:uid\""));
     free(s);
     /* --warmup 2s: the first 200 of 600 exchanges (10 ms apart) are left
      * out of the measurements but still diffed */
-    assert_int_equal(analyze("--baseline", "v1", "--warmup", "2s", "--format",
+    assert_int_equal(analyze("--no-default-gates",
+                             "--baseline", "v1", "--warmup", "2s", "--format",
                              "json", END), 0);
     s = slurp();
     assert_non_null(strstr(s, "\"warmup\": 200"));
@@ -425,7 +461,8 @@ static void test_formats(void **state)
     assert_non_null(strstr(o, "\"baseline\": {\"count\": 134,"));
     assert_non_null(strstr(o, "\"status_changed\": {\"count\": 10,"));
     free(s);
-    assert_int_equal(analyze("--keep-query", "--format", "csv", END), 0);
+    assert_int_equal(analyze("--no-default-gates",
+                             "--keep-query", "--format", "csv", END), 0);
     s = slurp();
     assert_non_null(strstr(s, "\"GET /users/:id?x="));
     free(s);
