@@ -615,10 +615,10 @@ static void adopt_carry(struct http_stream *s, int64_t ts_us)
     s->msg_wire_bytes = n;
 }
 
-/* Abandons the head or body in progress: ERROR event, resync. skipped
- * bytes of it were part of no message. */
-static void fail(struct http_stream *s, int at_line_start, uint64_t skipped,
-                 struct http_event *ev)
+/* Drops the head or body in progress and resyncs; skipped bytes of it
+ * were part of no message. */
+static void resync(struct http_stream *s, int at_line_start,
+                   uint64_t skipped)
 {
     if (!s->synced)
         s->sync_skipped += skipped;
@@ -627,6 +627,13 @@ static void fail(struct http_stream *s, int at_line_start, uint64_t skipped,
     s->at_line_start = at_line_start;
     s->in_msg = 0;
     s->hlen = 0;
+}
+
+/* Abandons the head or body in progress: ERROR event, resync. */
+static void fail(struct http_stream *s, int at_line_start, uint64_t skipped,
+                 struct http_event *ev)
+{
+    resync(s, at_line_start, skipped);
     ev->type = HTTP_EV_ERROR;
 }
 
@@ -751,13 +758,7 @@ static size_t reject(struct http_stream *s, int at_line_start,
         fail(s, at_line_start, discard, ev);
         return consumed;
     }
-    if (!s->synced)
-        s->sync_skipped += discard;
-    s->skipped_bytes += discard;
-    s->state = ST_SYNC;
-    s->at_line_start = at_line_start;
-    s->in_msg = 0;
-    s->hlen = 0;
+    resync(s, at_line_start, discard);
     if (consumed)
         return consumed;
     s->at_line_start = 0;

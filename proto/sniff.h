@@ -14,6 +14,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define PROTO_NOT_OURS                                                      \
+    "reprise records HTTP/1.x only; leave these out with --port or a BPF "  \
+    "filter"
+
 /* X(kind, name, label, advice): name is the key used in statistics
  * ("<name>_connections"), label is for people, advice says what to do. */
 #define PROTO_KINDS(X)                                                      \
@@ -24,17 +28,13 @@
       "not supported yet: reprise records HTTP/1.x; capture where a proxy " \
       "speaks HTTP/1.1 to the backend")                                     \
     X(PROTO_REDIS, "redis", "Redis",                                        \
-      "reprise records HTTP/1.x only; leave these out with --port or a "    \
-      "BPF filter")                                                         \
+      PROTO_NOT_OURS)                                                       \
     X(PROTO_POSTGRES, "postgresql", "PostgreSQL",                           \
-      "reprise records HTTP/1.x only; leave these out with --port or a "    \
-      "BPF filter")                                                         \
+      PROTO_NOT_OURS)                                                       \
     X(PROTO_MYSQL, "mysql", "MySQL",                                        \
-      "reprise records HTTP/1.x only; leave these out with --port or a "    \
-      "BPF filter")                                                         \
+      PROTO_NOT_OURS)                                                       \
     X(PROTO_SSH, "ssh", "SSH",                                              \
-      "reprise records HTTP/1.x only; leave these out with --port or a "    \
-      "BPF filter")                                                         \
+      PROTO_NOT_OURS)                                                       \
     X(PROTO_OTHER, "other", "not HTTP/1.x (protocol unknown)",              \
       "check --port and the BPF filter, or whether the capture started "    \
       "in the middle of these connections")
