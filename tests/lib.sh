@@ -96,7 +96,7 @@ CONF
 # lets tcpdump flush the file.
 start_tcpdump() {
     local port=$1 file=$2
-    tcpdump -i lo -s 0 -U --immediate-mode -w "$file" "tcp port $port" >/dev/null 2>"$file.log" &
+    tcpdump -i lo -s 0 -B 65536 -U --immediate-mode -w "$file" "tcp port $port" >/dev/null 2>"$file.log" &
     TCPDUMP_PID=$!
     track_pid "$TCPDUMP_PID"
     local i
@@ -111,6 +111,11 @@ stop_tcpdump() {
     sleep 0.3
     kill -INT "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
+}
+# tcpdump_drops FILE: the packets tcpdump (started on FILE) reported as
+# dropped by the kernel; a test that needs every packet retries or skips.
+tcpdump_drops() {
+    awk '/dropped by kernel/ {print $1; f = 1} END {if (!f) print 0}' "$1.log"
 }
 
 # check_identity DB [LABEL]: the accounting self-check of every capture in

@@ -15,7 +15,9 @@ done
 
 P=$(free_port)
 start_nginx web "$P"
-start_tcpdump "$P" "$TMP/m.pcap"
+# the raw requests, one connection each; recorded again (3 tries) when the
+# kernel dropped packets for tcpdump on a loaded machine
+send() {
 python3 - "$P" <<'PY'
 import socket, sys
 port = int(sys.argv[1])
@@ -43,8 +45,16 @@ for r in reqs:
         pass
     s.close()
 PY
-sleep 1.2 # libpcap may hold the last packets up to a second
-stop_tcpdump
+}
+for try in 1 2 3; do
+    : > "$TMP/web/access.log"
+    start_tcpdump "$P" "$TMP/m.pcap"
+    send
+    sleep 1.2 # libpcap may hold the last packets up to a second
+    stop_tcpdump
+    [ "$(tcpdump_drops "$TMP/m.pcap")" -eq 0 ] && break
+    [ "$try" -lt 3 ] || skip "tcpdump lost packets three times (a loaded machine)"
+done
 "$REPRISE" capture -r "$TMP/m.pcap" -o "$TMP/m.db" --port "$P" 2> "$TMP/cap.log" ||
     fail "capture: $(cat "$TMP/cap.log")"
 check_identity "$TMP/m.db" "nginx malformed"
