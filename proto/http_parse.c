@@ -81,7 +81,7 @@ const char *http_anomaly_name(uint32_t bit)
         "cl-invalid", "cl-conflict", "cl-list", "cl-leading-zeros", "te-cl",
         "te-not-chunked", "te-multiple", "framing-folded",
         "framing-ws-before-colon", "te-http10", "connect-body", "chunk-cr",
-        "chunk-bad", "te-empty-element",
+        "chunk-bad", "te-empty-element", "te-tab",
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (bit == 1u << i)
@@ -538,6 +538,8 @@ static int parse_head(const char *buf, size_t len, int is_request,
                 prev = FR_TE;
                 f.te_lines++;
                 te_piece(&f, x->value, x->value_len);
+                if (memchr(colon, '\t', ll - (size_t)(colon - line)))
+                    h->anomalies |= HTTP_A_TE_TAB;
             }
             break;
         default:

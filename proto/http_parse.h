@@ -112,6 +112,10 @@ enum http_body_kind {
                                              Transfer-Encoding list
                                              ("chunked,"): ignored, as RFC
                                              9110 5.6.1 says */
+#define HTTP_A_TE_TAB         0x00800000u /* HTAB in a Transfer-Encoding
+                                             value: whitespace like SP
+                                             (RFC 9110 5.5), which not
+                                             every parser agrees with */
 
 /* Anomalies that make the message invalid (a conforming server answers
  * 400), and those that make its framing depend on a choice. */
@@ -125,7 +129,7 @@ enum http_body_kind {
      HTTP_A_CL_LIST | HTTP_A_CL_ZEROS | HTTP_A_TE_CL |                      \
      HTTP_A_TE_NOT_CHUNKED | HTTP_A_TE_MULTI | HTTP_A_FRAMING_FOLD |        \
      HTTP_A_FRAMING_WS | HTTP_A_TE_HTTP10 | HTTP_A_CONNECT_BODY |           \
-     HTTP_A_CHUNK_CR | HTTP_A_CHUNK_BAD | HTTP_A_TE_EMPTY)
+     HTTP_A_CHUNK_CR | HTTP_A_CHUNK_BAD | HTTP_A_TE_EMPTY | HTTP_A_TE_TAB)
 /* Start-line anomalies: such a head is only taken as a request where a
  * request must begin (see struct http_stream). */
 #define HTTP_A_START_LINE                                                   \

@@ -164,6 +164,11 @@ const char *oracle_deliberate(const uint8_t *p, size_t n,
      * 9110 5.6.1); llhttp 8 takes the coding as not chunked. Flagged. */
     if (ours_a & HTTP_A_TE_EMPTY)
         return "an empty element in the Transfer-Encoding list";
+    /* "chunked<HTAB>": whitespace around a field value is not part of it
+     * (RFC 9110 5.5); llhttp 8 takes a trailing HTAB as part of the
+     * coding. Flagged te-tab. */
+    if (ours_a & HTTP_A_TE_TAB)
+        return "HTAB in Transfer-Encoding";
     /* obs-fold in a framing header: reprise unfolds it (RFC 9112 5.2 lets
      * a server do that or reject), llhttp 8 takes "chunked" followed by a
      * fold as another coding. Flagged framing-folded. */

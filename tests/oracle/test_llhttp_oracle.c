@@ -68,6 +68,10 @@ static const struct kase cases[] = {
     {0, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n \r\n\r\n"
         "5;x=y\r\nhello\r\n0\r\nT: t\r\n\r\n", 1,
      "obs-fold in Transfer-Encoding or Content-Length"},
+    /* found by the fuzzer, deliberate (flagged te-tab): a trailing HTAB is
+     * whitespace; llhttp reads the body to the end of the stream */
+    {0, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\t\r\n\r\n"
+        "3\r\nabc\r\n0\r\n\r\n", 1, "HTAB in Transfer-Encoding"},
 };
 
 static void run_case(const struct kase *k)

@@ -675,6 +675,10 @@ static void test_llhttp_differences(void **st)
     check_all("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked,\r\n\r\n"
               "3\r\nabc\r\n0\r\n\r\n", 0, NULL, 1,
               "S(200|OK|n=1|a=te-empty-element)E[3:abc:w61]");
+    /* a trailing HTAB is whitespace: still chunked, flagged */
+    check_all("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\t\r\n\r\n"
+              "3\r\nabc\r\n0\r\n\r\n", 0, NULL, 1,
+              "S(200|OK|n=1|a=te-tab)E[3:abc:w61]");
     /* a fold after "chunked" is unfolded: still chunked, flagged */
     check_all("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n \r\n\r\n"
               "3\r\nabc\r\n0\r\n\r\n", 0, NULL, 1,
