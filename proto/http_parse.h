@@ -244,47 +244,45 @@ struct http_event {
  * http_method_known() knows (so a connection that is not HTTP is not made
  * into requests). While resynchronizing only valid start lines count. */
 struct http_stream {
-    int is_request;
-    int state;              /* internal */
-    int synced;             /* 1 once a head was parsed */
+    /* small fields first: a capture holds two streams per connection */
+    uint8_t is_request;
+    uint8_t state;          /* internal */
+    uint8_t chunk_state;    /* internal */
+    uint8_t body_kind;      /* enum http_body_kind of the message */
+    unsigned synced : 1,    /* 1 once a head was parsed */
+        at_line_start : 1,  /* SYNC: the next byte starts a line */
+        expect_http09 : 1,  /* responses: set by the caller while the
+                               request being answered is HTTP/0.9; a
+                               response that does not start with "HTTP/" is
+                               then reported as a head with status 200,
+                               HTTP_A_HTTP09 and a close-delimited body */
+        line1_ok : 1,       /* start line validated */
+        line1_loose : 1,    /* ... with HTTP_A_START_LINE anomalies */
+        prefix_ok : 1,      /* http_start_check said yes */
+        head_strict : 1,    /* internal: the head began while
+                               resynchronizing (no malformed start line) */
+        line_nonempty : 1,  /* internal (trailers) */
+        last_cr : 1,        /* internal: the last chunk-line byte was CR */
+        in_msg : 1;         /* bytes of a message were consumed */
+    uint32_t msg_anomalies; /* HTTP_A_* of the message so far: the head's,
+                               then the body's (valid until the next head) */
+    /* head being received (all within HTTP_HEAD_MAX) */
+    uint32_t hlen, hcap;    /* bytes in hbuf, its size */
+    uint32_t carry, carry_off; /* internal: hbuf[carry_off..+carry) starts
+                               the next head (left after a malformed one) */
+    uint32_t scanned;       /* internal: bytes of hbuf scanned for lines */
+    uint32_t line_start;    /* offset of the current line in the head */
+    uint32_t chunk_digits, line_len, line_cr, trailer_len; /* internal */
     uint64_t sync_window;   /* bytes of garbage tolerated before the first
                                head; 0 = unbounded. Default HTTP_SYNC_WINDOW */
     uint64_t sync_skipped;  /* garbage bytes seen before the first head */
     uint64_t skipped_bytes; /* all bytes that were part of no message
                                (garbage, resynchronization) */
-    int at_line_start;      /* SYNC: the next byte starts a line */
-    int expect_http09;      /* responses: set by the caller while the
-                               request being answered is HTTP/0.9; a
-                               response that does not start with "HTTP/" is
-                               then reported as a head with status 200,
-                               HTTP_A_HTTP09 and a close-delimited body */
-    /* head being received */
     char *hbuf;             /* only for heads split across runs */
-    size_t hlen, hcap;
-    size_t carry, carry_off; /* internal: hbuf[carry_off..+carry) starts
-                               the next head (left after a malformed one) */
-    size_t scanned;         /* internal: bytes of hbuf scanned for lines */
-    int head_strict;        /* internal: the head began while
-                               resynchronizing (no malformed start line) */
-    size_t line_start;      /* offset of the current line in the head */
-    int line1_ok;           /* start line validated */
-    int line1_loose;        /* ... with HTTP_A_START_LINE anomalies */
-    int prefix_ok;          /* http_start_check said yes */
     struct http_header *hdrs; /* caller's scratch, HTTP_MAX_HEADERS long */
     struct http_head *head; /* caller's scratch: valid from HEAD until the
                                next feed of any stream sharing it */
-    /* body */
-    enum http_body_kind body_kind;
     uint64_t remaining;     /* LENGTH: bytes left; CHUNKED: of the chunk */
-    int chunk_state;        /* internal */
-    uint32_t chunk_digits, line_len, line_cr;
-    int last_cr;            /* internal: the last chunk-line byte was CR */
-    uint32_t trailer_len;
-    int line_nonempty;
-    /* the current message */
-    int in_msg;             /* bytes of a message were consumed */
-    uint32_t msg_anomalies; /* HTTP_A_* of the message so far: the head's,
-                               then the body's (valid until the next head) */
     uint64_t msg_wire_bytes; /* bytes of the message so far (head+body) */
     int64_t msg_first_us, msg_last_us;
 };
