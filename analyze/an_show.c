@@ -483,11 +483,15 @@ int an_show_cmd(int argc, char **argv)
             "on it)\n", (long long)ex.id, (long long)ex.capture_id,
             (long long)ex.conn_id, (long long)ex.seq);
     fputs("> ", f);
-    safe_write(f, ex.method, strlen(ex.method), 0, NULL);
-    fputc(' ', f);
-    safe_write(f, ex.target, strlen(ex.target), 0, NULL);
-    fputc(' ', f);
-    safe_write(f, ex.version, strlen(ex.version), 0, NULL);
+    if (ex.request_line) { /* not "method target version": as sent */
+        safe_write(f, ex.request_line, strlen(ex.request_line), 0, NULL);
+    } else {
+        safe_write(f, ex.method, strlen(ex.method), 0, NULL);
+        fputc(' ', f);
+        safe_write(f, ex.target, strlen(ex.target), 0, NULL);
+        fputc(' ', f);
+        safe_write(f, ex.version, strlen(ex.version), 0, NULL);
+    }
     fputc('\n', f);
     if (ex.req.headers)
         print_headers(f, ex.req.headers, ex.req.headers_len, "> ");
@@ -525,15 +529,11 @@ int an_show_cmd(int argc, char **argv)
             (long long)ex.req.first_us);
     if (runs > 0 && (rc = print_replays(f, c, ex.id, (int)runs, err)))
         goto done;
-    if (ex.flags) {
-        static const char *const names[] = {
-            "request-incomplete", "response-incomplete", "no-response",
-            "request-truncated", "response-truncated", "redacted",
-            "upgraded"};
+    if (ex.flags) { /* the names export writes (one list, in corpus/) */
         fputs("flags:", f);
-        for (int i = 0; i < 7; i++)
-            if (ex.flags & (1u << i))
-                fprintf(f, " %s", names[i]);
+        for (int i = 0; i < 32; i++)
+            if ((ex.flags & (1u << i)) && corpus_flag_name(1u << i))
+                fprintf(f, " %s", corpus_flag_name(1u << i));
         fputc('\n', f);
     }
 done:

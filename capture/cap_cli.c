@@ -26,6 +26,7 @@
 #include "capture/stream.h"
 #include "capture/tcp_flow.h"
 #include "common/buf.h"
+#include "proto/sniff.h"
 #include "common/rp.h"
 #include "corpus/corpus.h"
 
@@ -92,6 +93,11 @@ static void usage(FILE *f)
 "reassembled per connection; each request is paired with its response and\n"
 "stored with its wire timings. Words after the options form a BPF filter,\n"
 "as with tcpdump (e.g. 'host 10.0.0.5 and port 8080').\n"
+"Every request seen is an exchange or counted by cause in the summary;\n"
+"malformed requests the server answered are kept (flag malformed), framing\n"
+"a server could read two ways is flagged ambiguous-framing (README:\n"
+"\"Malformed and ambiguous messages\"), and TLS, HTTP/2 and other non-HTTP\n"
+"connections are named. An import into a new corpus file does not fsync.\n"
 "\n"
 "source (exactly one):\n"
 "  -i, --interface IFACE   capture live from IFACE (needs root or CAP_NET_RAW);\n"
@@ -495,10 +501,27 @@ static void collect_stats(struct cap_run *r, struct corpus_capture_stats *cs)
     if (r->http) {
         struct cap_http_stats hs;
         cap_http_stats(r->http, &hs);
+        cs->requests = hs.requests;
         cs->exchanges = hs.exchanges;
+        cs->lost_tunnel = hs.lost_tunnel;
+        cs->lost_no_memory = hs.lost_no_memory;
+        cs->requests_in_gaps = hs.requests_in_gaps;
         cs->incomplete = hs.incomplete;
         cs->no_response = hs.no_response;
+        cs->malformed = hs.malformed;
+        cs->ambiguous = hs.ambiguous;
+        cs->http09 = hs.http09;
+        cs->upgraded = hs.upgraded;
         cs->unparsable = hs.unparsable;
+        cs->tls_connections = hs.proto[PROTO_TLS];
+        cs->http2_connections = hs.proto[PROTO_HTTP2];
+        cs->redis_connections = hs.proto[PROTO_REDIS];
+        cs->postgresql_connections = hs.proto[PROTO_POSTGRES];
+        cs->mysql_connections = hs.proto[PROTO_MYSQL];
+        cs->ssh_connections = hs.proto[PROTO_SSH];
+        cs->other_connections = hs.proto[PROTO_OTHER];
+        cs->unpaired_responses = hs.unpaired_responses;
+        cs->unframed_bytes = hs.unframed_bytes;
     }
     cap_source_drops(r->src, &cs->pcap_drops, &cs->pcap_ifdrops);
     cs->ended_us = r->o->iface ? rp_wall_us()
@@ -509,20 +532,38 @@ static void collect_stats(struct cap_run *r, struct corpus_capture_stats *cs)
 static void print_stats(const struct corpus_capture_stats *cs, int64_t id,
                         const char *when)
 {
-    rp_warn("capture %lld%s: %llu packets (%.1f MB), %llu connections, "
-            "%llu exchanges (%llu incomplete, %llu without response), %llu "
-            "unparsable streams, %llu gaps, %llu evictions, %llu IP "
-            "fragments, %llu dropped by the kernel, %llu by the interface",
-            (long long)id, when, (unsigned long long)cs->packets,
-            (double)cs->bytes / 1e6, (unsigned long long)cs->flows,
-            (unsigned long long)cs->exchanges,
-            (unsigned long long)cs->incomplete,
-            (unsigned long long)cs->no_response,
-            (unsigned long long)cs->unparsable, (unsigned long long)cs->gaps,
-            (unsigned long long)cs->evictions,
-            (unsigned long long)cs->ip_fragments,
-            (unsigned long long)cs->pcap_drops,
-            (unsigned long long)cs->pcap_ifdrops);
+    corpus_capture_stats_print(cs, id, when, stderr);
+}
+
+/* After the summary: what the connections that were not HTTP/1.x are and
+ * what to do about them, a word when nothing useful was recorded, and a
+ * note if the accounting does not add up (a bug). */
+static void print_advice(const struct cap_run *r,
+                         const struct corpus_capture_stats *cs)
+{
+    struct cap_http_stats hs;
+    memset(&hs, 0, sizeof hs);
+    if (r->http)
+        cap_http_stats(r->http, &hs);
+    for (int k = PROTO_UNKNOWN + 1; k < PROTO__COUNT; k++)
+        if (hs.proto[k])
+            rp_warn("%llu connection%s %s %s: %s",
+                    (unsigned long long)hs.proto[k],
+                    hs.proto[k] == 1 ? "" : "s",
+                    hs.proto[k] == 1 ? "is" : "are",
+                    proto_label((enum proto_kind)k),
+                    proto_advice((enum proto_kind)k));
+    if (cs->exchanges == 0)
+        rp_warn("capture %lld recorded nothing useful: no HTTP/1.x exchange "
+                "in %llu packets%s", (long long)r->capture_id,
+                (unsigned long long)cs->packets,
+                cs->packets ? "" : " (check the interface, --port and the "
+                                   "BPF filter)");
+    int64_t lost = corpus_capture_stats_unaccounted(cs);
+    if (lost)
+        rp_warn("capture %lld: %lld requests seen are neither exchanges nor "
+                "counted losses; this is a bug in reprise, please report it",
+                (long long)r->capture_id, (long long)lost);
 }
 
 /* Adds "tcp port N or ..." to a live filter so the kernel drops the rest. */
@@ -677,8 +718,10 @@ static int capture_main(struct cap_cli_opts *o, char *err)
                                      rc ? err2 : err);
         if (!rc)
             rc = rc2;
-        if (!rp_quiet || o->stats)
+        if (!rp_quiet || o->stats) {
             print_stats(&cs, r.capture_id, "");
+            print_advice(&r, &cs);
+        }
     }
 done:
     tcp_table_free(r.flows);

@@ -24,6 +24,7 @@
 
 #include "capture/exchange.h"
 #include "proto/http_parse.h"
+#include "proto/sniff.h"
 #include "capture/redact.h"
 #include "capture/stream.h"
 #include "common/buf.h"
@@ -44,7 +45,8 @@
 /* One stored message: NUL-terminated strings, header lines, body. */
 struct msg {
     struct rp_buf b;
-    size_t str_off[4];       /* req: method target host version; resp: reason */
+    size_t str_off[5];       /* req: method target host version, request
+                                line (SIZE_MAX: none); resp: reason */
     size_t hdr_off, hdr_len; /* header lines "Name: value\r\n"... */
     size_t body_off;         /* body runs to b.len */
     uint64_t body_size;      /* true body size on the wire */
@@ -60,7 +62,9 @@ struct entry {
     uint32_t flags;          /* CORPUS_EX_* */
     unsigned req_done : 1, resp_started : 1, resp_done : 1, is_head : 1,
         is_connect : 1,
-        ghost : 1;           /* stands for a request lost in a gap */
+        ghost : 1,           /* stands for a request lost in a gap */
+        http09 : 1,          /* an HTTP/0.9 request */
+        resp_http09 : 1;     /* its response had no status line */
 };
 
 enum { REQ_NONE = 0, REQ_ENTRY, REQ_DROP };
@@ -86,6 +90,10 @@ struct conn {
     int req_mode, resp_mode;
     int resp_upgrade;        /* the response in progress starts a tunnel */
     int skipped, upgraded;
+    int tainted;             /* a message with ambiguous framing was seen:
+                                where later ones begin depends on it */
+    int sniffed[2];          /* the first payload of a direction was checked
+                                for another protocol */
 };
 
 struct cap_http {
@@ -134,6 +142,7 @@ static void msg_reset(struct conn *c, struct msg *m)
     }
     rp_buf_reset(&m->b);
     memset(m->str_off, 0, sizeof m->str_off);
+    m->str_off[4] = SIZE_MAX;
     m->hdr_off = m->hdr_len = m->body_off = 0;
     m->body_size = m->wire_bytes = 0;
     m->first_us = m->last_us = 0;
@@ -171,7 +180,7 @@ static struct entry *ent_push(struct conn *c)
     e->interim[0] = '\0';
     e->flags = 0;
     e->req_done = e->resp_started = e->resp_done = 0;
-    e->is_head = e->is_connect = e->ghost = 0;
+    e->is_head = e->is_connect = e->ghost = e->http09 = e->resp_http09 = 0;
     return e;
 }
 
@@ -329,9 +338,11 @@ static void write_entry(struct conn *c, struct entry *e)
     ex.target = rb + e->req.str_off[1];
     ex.host = rb + e->req.str_off[2];
     ex.version = rb + e->req.str_off[3];
+    ex.request_line = e->req.str_off[4] != SIZE_MAX
+                          ? rb + e->req.str_off[4] : NULL;
     fill_msg(&ex.req, &e->req);
     ex.status = e->status;
-    ex.reason = e->status && e->resp.b.data
+    ex.reason = e->status && e->resp.b.data && !e->resp_http09
                     ? e->resp.b.data + e->resp.str_off[0] : NULL;
     ex.interim = e->interim[0] ? e->interim : NULL;
     if (e->resp_started)
@@ -346,6 +357,25 @@ static void write_entry(struct conn *c, struct entry *e)
         h->st.incomplete++;
     if (e->flags & CORPUS_EX_NO_RESPONSE)
         h->st.no_response++;
+    if (e->flags & CORPUS_EX_MALFORMED)
+        h->st.malformed++;
+    if (e->flags & CORPUS_EX_AMBIGUOUS)
+        h->st.ambiguous++;
+    h->st.http09 += e->http09;
+}
+
+/* Flags an exchange for the anomalies of one of its messages; framing that
+ * was guessed also flags the requests that follow on the connection. */
+static void apply_anomalies(struct conn *c, struct entry *e, uint32_t a,
+                            enum http_body_kind kind)
+{
+    if (a & HTTP_A_MALFORMED)
+        e->flags |= CORPUS_EX_MALFORMED;
+    if ((a & HTTP_A_AMBIGUOUS) ||
+        (kind == HTTP_BODY_UNKNOWN && !(a & HTTP_A_TRUNCATED))) {
+        e->flags |= CORPUS_EX_AMBIGUOUS;
+        c->tainted = 1;
+    }
 }
 
 /* Writes the leading entries whose request and response are complete. */
@@ -369,12 +399,14 @@ static void stop_parsing(struct conn *c)
     c->resp_mode = RESP_NONE;
 }
 
-static void mark_unparsable(struct conn *c)
+/* The connection carries no HTTP/1.x: counted by protocol, not parsed. */
+static void mark_unparsable(struct conn *c, enum proto_kind kind)
 {
     if (c->skipped)
         return;
     c->skipped = 1;
     c->h->st.unparsable++;
+    c->h->st.proto[kind]++;
     stop_parsing(c);
 }
 
@@ -389,8 +421,13 @@ static void req_end(struct conn *c, int complete)
 {
     if (c->req_mode == REQ_ENTRY) {
         struct entry *e = req_entry(c);
-        e->req.wire_bytes = c->s[CAP_DIR_C2S].msg_wire_bytes;
-        e->req.last_us = c->s[CAP_DIR_C2S].msg_last_us;
+        const struct http_stream *s = &c->s[CAP_DIR_C2S];
+        e->req.wire_bytes = s->msg_wire_bytes;
+        e->req.last_us = s->msg_last_us;
+        /* what the body showed (chunk framing); the head's are set */
+        apply_anomalies(c, e, s->msg_anomalies,
+                        s->msg_anomalies & HTTP_A_CHUNK_BAD
+                            ? HTTP_BODY_UNKNOWN : HTTP_BODY_NONE);
         if (!complete)
             e->flags |= CORPUS_EX_REQ_INCOMPLETE;
         e->req_done = 1;
@@ -417,6 +454,36 @@ static void evict_oldest(struct conn *c)
     ent_pop(c);
 }
 
+/* 1 when the request line is "method SP target SP version", exactly what
+ * the three columns rebuild. */
+static int canonical_line(const struct http_head *hd)
+{
+    return !(hd->anomalies & (HTTP_A_START_LINE | HTTP_A_TRUNCATED)) &&
+           hd->line_len == hd->method_len + hd->target_len +
+                               hd->version_len + 2;
+}
+
+/* Stores the request line as sent (slot 4), its target and what follows
+ * redacted as the target is. Returns the values redacted, or -1. */
+static int put_request_line(struct cap_http *h, struct msg *m,
+                            const struct http_head *hd)
+{
+    m->str_off[4] = m->b.len;
+    int red = 0;
+    if (h->red && cap_redact_has_query(h->red) && hd->target_len) {
+        size_t pre = (size_t)(hd->target - hd->line);
+        if (rp_buf_append(&m->b, hd->line, pre) < 0)
+            return -1;
+        red = cap_redact_target(h->red, hd->target, hd->line_len - pre,
+                                &m->b);
+        if (red < 0)
+            return -1;
+    } else if (rp_buf_append(&m->b, hd->line, hd->line_len) < 0) {
+        return -1;
+    }
+    return rp_buf_append(&m->b, "", 1) < 0 ? -1 : red;
+}
+
 static void req_head(struct conn *c)
 {
     struct http_stream *s = &c->s[CAP_DIR_C2S];
@@ -426,7 +493,9 @@ static void req_head(struct conn *c)
     while (c->ecount >= FIFO_MAX)
         evict_oldest(c);
     struct entry *e = ent_push(c);
-    if (!e) { /* out of memory: this request is lost */
+    h->st.requests++;
+    if (!e) { /* out of memory: this request is lost, counted */
+        h->st.lost_no_memory++;
         c->req_mode = REQ_DROP;
     } else {
         int red = 0, r;
@@ -448,6 +517,11 @@ static void req_head(struct conn *c)
         fail = fail || put_str(m, 2, hd->host ? hd->host : "",
                                hd->host ? hd->host_len : 0) < 0;
         fail = fail || put_str(m, 3, hd->version, hd->version_len) < 0;
+        if (!fail && !canonical_line(hd)) {
+            r = put_request_line(h, m, hd);
+            fail = r < 0;
+            red += r > 0 ? r : 0;
+        }
         if (!fail) {
             r = put_headers(h, m, hd);
             fail = r < 0;
@@ -464,6 +538,10 @@ static void req_head(struct conn *c)
         }
         if (red)
             e->flags |= CORPUS_EX_REDACTED;
+        e->http09 = (hd->anomalies & HTTP_A_HTTP09) != 0;
+        if (c->tainted) /* its start depends on an earlier guess */
+            e->flags |= CORPUS_EX_AMBIGUOUS;
+        apply_anomalies(c, e, hd->anomalies, hd->body_kind);
         msg_acct(c, m);
         c->req_mode = REQ_ENTRY;
         int64_t conn_budget = 2 * (int64_t)h->max_body + CONN_QUEUE_EXTRA;
@@ -498,7 +576,7 @@ static void req_event(struct conn *c, const struct http_event *ev)
         break;
     case HTTP_EV_UNPARSABLE:
         if (!c->s[CAP_DIR_S2C].synced)
-            mark_unparsable(c);
+            mark_unparsable(c, PROTO_OTHER);
         break;
     default:
         break;
@@ -514,6 +592,7 @@ static void resp_end(struct conn *c, int complete)
         struct entry *e = ent_at(c, 0);
         e->resp.wire_bytes = s->msg_wire_bytes;
         e->resp.last_us = s->msg_last_us;
+        apply_anomalies(c, e, s->msg_anomalies, HTTP_BODY_NONE);
         if (!complete)
             e->flags |= CORPUS_EX_RESP_INCOMPLETE;
         e->resp_done = 1;
@@ -529,8 +608,11 @@ static void resp_end(struct conn *c, int complete)
             }
             write_entry(c, e);
             ent_pop(c);
-            while (c->ecount) /* bytes after it were tunnel data */
+            while (c->ecount) { /* bytes after it were tunnel data */
+                if (!ent_at(c, 0)->ghost)
+                    c->h->st.lost_tunnel++;
                 ent_pop(c);
+            }
             c->resp_upgrade = 0;
             stop_parsing(c);
             return;
@@ -564,6 +646,8 @@ static void resp_head(struct conn *c)
     int tunnel = st == 101 || (e && e->is_connect && st >= 200 && st < 300);
     if (st < 200 || st == 204 || st == 304 || tunnel || (e && e->is_head))
         kind = HTTP_BODY_NONE;
+    if (!interim && (c->skip_resp || !e || e->ghost))
+        h->st.unpaired_responses++;
     if (c->skip_resp) { /* its request was written early */
         if (!interim)
             c->skip_resp--;
@@ -591,6 +675,8 @@ static void resp_head(struct conn *c)
         m->first_us = s->msg_first_us;
         e->status = st;
         e->resp_started = 1;
+        e->resp_http09 = (hd->anomalies & HTTP_A_HTTP09) != 0;
+        apply_anomalies(c, e, hd->anomalies, hd->body_kind);
         int r = -1;
         if (put_str(m, 0, hd->reason, hd->reason_len) == 0)
             r = put_headers(h, m, hd);
@@ -631,7 +717,7 @@ static void resp_event(struct conn *c, const struct http_event *ev)
         break;
     case HTTP_EV_UNPARSABLE:
         if (!c->s[CAP_DIR_C2S].synced)
-            mark_unparsable(c);
+            mark_unparsable(c, PROTO_OTHER);
         break;
     default:
         break;
@@ -679,10 +765,24 @@ static void op_data(void *ctx, void *cv, enum cap_dir dir, const uint8_t *p,
     c->bytes[dir] += n;
     if (c->skipped || c->upgraded || c->h->err)
         return;
+    if (!c->sniffed[dir] && n) {
+        /* a TLS, HTTP/2, Redis ... connection is named and left alone */
+        c->sniffed[dir] = 1;
+        enum proto_kind k = PROTO_UNKNOWN;
+        if (!c->s[0].synced && !c->s[1].synced &&
+            (k = proto_sniff(p, n, dir == CAP_DIR_C2S)) != PROTO_UNKNOWN) {
+            mark_unparsable(c, k);
+            return;
+        }
+    }
     struct http_stream *s = &c->s[dir];
     struct http_event ev;
     http_stream_packet_start(s);
     do {
+        if (dir == CAP_DIR_S2C) /* a response to HTTP/0.9 has no head */
+            s->expect_http09 = c->ecount && !c->skip_resp &&
+                               ent_at(c, 0)->http09 &&
+                               !ent_at(c, 0)->resp_started;
         size_t k = http_stream_feed(s, p, n, ts_us, &ev);
         p += k;
         n -= k;
@@ -698,6 +798,18 @@ static void op_data(void *ctx, void *cv, enum cap_dir dir, const uint8_t *p,
     hbuf_acct(c, dir);
 }
 
+/* A head cut short by a gap or the end of the stream is still a message
+ * (it ends incomplete right after): a request seen is never dropped. */
+static void flush_partial(struct conn *c, enum cap_dir dir)
+{
+    if (!http_stream_partial_head(&c->s[dir]))
+        return;
+    if (dir == CAP_DIR_C2S)
+        req_head(c);
+    else
+        resp_head(c);
+}
+
 static void op_gap(void *ctx, void *cv, enum cap_dir dir, uint64_t lost,
                    int64_t ts_us)
 {
@@ -710,6 +822,7 @@ static void op_gap(void *ctx, void *cv, enum cap_dir dir, uint64_t lost,
     if (c->skipped || c->upgraded)
         return;
     int synced = c->s[dir].synced;
+    flush_partial(c, dir);
     http_stream_gap(&c->s[dir]);
     if (dir == CAP_DIR_C2S) {
         int idle = c->req_mode == REQ_NONE;
@@ -719,6 +832,7 @@ static void op_gap(void *ctx, void *cv, enum cap_dir dir, uint64_t lost,
         /* Between requests, lost bytes start a request. Its response, if
          * seen already, went by as an orphan; else a ghost entry takes it
          * (or the server gap that lost it too), keeping later pairs right. */
+        c->h->st.requests_in_gaps++;
         if (c->orphans) {
             c->orphans--;
         } else if (c->ecount < FIFO_MAX) {
@@ -764,6 +878,7 @@ static void op_fin(void *ctx, void *cv, enum cap_dir dir, int64_t ts_us)
         c->last_us = ts_us;
     if (c->skipped || c->upgraded)
         return;
+    flush_partial(c, dir);
     int r = http_stream_fin(&c->s[dir]);
     if (dir == CAP_DIR_C2S) {
         if (c->req_mode != REQ_NONE)
@@ -798,7 +913,8 @@ static void op_close(void *ctx, void *cv, enum cap_close_reason why,
         ent_pop(c);
     }
     if (!c->skipped && !c->upgraded && !http && (c->bytes[0] || c->bytes[1]))
-        h->st.unparsable++;
+        mark_unparsable(c, PROTO_OTHER);
+    h->st.unframed_bytes += c->s[0].skipped_bytes + c->s[1].skipped_bytes;
     if (c->conn_id && !h->err)
         h->err = corpus_connection_end(h->c, c->conn_id,
                                        c->last_us ? c->last_us : ts_us,
@@ -886,16 +1002,9 @@ void cap_http_free(struct cap_http *h)
 
 int cap_http_looks_like_request(const uint8_t *p, size_t n)
 {
-    static const char *const methods[] = {
-        "GET ", "POST ", "PUT ", "HEAD ", "DELETE ", "OPTIONS ", "PATCH ",
-        "CONNECT ", "TRACE ", "PROPFIND ", "PROPPATCH ", "MKCOL ", "COPY ",
-        "MOVE ", "LOCK ", "UNLOCK ", "REPORT ", "SEARCH ", "PURGE ",
-        "MKCALENDAR ", NULL};
-    for (int i = 0; methods[i]; i++) {
-        size_t l = strlen(methods[i]);
-        if (n >= l && memcmp(p, methods[i], l) == 0)
-            return 1;
-    }
+    for (size_t i = 1; i < n && i <= 11; i++)
+        if (p[i] == ' ')
+            return http_method_known((const char *)p, i);
     return 0;
 }
 

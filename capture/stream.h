@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "corpus/corpus.h"
+#include "proto/sniff.h"
 
 enum cap_dir { CAP_DIR_C2S = 0, CAP_DIR_S2C = 1 };
 
@@ -73,9 +74,18 @@ struct cap_http_opts {
                                      are trimmed beyond half of it; 0 = 512 MiB */
 };
 
-/* Counters the HTTP layer keeps; the capture command stores them. */
+/* Counters the HTTP layer keeps; the capture command stores them (see
+ * CORPUS_CAPTURE_STATS for their meaning). Every request seen is written as
+ * an exchange or counted by cause:
+ *     requests = exchanges + lost_tunnel + lost_no_memory */
 struct cap_http_stats {
-    uint64_t exchanges, incomplete, no_response, unparsable, upgraded;
+    uint64_t requests, exchanges;
+    uint64_t lost_tunnel, lost_no_memory, requests_in_gaps;
+    uint64_t incomplete, no_response, malformed, ambiguous, http09, upgraded;
+    uint64_t unpaired_responses, unframed_bytes;
+    uint64_t unparsable;               /* connections without HTTP/1.x */
+    uint64_t proto[PROTO__COUNT];      /* ... of them by protocol
+                                          (PROTO_OTHER: not recognized) */
 };
 
 struct cap_http;

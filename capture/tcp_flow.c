@@ -43,6 +43,8 @@ struct half {                /* the bytes one side sends */
     uint32_t fin_seq;        /* sequence number of the FIN */
     unsigned started : 1;    /* next is meaningful */
     unsigned has_data : 1;   /* some payload was seen */
+    unsigned from_ack : 1;   /* next came from the peer's ACK (no SYN) */
+    unsigned delivered : 1;  /* some payload was handed on */
     unsigned syn_seen : 1;
     unsigned fin_seen : 1;
     unsigned fin_done : 1;   /* fin delivered (or nothing to deliver to) */
@@ -226,6 +228,7 @@ static void deliver(struct tcp_table *t, struct flow *f, int side,
 {
     if (n == 0)
         return;
+    f->h[side].delivered = 1;
     ensure_open(t, f);
     t->ops->data(t->ctx, f->conn, dir_of(f, side), p, n, ts_us);
 }
@@ -322,7 +325,11 @@ static void skip_hole(struct tcp_table *t, struct flow *f, int side,
     if (upto && seq_lt(*upto, target))
         target = *upto;
     if (seq_gt(target, h->next)) {
-        report_gap(t, f, side, target - h->next, ts_us);
+        /* A half picked up mid-stream starts where the peer's ACK said;
+         * ACKs lag (delayed ACK), so bytes before its first segment were
+         * sent before the capture began: not a loss. */
+        if (!(h->from_ack && !h->delivered))
+            report_gap(t, f, side, target - h->next, ts_us);
         h->next = target;
     }
     drain(t, f, side, ts_us);
@@ -695,6 +702,7 @@ void tcp_table_segment(struct tcp_table *t, const struct cap_segment *s,
             if (!h->has_data && !h->fin_seen) {
                 h->next = seq + 1;
                 h->started = 1;
+                h->from_ack = 0;
             }
             f->saw_syn = 1;
             if (f->client < 0)
@@ -705,6 +713,7 @@ void tcp_table_segment(struct tcp_table *t, const struct cap_segment *s,
     if ((s->flags & CAP_TCP_ACK) && !o->started && !o->has_data) {
         o->next = s->ack; /* the peer's stream continues at ack */
         o->started = 1;
+        o->from_ack = 1;
     } else if ((s->flags & CAP_TCP_ACK) && o->ooo && f->client >= 0 &&
                seq_gt(s->ack, o->next)) {
         /* the peer received bytes the capture never saw */

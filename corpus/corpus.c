@@ -19,6 +19,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "common/buf.h"
 #include <zlib.h>
 
 #define CORPUS_APPLICATION_ID 0x52505253 /* "RPRS" */
@@ -174,21 +176,25 @@ static const char *const migrations[CORPUS_SCHEMA_VERSION] = {
     "  ORDER BY run_id, loop, exchange_id, copy;\n"
     "DROP TABLE results_v1;\n"
     RESULT_TIMINGS_VIEW,
+    /* 2 -> 3: the request line as sent, kept when it is not "method SP
+     * target SP version" (malformed, extra tokens, HTTP/0.9); NULL for
+     * every older row, whose request lines were all of that form */
+    "ALTER TABLE exchanges ADD COLUMN request_line TEXT;\n",
 };
 
 /* Inserting exchanges, one row or CORPUS_EX_BATCH rows per statement (the
  * writer thread's bulk path: per-statement costs are a fifth of a row's). */
-#define EX_ADD_COLUMNS 25
+#define EX_ADD_COLUMNS 26
 #define EX_ADD_SQL                                                           \
     "INSERT INTO exchanges(capture_id, connection_id, seq, method,"          \
     " target, host, version, req_first_us, req_last_us, req_headers,"        \
     " req_body_hash, req_body_stored_bytes, req_body_size_bytes,"            \
     " req_wire_bytes, status, reason, interim, resp_first_us,"               \
     " resp_last_us, resp_headers, resp_body_hash, resp_body_stored_bytes,"   \
-    " resp_body_size_bytes, resp_wire_bytes, flags) VALUES "
+    " resp_body_size_bytes, resp_wire_bytes, flags, request_line) VALUES "
 #define EX_ADD_ROW                                                           \
     "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"   \
-    " ?, ?)"
+    " ?, ?, ?)"
 
 static const char *const stmt_sql[ST__COUNT] = {
     [ST_CAPTURE_BEGIN] =
@@ -225,7 +231,7 @@ static const char *const stmt_sql[ST__COUNT] = {
 };
 
 /* Defined in corpus_read.c so the reader owns its column list. */
-extern const char corpus_ex_get_sql[];
+extern const char corpus_ex_get_sql[], corpus_ex_get_sql_v2[];
 
 int corpus_db_fail(struct corpus *c, int rc, const char *what, char *err)
 {
@@ -287,7 +293,9 @@ sqlite3_stmt *corpus_stmt(struct corpus *c, enum corpus_stmt_id id,
         sqlite3_clear_bindings(st);
         return st;
     }
-    const char *sql = id == ST_EX_GET ? corpus_ex_get_sql : stmt_sql[id];
+    const char *sql = id != ST_EX_GET ? stmt_sql[id]
+                      : c->version >= 3 ? corpus_ex_get_sql
+                                        : corpus_ex_get_sql_v2;
     char batch[sizeof EX_ADD_SQL + CORPUS_EX_BATCH * sizeof EX_ADD_ROW];
     if (id == ST_EX_ADD_BATCH) {
         size_t n = strlen(EX_ADD_SQL);
@@ -465,8 +473,14 @@ static int journal_on(struct corpus *c, char *err)
         return RP_OK;
     if (c->bulk) {
         sqlite3_exec(c->db, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL);
-        int r = exec(c, "PRAGMA synchronous = FULL", "setting up the journal",
-                     err);
+        /* Into a new file there is nothing older to protect: commits hand
+         * the pages to the OS without fsync (a killed import still rolls
+         * back to its last commit; only a crash of the machine can leave
+         * the new file unusable, and the pcap is still there). Into an
+         * existing corpus every commit is durable. */
+        int r = exec(c, c->bulk_fresh ? "PRAGMA synchronous = OFF"
+                                      : "PRAGMA synchronous = FULL",
+                     "setting up the journal", err);
         if (!r)
             c->journal_ready = 1;
         return r;
@@ -556,6 +570,7 @@ int corpus_open(const char *path, enum corpus_open_mode mode,
     c->writable = mode != CORPUS_READ;
     c->version = fresh || c->writable ? CORPUS_SCHEMA_VERSION : version;
     c->bulk = mode == CORPUS_IMPORT;
+    c->bulk_fresh = c->bulk && fresh;
     if (c->writable) {
         /* A file size limit (ulimit -f) must reach us as EFBIG, handled
          * like a full disk (rollback, RP_EIO, valid file), not as SIGXFSZ
@@ -764,33 +779,26 @@ int corpus_capture_begin(struct corpus *c, const struct corpus_capture_info *ci,
 int corpus_capture_end(struct corpus *c, int64_t capture_id,
                        const struct corpus_capture_stats *s, char *err)
 {
-    char json[1024];
-    snprintf(json, sizeof json,
-             "{\"packets\":%llu,\"bytes\":%llu,\"flows\":%llu,"
-             "\"exchanges\":%llu,\"incomplete\":%llu,\"no_response\":%llu,"
-             "\"unparsable\":%llu,\"evictions\":%llu,\"gaps\":%llu,"
-             "\"ip_fragments\":%llu,\"non_tcp\":%llu,\"pcap_drops\":%llu,"
-             "\"pcap_ifdrops\":%llu}",
-             (unsigned long long)s->packets, (unsigned long long)s->bytes,
-             (unsigned long long)s->flows, (unsigned long long)s->exchanges,
-             (unsigned long long)s->incomplete,
-             (unsigned long long)s->no_response,
-             (unsigned long long)s->unparsable,
-             (unsigned long long)s->evictions, (unsigned long long)s->gaps,
-             (unsigned long long)s->ip_fragments,
-             (unsigned long long)s->non_tcp,
-             (unsigned long long)s->pcap_drops,
-             (unsigned long long)s->pcap_ifdrops);
+    struct rp_buf json;
+    rp_buf_init(&json, 1 << 16);
+    if (corpus_stats_json(s, &json) || rp_buf_append(&json, "", 1)) {
+        rp_buf_cleanup(&json);
+        return rp_fail(err, RP_ENOMEM, "%s: out of memory", c->path);
+    }
     int r = sync_mode(c, err);
     if (!r)
         r = corpus_tx_ensure(c, err);
     sqlite3_stmt *st = r ? NULL : corpus_stmt(c, ST_CAPTURE_END, err);
-    if (!st)
+    if (!st) {
+        rp_buf_cleanup(&json);
         return r ? r : RP_EIO;
+    }
     bind_i64_or_null(st, 1, s->ended_us, 0);
-    sqlite3_bind_text(st, 2, json, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, json.data, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 3, capture_id);
-    if ((r = step_done(c, st, "ending a capture", err)))
+    r = step_done(c, st, "ending a capture", err);
+    rp_buf_cleanup(&json);
+    if (r)
         return r;
     if (sqlite3_changes(c->db) != 1)
         return rp_fail(err, RP_EINTERNAL, "%s: no capture %lld", c->path,
@@ -989,6 +997,7 @@ static int bind_exchange(struct corpus *c, sqlite3_stmt *st, int b,
     if ((r = bind_msg(c, st, b + 20, &ex->resp, hashed, resp_hash, err)))
         return r;
     sqlite3_bind_int64(st, b + 25, ex->flags);
+    bind_text_or_null(st, b + 26, ex->request_line);
     return RP_OK;
 }
 

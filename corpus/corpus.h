@@ -24,7 +24,7 @@
 
 #include "../common/rp.h"
 
-#define CORPUS_SCHEMA_VERSION 2
+#define CORPUS_SCHEMA_VERSION 3
 /* The oldest schema version that reading commands read as it is: version 2
  * only reordered the results table's key, which the queries do not depend
  * on (they sort when the file's order differs). Writers upgrade. */
@@ -83,22 +83,69 @@ struct corpus_capture_info {
     const char *options_json; /* capture options as a JSON object, or NULL */
 };
 
-/* Capture statistics, stored as JSON with the capture and shown by ls. */
+/* Capture statistics: X(field, label, line, always, unit). This one list
+ * makes the struct, the JSON stored with the capture (one key per field,
+ * documented in SCHEMA.md) and the summary `reprise capture` prints: line
+ * by line (0 traffic, 1 requests, 2 exchanges, 3 not HTTP/1.x, 4 outside
+ * messages), "N label" joined by commas; items with always 0 only when not
+ * 0; unit 1 prints bytes as MB. Every request seen is an exchange or counted
+ * by cause: requests = exchanges + the sum of the lost_* fields. */
+#define CORPUS_CAPTURE_STATS(X)                                             \
+    X(packets, "packets", 0, 1, 0)            /* seen by reprise */         \
+    X(bytes, "bytes", 0, 1, 1)                /* of those packets */        \
+    X(flows, "connections", 0, 1, 0)          /* TCP connections tracked */ \
+    X(gaps, "gaps", 0, 1, 0)                  /* sequence gaps (losses) */  \
+    X(evictions, "evictions", 0, 1, 0)        /* flows dropped for the
+                                                 memory cap */              \
+    X(ip_fragments, "IP fragments", 0, 1, 0)  /* skipped */                 \
+    X(non_tcp, "packets not TCP", 0, 1, 0)    /* or undecodable */          \
+    X(pcap_drops, "dropped by the kernel", 0, 1, 0)    /* libpcap */        \
+    X(pcap_ifdrops, "by the interface", 0, 1, 0)       /* libpcap */        \
+    X(requests, "seen", 1, 1, 0)              /* request starts seen */     \
+    X(exchanges, "recorded as exchanges", 1, 1, 0) /* exchanges written */  \
+    X(lost_tunnel, "dropped as tunnel bytes", 1, 0, 0) /* parsed as
+                            requests after a CONNECT or Upgrade that the
+                            server's answer turned into a tunnel */        \
+    X(lost_no_memory, "lost for want of memory", 1, 0, 0)                  \
+    X(requests_in_gaps, "more lost in capture gaps (estimated)", 1, 0, 0)  \
+                                              /* not seen, so not in the
+                                                 identity above */          \
+    X(incomplete, "incomplete", 2, 1, 0)      /* an incomplete message */   \
+    X(no_response, "without response", 2, 1, 0)                            \
+    X(malformed, "malformed", 2, 1, 0)        /* flag malformed */          \
+    X(ambiguous, "with ambiguous framing", 2, 1, 0) /* ambiguous-framing */ \
+    X(http09, "HTTP/0.9", 2, 0, 0)                                          \
+    X(upgraded, "upgraded", 2, 0, 0)          /* 101 / CONNECT tunnels */   \
+    X(unparsable, "connections", 3, 1, 0)     /* connections carrying
+                            no HTTP/1.x: the sum of the *_connections */   \
+    X(tls_connections, "TLS", 3, 0, 0)                                      \
+    X(http2_connections, "HTTP/2", 3, 0, 0)                                 \
+    X(redis_connections, "Redis", 3, 0, 0)                                  \
+    X(postgresql_connections, "PostgreSQL", 3, 0, 0)                        \
+    X(mysql_connections, "MySQL", 3, 0, 0)                                  \
+    X(ssh_connections, "SSH", 3, 0, 0)                                      \
+    X(other_connections, "protocol unknown", 3, 0, 0)                       \
+    X(unpaired_responses, "responses without a request", 4, 0, 0) /* the
+                            capture began mid-connection, or the request
+                            was lost in a gap */                           \
+    X(unframed_bytes, "bytes outside any message", 4, 0, 0) /* garbage,
+                            resynchronization, mid-stream starts */
+
 struct corpus_capture_stats {
-    uint64_t packets, bytes;   /* seen by reprise */
-    uint64_t flows;            /* TCP connections tracked */
-    uint64_t exchanges;        /* exchanges written */
-    uint64_t incomplete;       /* exchanges with an incomplete message */
-    uint64_t no_response;      /* requests whose response was never seen */
-    uint64_t unparsable;       /* streams skipped as not HTTP */
-    uint64_t evictions;        /* flows dropped for the memory cap */
-    uint64_t gaps;             /* sequence gaps (lost packets) */
-    uint64_t ip_fragments;     /* IP fragments skipped */
-    uint64_t non_tcp;          /* packets that were not TCP */
-    uint64_t pcap_drops;       /* libpcap: dropped by the kernel */
-    uint64_t pcap_ifdrops;     /* libpcap: dropped by the interface */
+#define CORPUS_STAT_FIELD(f, label, line, always, unit) uint64_t f;
+    CORPUS_CAPTURE_STATS(CORPUS_STAT_FIELD)
+#undef CORPUS_STAT_FIELD
     int64_t ended_us;          /* wall clock, last packet or end of capture */
 };
+
+/* Writes st as the capture's summary to f: one line per group of the list,
+ * the first prefixed with "reprise: capture ID: " (when is appended to the
+ * id, e.g. " so far"). */
+void corpus_capture_stats_print(const struct corpus_capture_stats *st,
+                                int64_t id, const char *when, FILE *f);
+/* requests - exchanges - the lost_* counts: 0 when every request seen is
+ * accounted for. */
+int64_t corpus_capture_stats_unaccounted(const struct corpus_capture_stats *st);
 
 int corpus_capture_begin(struct corpus *c, const struct corpus_capture_info *ci,
                          int64_t *capture_id, char *err);
@@ -147,6 +194,14 @@ struct corpus_msg {
 #define CORPUS_EX_RESP_TRUNCATED  0x10u
 #define CORPUS_EX_REDACTED        0x20u /* some value was redacted */
 #define CORPUS_EX_UPGRADED        0x40u /* 101 / CONNECT: tunnel followed */
+#define CORPUS_EX_MALFORMED       0x80u /* the request (or response) breaks
+                                           RFC 9112: "malformed" */
+#define CORPUS_EX_AMBIGUOUS      0x100u /* where it begins or ends depends on
+                                           a framing choice (README):
+                                           "ambiguous-framing" */
+/* The name of one flag bit as export writes it ("no_response",
+ * "ambiguous-framing"), or NULL for a bit that has none. */
+const char *corpus_flag_name(uint32_t bit);
 
 struct corpus_exchange {
     int64_t id;            /* reading: row id; writing: ignored */
@@ -157,6 +212,10 @@ struct corpus_exchange {
     const char *target;    /* request-target exactly as sent */
     const char *host;      /* Host header value, or "" */
     const char *version;   /* "HTTP/1.1" */
+    const char *request_line; /* the request line as sent when it is not
+                              "method SP target SP version" (malformed,
+                              extra tokens, runs of spaces, HTTP/0.9), else
+                              NULL */
     struct corpus_msg req;
     int status;            /* 0 when no response was seen */
     const char *reason;    /* reason phrase, or NULL */

@@ -27,6 +27,17 @@
 #define JOB_MIN_CAP 2048            /* typical exchange: one reusable size */
 #define JOB_RECYCLE_MAX (64u << 10) /* larger jobs are freed, not reused */
 #define COMMIT_EVERY_US 1000000
+#define MEMO_SLOTS 64               /* small bodies whose hash is known */
+#define MEMO_MAX_BYTES 512          /* ... up to this size */
+
+/* A body seen recently and its hash: repeated small bodies (error pages,
+ * "ok", static files) skip SHA-256, whose per-call setup cost more than
+ * the hashing itself for them. Matched by content, never by a weak hash. */
+struct hash_memo {
+    size_t len;                     /* 0 = empty slot */
+    uint8_t hash[RP_HASH_LEN];
+    uint8_t data[MEMO_MAX_BYTES];
+};
 
 enum job_kind { JOB_CONN, JOB_CONN_END, JOB_EXCHANGE };
 
@@ -62,6 +73,7 @@ struct corpus_async {
     int64_t next_conn_id, next_ex_id; /* caller's thread only */
     EVP_MD *sha256;           /* caller's thread: hashing with one reused */
     EVP_MD_CTX *hctx;         /* context (rp_hash makes one per call) */
+    struct hash_memo memo[MEMO_SLOTS]; /* caller's thread */
     /* Writer only: handed-out connection ids whose row got another id
      * (another process added rows meanwhile), as segments: from handle
      * seg_from[i] on, the row id is handle + seg_delta[i]. Both grow with
@@ -539,15 +551,31 @@ static size_t msg_len(const struct corpus_msg *m)
 static void hash(struct corpus_async *a, const void *data, size_t len,
                  uint8_t out[RP_HASH_LEN])
 {
+    struct hash_memo *m = NULL;
+    if (len <= MEMO_MAX_BYTES) {
+        const uint8_t *b = data;
+        uint64_t k = len * 0x9e3779b97f4a7c15ULL; /* picks the slot only */
+        for (size_t i = 0; i < len; i += 1 + len / 16)
+            k = (k ^ b[i]) * 0x100000001b3ULL;
+        m = &a->memo[(k >> 32) % MEMO_SLOTS];
+        if (m->len == len && !memcmp(m->data, data, len)) {
+            memcpy(out, m->hash, RP_HASH_LEN);
+            return;
+        }
+    }
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     if (a->hctx && EVP_DigestInit_ex2(a->hctx, a->sha256, NULL) &&
         EVP_DigestUpdate(a->hctx, data, len) &&
-        EVP_DigestFinal_ex(a->hctx, md, &mdlen) && mdlen >= RP_HASH_LEN) {
+        EVP_DigestFinal_ex(a->hctx, md, &mdlen) && mdlen >= RP_HASH_LEN)
         memcpy(out, md, RP_HASH_LEN);
-        return;
+    else
+        rp_hash(data, len, out);
+    if (m) {
+        m->len = len;
+        memcpy(m->data, data, len);
+        memcpy(m->hash, out, RP_HASH_LEN);
     }
-    rp_hash(data, len, out);
 }
 
 /* Copies a message; the body is hashed here, on the caller's thread, which
@@ -568,8 +596,9 @@ int corpus_async_add_exchange(struct corpus *c,
 {
     size_t lm = str_len(ex->method), lt = str_len(ex->target),
            lh = str_len(ex->host), lv = str_len(ex->version),
-           lr = str_len(ex->reason), li = str_len(ex->interim);
-    size_t extra = lm + lt + lh + lv + lr + li + msg_len(&ex->req) +
+           lr = str_len(ex->reason), li = str_len(ex->interim),
+           ll = str_len(ex->request_line);
+    size_t extra = lm + lt + lh + lv + lr + li + ll + msg_len(&ex->req) +
                    msg_len(&ex->resp);
     struct job *j = job_new(c, JOB_EXCHANGE, extra, err);
     if (!j)
@@ -583,6 +612,7 @@ int corpus_async_add_exchange(struct corpus *c,
     d->version = put(&p, ex->version, lv ? lv - 1 : 0, 1);
     d->reason = put(&p, ex->reason, lr ? lr - 1 : 0, 1);
     d->interim = put(&p, ex->interim, li ? li - 1 : 0, 1);
+    d->request_line = put(&p, ex->request_line, ll ? ll - 1 : 0, 1);
     msg_copy(c->aq, &p, &d->req, &ex->req);
     msg_copy(c->aq, &p, &d->resp, &ex->resp);
     return enqueue_row(c, j, &c->aq->next_ex_id, ex_id, err);

@@ -14,7 +14,7 @@
 
 #include "common/buf.h"
 
-#define LIST_MAX_COLS 12
+#define LIST_MAX_COLS 16
 
 /* A small text table: cells are kept until printing to align columns. */
 struct table {
@@ -132,12 +132,17 @@ static int list_finish(struct corpus *c, sqlite3_stmt *st, struct table *t,
 
 static int list_captures(struct corpus *c, FILE *out, char *err)
 {
+    /* LOST: requests seen that are no exchange (counted by cause in the
+     * stats); NOT_HTTP: connections that carried no HTTP/1.x. Captures
+     * made before these counts existed show "-". */
     static const char *const head[] = {
         "ID", "LABEL", "STARTED (UTC)", "DURATION", "EXCHANGES", "PACKETS",
-        "DROPS", "NO_RESP", "INCOMPLETE", "GAPS", "SOURCE",
+        "DROPS", "NO_RESP", "INCOMPLETE", "MALFORMED", "AMBIGUOUS", "LOST",
+        "NOT_HTTP", "GAPS", "SOURCE",
     };
-    static const int numeric[] = {1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 0};
-    struct table t = {.ncols = 11};
+    static const int numeric[] = {1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0};
+    enum { NCOLS = sizeof head / sizeof head[0], NSTATS = 9 };
+    struct table t = {.ncols = NCOLS};
     sqlite3_stmt *st = NULL;
     int r = table_add(&t, (char *const *)head);
     if (!r)
@@ -150,26 +155,26 @@ static int list_captures(struct corpus *c, FILE *out, char *err)
             "  + json_extract(js, '$.pcap_ifdrops'),"
             " json_extract(js, '$.no_response'),"
             " json_extract(js, '$.incomplete'),"
+            " json_extract(js, '$.malformed'),"
+            " json_extract(js, '$.ambiguous'),"
+            " json_extract(js, '$.requests') - json_extract(js, '$.exchanges'),"
+            " json_extract(js, '$.unparsable'),"
             " json_extract(js, '$.gaps')"
             " FROM (SELECT *, CASE WHEN json_valid(stats) THEN stats END AS js"
             "  FROM captures) AS cap ORDER BY id", &st, err);
     int rc = SQLITE_DONE;
     while (!r && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        char id[24], started[32], dur[24], nex[24], pk[24], dr[24], nr[24],
-            inc[24], gaps[24];
+        char id[24], started[32], dur[24], nums[1 + NSTATS][24];
         fmt_i64(st, 0, id, sizeof id);
         corpus_fmt_time(sqlite3_column_int64(st, 3), started, sizeof started);
         fmt_duration(col_span(st, 3, 4), dur, sizeof dur);
-        fmt_i64(st, 5, nex, sizeof nex);
-        fmt_i64(st, 6, pk, sizeof pk);
-        fmt_i64(st, 7, dr, sizeof dr);
-        fmt_i64(st, 8, nr, sizeof nr);
-        fmt_i64(st, 9, inc, sizeof inc);
-        fmt_i64(st, 10, gaps, sizeof gaps);
+        for (int i = 0; i <= NSTATS; i++)
+            fmt_i64(st, 5 + i, nums[i], sizeof nums[i]);
         const char *label = (const char *)sqlite3_column_text(st, 1);
-        char *row[] = {id, (char *)(label ? label : "-"), started, dur, nex,
-                       pk, dr, nr, inc, gaps,
-                       (char *)sqlite3_column_text(st, 2)};
+        char *row[NCOLS] = {id, (char *)(label ? label : "-"), started, dur};
+        for (int i = 0; i <= NSTATS; i++)
+            row[4 + i] = nums[i];
+        row[NCOLS - 1] = (char *)sqlite3_column_text(st, 2);
         if (table_add(&t, row))
             r = rp_fail(err, RP_ENOMEM, "%s: out of memory", c->path);
     }
@@ -260,7 +265,17 @@ static const struct {
     {CORPUS_EX_RESP_TRUNCATED, "resp_truncated"},
     {CORPUS_EX_REDACTED, "redacted"},
     {CORPUS_EX_UPGRADED, "upgraded"},
+    {CORPUS_EX_MALFORMED, "malformed"},
+    {CORPUS_EX_AMBIGUOUS, "ambiguous-framing"},
 };
+
+const char *corpus_flag_name(uint32_t bit)
+{
+    for (size_t i = 0; i < sizeof flag_names / sizeof flag_names[0]; i++)
+        if (flag_names[i].bit == bit)
+            return flag_names[i].name;
+    return NULL;
+}
 
 /* Appends v in decimal (printf is most of the export's time otherwise). */
 static int put_i64(struct rp_buf *b, int64_t v)
@@ -333,6 +348,7 @@ enum {
     X_ID, X_CAPTURE, X_CONN, X_SEQ, X_REQ_FIRST, X_REQ_LAST, X_RESP_FIRST,
     X_RESP_LAST, X_METHOD, X_TARGET, X_HOST, X_VERSION, X_STATUS, X_REASON,
     X_INTERIM, X_REQ_WIRE, X_RESP_WIRE, X_REQ_BODY, X_RESP_BODY, X_FLAGS,
+    X_REQUEST_LINE,
 };
 
 static int export_row(sqlite3_stmt *st, struct rp_buf *b)
@@ -351,6 +367,7 @@ static int export_row(sqlite3_stmt *st, struct rp_buf *b)
     if (!r) r = json_text(b, "target", st, X_TARGET);
     if (!r) r = json_text(b, "host", st, X_HOST);
     if (!r) r = json_text(b, "version", st, X_VERSION);
+    if (!r) r = json_text(b, "request_line", st, X_REQUEST_LINE);
     if (!r) {
         if (has_resp)
             r = json_i64(b, "status", st, X_STATUS);
@@ -389,7 +406,7 @@ int corpus_export_jsonl(struct corpus *c, int64_t capture_id, FILE *out,
         "SELECT id, capture_id, connection_id, seq, req_first_us, req_last_us,"
         " resp_first_us, resp_last_us, method, target, host, version, status,"
         " reason, interim, req_wire_bytes, resp_wire_bytes,"
-        " req_body_size_bytes, resp_body_size_bytes, flags FROM exchanges ";
+        " req_body_size_bytes, resp_body_size_bytes, flags, ";
     char sql[1024];
     sqlite3_stmt *st;
     int r;
@@ -407,7 +424,8 @@ int corpus_export_jsonl(struct corpus *c, int64_t capture_id, FILE *out,
         if (rc0 != SQLITE_ROW)
             return corpus_db_fail(c, rc0, "reading captures", err);
     }
-    snprintf(sql, sizeof sql, "%s%s", cols,
+    snprintf(sql, sizeof sql, "%s%s FROM exchanges %s", cols,
+             c->version >= 3 ? "request_line" : "NULL",
              capture_id > 0
                  ? "WHERE capture_id = ? ORDER BY capture_id, req_first_us, id"
                  : "ORDER BY capture_id, req_first_us, id");

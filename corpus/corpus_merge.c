@@ -210,22 +210,37 @@ static int run_i64(struct corpus *c, const char *sql, int n, int64_t a,
  * from the attached shard into OUT. */
 static int copy_capture(struct corpus *c, int64_t cap, char *err)
 {
-    static const char *const sql[] = {
+    /* a shard older than schema v3 has no request_line column (it is the
+     * last one): its rows fill the columns before it */
+    sqlite3_stmt *q;
+    int r = corpus_prepare(c, "SELECT 1 FROM pragma_table_info('exchanges',"
+                              " 's') WHERE name = 'request_line'", &q, err);
+    if (r)
+        return r;
+    int has_line = sqlite3_step(q) == SQLITE_ROW;
+    sqlite3_finalize(q);
+    const char *sql[] = {
         "INSERT INTO captures SELECT * FROM s.captures WHERE id = ?1",
         "INSERT INTO connections SELECT * FROM s.connections"
         " WHERE capture_id = ?1",
-        "INSERT INTO exchanges SELECT * FROM s.exchanges"
-        " WHERE capture_id = ?1",
+        has_line
+            ? "INSERT INTO exchanges SELECT * FROM s.exchanges"
+              " WHERE capture_id = ?1"
+            : "INSERT INTO exchanges (id, capture_id, connection_id, seq,"
+              " method, target, host, version, req_first_us, req_last_us,"
+              " req_headers, req_body_hash, req_body_stored_bytes,"
+              " req_body_size_bytes, req_wire_bytes, status, reason, interim,"
+              " resp_first_us, resp_last_us, resp_headers, resp_body_hash,"
+              " resp_body_stored_bytes, resp_body_size_bytes, resp_wire_bytes,"
+              " flags) SELECT * FROM s.exchanges WHERE capture_id = ?1",
         "INSERT OR IGNORE INTO bodies SELECT b.* FROM s.bodies b"
         " WHERE b.hash IN (SELECT req_body_hash FROM s.exchanges"
         " WHERE capture_id = ?1 UNION SELECT resp_body_hash"
         " FROM s.exchanges WHERE capture_id = ?1)",
     };
-    for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
-        int r = run_i64(c, sql[i], 1, cap, 0, 0, "copying the capture", err);
-        if (r)
+    for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++)
+        if ((r = run_i64(c, sql[i], 1, cap, 0, 0, "copying the capture", err)))
             return r;
-    }
     return 0;
 }
 

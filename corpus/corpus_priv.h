@@ -39,6 +39,7 @@ struct corpus {
                                    may have an older readable one) */
     int journal_ready;          /* journal set up for writing (first write) */
     int bulk;                   /* opened CORPUS_IMPORT: rollback journal */
+    int bulk_fresh;             /* ... into a new, empty file: no fsync */
     int64_t last_commit_us;     /* monotonic time of the last commit */
     sqlite3_stmt *stmt[ST__COUNT];
     uint8_t *zbuf;              /* compression scratch, reused */
@@ -95,6 +96,11 @@ int corpus_async_add_exchange(struct corpus *c,
                               int64_t *ex_id, char *err);
 int corpus_async_hold(struct corpus *c, char *err);
 void corpus_async_release(struct corpus *c, int r, const char *msg);
+/* Appends the capture statistics as a JSON object (corpus_stats.c).
+ * Returns 0 or RP_ENOMEM. */
+struct rp_buf;
+int corpus_stats_json(const struct corpus_capture_stats *st,
+                      struct rp_buf *b);
 /* Prepares a one-off statement; err filled on failure. */
 int corpus_prepare(struct corpus *c, const char *sql, sqlite3_stmt **st,
                    char *err);

@@ -18,10 +18,15 @@
     " req_body_stored_bytes, req_body_size_bytes, req_wire_bytes,"         \
     " status, reason, interim,"                                            \
     " resp_first_us, resp_last_us, resp_headers, resp_body_hash,"          \
-    " resp_body_stored_bytes, resp_body_size_bytes, resp_wire_bytes, flags"
+    " resp_body_stored_bytes, resp_body_size_bytes, resp_wire_bytes, flags,"
+/* request_line came with schema v3; older files read as NULL */
+#define EX_COLUMNS_V3 EX_COLUMNS " request_line"
+#define EX_COLUMNS_V2 EX_COLUMNS " NULL"
 
 const char corpus_ex_get_sql[] =
-    "SELECT " EX_COLUMNS " FROM exchanges WHERE id = ?";
+    "SELECT " EX_COLUMNS_V3 " FROM exchanges WHERE id = ?";
+const char corpus_ex_get_sql_v2[] =
+    "SELECT " EX_COLUMNS_V2 " FROM exchanges WHERE id = ?";
 
 struct corpus_ex_cursor {
     struct corpus *c;
@@ -82,6 +87,7 @@ static void fill_exchange(sqlite3_stmt *st, struct corpus_exchange *ex)
     ex->interim = (const char *)sqlite3_column_text(st, 17);
     fill_msg(st, 18, &ex->resp);
     ex->flags = (uint32_t)sqlite3_column_int64(st, 25);
+    ex->request_line = (const char *)sqlite3_column_text(st, 26);
 }
 
 int corpus_ex_open(struct corpus *c, int64_t capture_id,
@@ -94,11 +100,17 @@ int corpus_ex_open(struct corpus *c, int64_t capture_id,
     cur->c = c;
     /* The index (capture_id, req_first_us, id) gives the order without a
      * sort; across all captures they come capture by capture. */
-    const char *sql = capture_id > 0
-        ? "SELECT " EX_COLUMNS " FROM exchanges WHERE capture_id = ?"
-          " ORDER BY capture_id, req_first_us, id"
-        : "SELECT " EX_COLUMNS " FROM exchanges"
-          " ORDER BY capture_id, req_first_us, id";
+    static const char *const sqls[2][2] = {
+        {"SELECT " EX_COLUMNS_V2 " FROM exchanges"
+         " ORDER BY capture_id, req_first_us, id",
+         "SELECT " EX_COLUMNS_V2 " FROM exchanges WHERE capture_id = ?"
+         " ORDER BY capture_id, req_first_us, id"},
+        {"SELECT " EX_COLUMNS_V3 " FROM exchanges"
+         " ORDER BY capture_id, req_first_us, id",
+         "SELECT " EX_COLUMNS_V3 " FROM exchanges WHERE capture_id = ?"
+         " ORDER BY capture_id, req_first_us, id"},
+    };
+    const char *sql = sqls[c->version >= 3][capture_id > 0];
     int r = corpus_prepare(c, sql, &cur->st, err);
     if (r) {
         free(cur);

@@ -84,6 +84,12 @@ void rp_opts_usage(FILE *f)
 "                        .. \\9 are groups, \\= is a literal = in RE\n"
 "                        (repeatable, applied in order)\n"
 "  --host VALUE          send Host: VALUE instead of the captured Host\n"
+"  --ambiguous skip|send exchanges the capture flagged ambiguous-framing or\n"
+"                        malformed (framing a server may read either way, a\n"
+"                        request line or headers that break RFC 9112): skip\n"
+"                        (default) leaves them out and says how many; send\n"
+"                        replays them as stored (libcurl frames the body\n"
+"                        itself, so a smuggling shape is not resent as is)\n"
 "  Never replayed verbatim: Content-Length and Transfer-Encoding (libcurl\n"
 "  frames the captured body), Connection, Keep-Alive, Upgrade, TE,\n"
 "  Proxy-Connection, HTTP2-Settings and Expect (100-continue is never used:\n"
@@ -316,6 +322,13 @@ int rp_opts_parse(int argc, char **argv, struct rp_opts *o, int *help,
                 return rp_fail(err, RP_EUSAGE, "--host: give a non-empty "
                                "value on one line");
             o->host = val;
+        } else if ((m = VALUE("--ambiguous"))) {
+            if (m < 0)
+                return m;
+            if (strcmp(val, "skip") && strcmp(val, "send"))
+                return rp_fail(err, RP_EUSAGE, "--ambiguous '%s': give skip "
+                               "or send", val);
+            o->ambiguous_send = !strcmp(val, "send");
         } else if ((m = VALUE("--filter"))) {
             if (m < 0)
                 return m;
@@ -443,7 +456,7 @@ int rp_opts_json(const struct rp_opts *o, struct rp_buf *b)
                "\"scale\":%d,\"sessions\":%s,\"threads\":%d,"
                "\"max_connections\":%d,\"timeout_us\":%lld,"
                "\"spin_us\":%lld,\"http2\":%s,"
-               "\"insecure\":%s,\"capture_id\":%lld",
+               "\"insecure\":%s,\"capture_id\":%lld,\"ambiguous\":\"%s\"",
             modes[o->mode], o->mode == RM_SPEED ? o->speed : 0,
             o->mode == RM_RATE ? o->rate : 0,
             o->mode == RM_MAX ? o->concurrency : 0,
@@ -451,7 +464,8 @@ int rp_opts_json(const struct rp_opts *o, struct rp_buf *b)
             o->sessions ? "true" : "false", o->threads, o->max_connections,
             (long long)o->timeout_us, (long long)o->spin_us,
             o->http2 ? "true" : "false",
-            o->insecure ? "true" : "false", (long long)o->capture_id);
+            o->insecure ? "true" : "false", (long long)o->capture_id,
+            o->ambiguous_send ? "send" : "skip");
     if (!rc)
         rc = json_opt_str(b, "cacert", o->cacert);
     if (!rc)

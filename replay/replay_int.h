@@ -86,6 +86,8 @@ struct rp_opts {
     const char **rewrite_args;
     int nrewrites;
     int quiet, json;
+    int ambiguous_send;       /* --ambiguous send: replay exchanges flagged
+                                 ambiguous-framing or malformed too */
 };
 
 /* Parses argv into *o; RP_EUSAGE with err filled on bad input. help is set

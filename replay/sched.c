@@ -24,6 +24,15 @@
 #define CACHE_MAX_BYTES ((size_t)16 << 20)
 #define RING_WAIT_MS 50
 
+/* --ambiguous skip (the default): exchanges whose framing the capture had
+ * to guess, or that break RFC 9112, are not replayed. */
+static int ambiguous_skipped(const struct rp_opts *o,
+                             const struct corpus_exchange *ex)
+{
+    return !o->ambiguous_send &&
+           (ex->flags & (CORPUS_EX_AMBIGUOUS | CORPUS_EX_MALFORMED));
+}
+
 int64_t sched_due(const struct rp_plan *p, int64_t t_us, int64_t idx,
                   int copy, int64_t loop)
 {
@@ -66,6 +75,7 @@ int sched_plan(struct rp_ctx *c, char *err)
     }
     if ((rc = corpus_ex_open(c->rd, p->capture_id, &cur, err)))
         return rc;
+    int64_t skipped = 0;
     while ((rc = corpus_ex_next(cur, &ex, err)) == 1) {
         if (!have_origin) {
             p->origin_us = ex.req.first_us;
@@ -73,6 +83,10 @@ int sched_plan(struct rp_ctx *c, char *err)
         }
         if (!shape_filter_match(c->o, &ex, ex.req.first_us - p->origin_us))
             continue;
+        if (ambiguous_skipped(c->o, &ex)) {
+            skipped++;
+            continue;
+        }
         if (!n)
             first = ex.req.first_us;
         last = ex.req.first_us;
@@ -85,10 +99,16 @@ int sched_plan(struct rp_ctx *c, char *err)
         return rp_fail(err, RP_EINPUT, "%s: capture %lld not found or has "
                        "no exchanges; 'reprise ls %s' lists the captures",
                        c->o->db, (long long)p->capture_id, c->o->db);
+    if (skipped)
+        rp_info("%lld exchange%s of capture %lld flagged ambiguous-framing "
+                "or malformed %s left out; --ambiguous send replays them",
+                (long long)skipped, skipped == 1 ? "" : "s",
+                (long long)p->capture_id, skipped == 1 ? "is" : "are");
     if (!n)
         return rp_fail(err, RP_EINPUT, "%s: no exchange of capture %lld "
-                       "matches the --filter options", c->o->db,
-                       (long long)p->capture_id);
+                       "matches the --filter options%s", c->o->db,
+                       (long long)p->capture_id,
+                       skipped ? " (and --ambiguous skip)" : "");
     p->nsel = n;
     p->t0_us = first;
     p->span_us = last - first;
@@ -398,7 +418,8 @@ static int feed_pass(struct feeder *f, int64_t loop)
         if (open_ended_stop(f))
             break;
         if (!shape_filter_match(c->o, &ex,
-                                ex.req.first_us - c->plan.origin_us))
+                                ex.req.first_us - c->plan.origin_us) ||
+            ambiguous_skipped(c->o, &ex))
             continue;
         struct rp_rq *rq = NULL;
         if (f->draining || atomic_load(&c->stop)) {

@@ -96,7 +96,7 @@ CONF
 # lets tcpdump flush the file.
 start_tcpdump() {
     local port=$1 file=$2
-    tcpdump -i lo -s 0 -U --immediate-mode -w "$file" "tcp port $port" >/dev/null 2>"$file.log" &
+    tcpdump -i lo -s 0 -B 65536 -U --immediate-mode -w "$file" "tcp port $port" >/dev/null 2>"$file.log" &
     TCPDUMP_PID=$!
     track_pid "$TCPDUMP_PID"
     local i
@@ -111,4 +111,36 @@ stop_tcpdump() {
     sleep 0.3
     kill -INT "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
+}
+# tcpdump_drops FILE: the packets tcpdump (started on FILE) reported as
+# dropped by the kernel; a test that needs every packet retries or skips.
+tcpdump_drops() {
+    awk '/dropped by kernel/ {print $1; f = 1} END {if (!f) print 0}' "$1.log"
+}
+
+# check_identity DB [LABEL]: the accounting self-check of every capture in
+# DB: requests seen = exchanges + the lost_* counts (corpus/SCHEMA.md), the
+# stored exchange_count equals the exchanges counter, and the exchanges in
+# the table equal it too. Fails the test naming LABEL otherwise.
+check_identity() {
+    local db=$1 label=${2:-$1}
+    python3 - "$db" "$label" <<'PY' || fail "identity: $label"
+import json, sqlite3, sys
+db, label = sys.argv[1], sys.argv[2]
+con = sqlite3.connect(db)
+bad = 0
+for cid, stats, count in con.execute(
+        "SELECT id, stats, exchange_count FROM captures"):
+    s = json.loads(stats)
+    lost = sum(v for k, v in s.items() if k.startswith("lost_"))
+    rows = con.execute("SELECT COUNT(*) FROM exchanges WHERE capture_id = ?",
+                       (cid,)).fetchone()[0]
+    if s["requests"] != s["exchanges"] + lost or count != s["exchanges"] \
+            or rows != s["exchanges"]:
+        print("%s capture %d: requests %d != exchanges %d + lost %d "
+              "(stored count %s, rows %d)" % (label, cid, s["requests"],
+              s["exchanges"], lost, count, rows), file=sys.stderr)
+        bad = 1
+sys.exit(bad)
+PY
 }

@@ -51,6 +51,7 @@ n=$(count "$TMP/a.db")
 "$REPRISE" export "$TMP/a.db" --format jsonl | grep -q '"method":"POST","target":"/post".*"status":200' ||
     fail "the POST is missing"
 grep -q "exchanges" "$TMP/a.log" || fail "no statistics line"
+check_identity "$TMP/a.db" "live SIGINT"
 
 # 2. SIGTERM with a request whose response never came is still written
 "$REPRISE" capture -i lo -o "$TMP/b.db" --port "$P" 2> "$TMP/b.log" &

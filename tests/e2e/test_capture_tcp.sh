@@ -127,6 +127,7 @@ run() { # CASE: prints "target status flags" per exchange
     python3 "$TMP/gen.py" "$1" "$TMP/$1.pcap"
     rm -f "$TMP/$1.db"
     "$REPRISE" capture -q -r "$TMP/$1.pcap" -o "$TMP/$1.db" || fail "$1: exit $?"
+    check_identity "$TMP/$1.db" "$1"
     "$REPRISE" export "$TMP/$1.db" --format jsonl | python3 -c '
 import json, sys
 for l in sys.stdin:
@@ -166,4 +167,6 @@ grep -Eq " [1-9][0-9]* evictions" "$TMP/evict.log" || fail "evict: $(cat "$TMP/e
 "$REPRISE" capture -r "$TMP/evict.pcap" -o "$TMP/evict2.db" 2> "$TMP/evict2.log" ||
     fail "evict (no cap): exit $?"
 grep -q " 0 evictions" "$TMP/evict2.log" || fail "evict without cap: $(cat "$TMP/evict2.log")"
+check_identity "$TMP/evict.db" evict
+check_identity "$TMP/evict2.db" evict2
 pass "crafted TCP cases"

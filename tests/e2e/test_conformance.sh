@@ -4,7 +4,9 @@
 # requests and responses reprise finds with expected.tsv (Wireshark's
 # counts; responses include 1xx interim responses). Where reprise and
 # Wireshark disagree and reprise was checked to be right, the file has an
-# exception below with the evidence. Skips (77) when the folder is absent.
+# exception below with the evidence. Every capture must also pass the
+# accounting self-check: requests seen = exchanges + counted losses
+# (check_identity in tests/lib.sh). Skips (77) when the folder is absent.
 source "$SRC/tests/lib.sh"
 
 PCAPS=${PCAPS:-"$SRC/../shared/pcaps"}
@@ -64,6 +66,7 @@ while IFS=$'\t' read -r file want_req want_resp; do
         want=${EXCEPTION[$file]}
     fi
     checked=$((checked + 1))
+    check_identity "$db" "$file"
     if [ "$got" = "$want" ]; then
         echo "ok   $file: $got$note"
     else
@@ -73,4 +76,4 @@ while IFS=$'\t' read -r file want_req want_resp; do
 done < "$PCAPS/expected.tsv"
 
 [ "$failed" -eq 0 ] || fail "$failed of $checked pcaps disagree"
-pass "$checked pcaps agree on requests and responses"
+pass "$checked pcaps agree on requests and responses; every request accounted for"

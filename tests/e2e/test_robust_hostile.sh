@@ -32,6 +32,7 @@ run() {
     STATS=$(sqlite3 "$TMP/$name.db" "SELECT stats FROM captures ORDER BY id DESC LIMIT 1" 2>/dev/null || echo '{}')
     NEX=$(sqlite3 "$TMP/$name.db" "SELECT count(*) FROM exchanges" 2>/dev/null || echo 0)
     TARGETS=$(sqlite3 "$TMP/$name.db" "SELECT target FROM exchanges" 2>/dev/null || true)
+    [ "$RC" -ne 0 ] || check_identity "$TMP/$name.db" "$name"
 }
 stat_of() { python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get(sys.argv[2], "missing"))' "$STATS" "$1" 2>/dev/null || echo missing; }
 
@@ -78,7 +79,10 @@ check header-flood  header-flood  100  64
 check pipeline      pipeline      50   64
 check pipeline-nr   pipeline-noresp 50 64
 check many-conns    many-conns    30   128
-check conns-capped  many-conns    60   32 --max-memory 4MiB
+# each half request is an exchange (flagged incomplete) since issue 13, so
+# the corpus writer's page cache and queue are in use here too: about 6 MiB
+# more, the same at --n 60 and --n 120 (bounded, not growing)
+check conns-capped  many-conns    60   40 --max-memory 4MiB
 check fat-capped    pipeline-fat  12   32 --max-memory 4MiB
 
 if [ "${#FAILS[@]}" -gt 0 ]; then

@@ -14,6 +14,7 @@ GEN="$SRC/tests/e2e/pcapgen.py"
 # A corpus with a capture (5 exchanges) and a run labelled base.
 python3 "$GEN" ok "$TMP/ok.pcap" --n 5 > /dev/null
 "$REPRISE" capture -q -r "$TMP/ok.pcap" -o "$TMP/c.db" || fail "capture of ok.pcap"
+check_identity "$TMP/c.db" ok.pcap
 P=$(free_port)
 start_nginx web "$P" 'location /ok/ { return 200 "ok\n"; }'
 "$REPRISE" replay "$TMP/c.db" --target "http://127.0.0.1:$P" --max --label base \

@@ -3,18 +3,25 @@
 # (ASan + UBSan), makes their seed corpora, and runs each for SECONDS
 # (default 30). A crash, leak, timeout or sanitizer report fails the run;
 # the reproducer is left in build-fuzz/artifacts/. Prints the executions.
+# fuzz_llhttp (built when node-llhttp is installed) is differential: a
+# framing that differs from llhttp's, unexplained, is a failure too.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-${FUZZ_SECONDS:-30}}
 build=build-fuzz
 CC=clang cmake -S . -B "$build" -DREPRISE_FUZZ=ON -DREPRISE_SANITIZE=ON \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j"$(nproc)" --target fuzz_pcap fuzz_tcp fuzz_http \
-    fuzz_exchange test_tcp_pcap >/dev/null
+targets=(pcap tcp http exchange)
+# the llhttp differential target exists when node-llhttp is installed
+if [ -f /usr/share/llhttp/llhttp.c ]; then
+    targets+=(llhttp)
+fi
+cmake --build "$build" -j"$(nproc)" --target "${targets[@]/#/fuzz_}" \
+    test_tcp_pcap >/dev/null
 
 seeds=$build/seeds
 rm -rf "$seeds"
-mkdir -p "$seeds"/{pcap,tcp,http,exchange} "$build/artifacts"
+mkdir -p "$seeds"/{pcap,tcp,http,exchange,llhttp} "$build/artifacts"
 # tcp: the packet sequences the reassembly unit tests spell out
 FUZZ_SEED_DIR=$seeds/tcp "$build/test_tcp_pcap" >/dev/null 2>&1
 # pcap: the sample capture, cut at several lengths, and as pcapng
@@ -28,6 +35,9 @@ while IFS= read -r msg; do
     i=$((i + 1))
     printf '%b' "$msg" > "$seeds/http/msg-$i"
     printf '%b' "$msg" > "$seeds/exchange/msg-$i"
+    # llhttp: the first byte says requests (odd) or responses (even)
+    case "$msg" in HTTP/*) d='\x00' ;; *) d='\x01' ;; esac
+    printf '%b' "$d$msg" > "$seeds/llhttp/msg-$i"
 done <<'MSGS'
 GET / HTTP/1.1\r\nHost: a\r\n\r\n
 POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello
@@ -37,14 +47,21 @@ HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n
 HTTP/1.0 200 OK\r\n\r\nclose-delimited body
 GET /a HTTP/1.1\nHost: a\n\nGET /b HTTP/1.1\nHost: a\n\n
 HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x05hello
+PUT /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n0\r\nT: 1\r\n\r\n
+GET /a HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.0\r\nConnection: keep-alive\r\n\r\n
+CONNECT h:443 HTTP/1.1\r\nHost: h\r\n\r\n
+OPTIONS * HTTP/1.1\r\n\r\n
+HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n
 MSGS
 
 status=0
-for t in pcap tcp http exchange; do
+for t in "${targets[@]}"; do
     log=$build/fuzz_$t.log
+    extra=()
+    [ "$t" = llhttp ] && extra=(-dict=tests/fuzz/http.dict -max_len=2048)
     if "$build/fuzz_$t" "$seeds/$t" -max_total_time="$secs" -timeout=10 \
         -rss_limit_mb=2048 -artifact_prefix="$build/artifacts/$t-" \
-        -print_final_stats=1 >"$log" 2>&1; then
+        -print_final_stats=1 "${extra[@]}" >"$log" 2>&1; then
         execs=$(grep -m1 'stat::number_of_executed_units' "$log" | awk '{print $2}')
         echo "fuzz_$t: ${execs:-?} executions in ${secs}s, no crash"
     else

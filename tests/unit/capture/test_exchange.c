@@ -162,6 +162,12 @@ static void put(struct fx *f, void *c, enum cap_dir d, const char *s,
     f->ops->data(f->h, c, d, (const uint8_t *)s, strlen(s), ts);
 }
 
+static void putn(struct fx *f, void *c, enum cap_dir d, const char *s,
+                 size_t n, int64_t ts)
+{
+    f->ops->data(f->h, c, d, (const uint8_t *)s, n, ts);
+}
+
 static void body_is(const uint8_t *b, size_t n, const char *want)
 {
     assert_int_equal(n, strlen(want));
@@ -488,20 +494,37 @@ static void test_upgrade_connect_unparsable(void **st)
     put(&f, d, C2S, "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 220);
     f.ops->close(f.h, d, CAP_CLOSE_FIN, 230);
     void *e = conn_open(&f, 1);
-    put(&f, e, C2S, "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 random", 300);
-    put(&f, e, S2C, "\x16\x03\x03\x00\x7a\x02\x00\x00\x76\x03\x03", 310);
+    putn(&f, e, C2S, "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 random",
+         18, 300);
+    putn(&f, e, S2C, "\x16\x03\x03\x00\x7a\x02\x00\x00\x76\x03\x03", 11,
+         310);
     f.ops->close(f.h, e, CAP_CLOSE_FIN, 320);
-    /* half a request, never finished: HTTP, not unparsable, no exchange */
+    /* half a request, never finished: HTTP, not unparsable, an exchange
+     * flagged incomplete (a request seen is never dropped) */
     void *g = conn_open(&f, 1);
     put(&f, g, C2S, "GET /half HTTP/1.1\r\nHost: h\r\nX-A: ", 400);
     f.ops->close(f.h, g, CAP_CLOSE_TIMEOUT, 500);
+    /* bytes sent after an Upgrade request, before its 101, that parse as a
+     * request: tunnel data after all, counted as such */
+    void *k = conn_open(&f, 1);
+    put(&f, k, C2S, "GET /ws2 HTTP/1.1\r\nUpgrade: websocket\r\n\r\n"
+                    "GET /x HTTP/1.1\r\n\r\n", 600);
+    put(&f, k, S2C, "HTTP/1.1 101 Switching Protocols\r\n\r\n", 610);
+    f.ops->close(f.h, k, CAP_CLOSE_FIN, 620);
     struct cap_http_stats s;
     cap_http_stats(f.h, &s);
-    assert_int_equal(s.upgraded, 2);
+    assert_int_equal(s.upgraded, 3);
     assert_int_equal(s.unparsable, 1);
-    assert_int_equal(s.exchanges, 2);
+    assert_int_equal(s.proto[PROTO_TLS], 1); /* named, not just counted */
+    assert_int_equal(s.exchanges, 4);
+    assert_int_equal(s.requests, 5);
+    assert_int_equal(s.lost_tunnel, 1);
     fx_finish(&f);
-    assert_int_equal(f.nrec, 2);
+    assert_int_equal(f.nrec, 4);
+    assert_string_equal(f.recs[2].target, "/half");
+    assert_int_equal(f.recs[2].flags,
+                     CORPUS_EX_REQ_INCOMPLETE | CORPUS_EX_NO_RESPONSE);
+    assert_string_equal(f.recs[2].host, "h");
     assert_int_equal(f.recs[0].status, 101);
     assert_int_equal(f.recs[0].flags, CORPUS_EX_UPGRADED);
     assert_string_equal(f.recs[1].method, "CONNECT");

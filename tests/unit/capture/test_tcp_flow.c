@@ -218,6 +218,36 @@ static void test_midstream_pickup(void **state)
     fx_free(x);
 }
 
+/* Picked up mid-stream, a half starts where the peer's ACK says; ACKs lag
+ * behind what was sent (delayed ACK), so the bytes between that ACK and
+ * the half's first segment were sent before the capture began. They are
+ * not a gap (which would make the HTTP layer pair the next response with
+ * the wrong request); a hole after data was delivered still is one. */
+static void test_midstream_delayed_ack(void **state)
+{
+    (void)state;
+    struct fx *x = fx_new(NULL);
+    /* the client acknowledges server bytes up to 7000 ... */
+    pkt(x, C, 3000, 7000, A, "GET /next HTTP/1.1\r\n\r\n");
+    /* ... but the server's next segment seen starts at 7180: 180 bytes of
+     * an earlier response went by before the capture began */
+    pkt(x, S, 7180, 3023, A, "...rest of an earlier response");
+    pkt(x, C, 3023, 7210, A, NULL);
+    pkt(x, S, 7210, 3023, A, "HTTP/1.1 204 No Content\r\n\r\n");
+    assert_string_equal(x->rec.log,
+        "1 open 10.0.0.1:40000>10.0.0.2:80|1 c GET /next HTTP/1.1\r\n\r\n|"
+        "1 s ...rest of an earlier responseHTTP/1.1 204 No Content\r\n\r\n");
+    struct tcp_stats st;
+    tcp_table_stats(x->t, &st);
+    assert_int_equal(st.gaps, 0);
+    /* a real hole later is a gap */
+    pkt(x, S, 7300, 3023, A, "late");
+    pkt(x, C, 3023, 7304, A, NULL);
+    tcp_table_stats(x->t, &st);
+    assert_int_equal(st.gaps, 1);
+    fx_free(x);
+}
+
 static void test_midstream_server_port_from_response(void **state)
 {
     (void)state;
@@ -590,6 +620,7 @@ int main(void)
         cmocka_unit_test(test_gap_buffer_limit),
         cmocka_unit_test(test_midstream_pickup),
         cmocka_unit_test(test_midstream_server_port_from_response),
+        cmocka_unit_test(test_midstream_delayed_ack),
         cmocka_unit_test(test_port_option),
         cmocka_unit_test(test_fin_then_rst),
         cmocka_unit_test(test_idle_expiry),

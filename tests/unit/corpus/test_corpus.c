@@ -363,7 +363,8 @@ static void test_export_jsonl(void **state)
         "\"ts_us\":1780000000000000,\"req_last_us\":1780000000000100,"
         "\"resp_first_us\":1780000000005100,\"resp_last_us\":1780000000020000,"
         "\"method\":\"GET\",\"target\":\"/a?x=2\",\"host\":\"api.example\","
-        "\"version\":\"HTTP/1.1\",\"status\":200,\"reason\":\"OK\","
+        "\"version\":\"HTTP/1.1\",\"request_line\":null,\"status\":200,"
+        "\"reason\":\"OK\","
         "\"interim\":null,\"req_bytes\":80,\"resp_bytes\":137,"
         "\"req_body_bytes\":0,\"resp_body_bytes\":37,\"wire_ttfb_us\":5000,"
         "\"wire_latency_us\":20000,\"flags\":[]}");
@@ -447,7 +448,9 @@ static void test_reject_newer(void **state)
     assert_int_equal(corpus_close(c, err), 0);
     exec_sql(f->path, "PRAGMA user_version = 99; PRAGMA journal_mode=DELETE");
     assert_refused(f->path, "newer");
-    exec_sql(f->path, "PRAGMA user_version = 1");
+    /* a v1 file has no request_line column (schema v3 added it) */
+    exec_sql(f->path, "ALTER TABLE exchanges DROP COLUMN request_line;"
+                      " PRAGMA user_version = 1");
     assert_int_equal(corpus_open(f->path, CORPUS_WRITE, &c, err), 0);
     corpus_close(c, NULL);
 }
@@ -490,7 +493,8 @@ static void test_upgrade_v1(void **state)
              " WITHOUT ROWID;"
              " INSERT INTO results SELECT * FROM r2; DROP TABLE r2;"
              " CREATE VIEW result_timings AS SELECT r.run_id, r.loop"
-             " FROM results r; PRAGMA user_version = 1; COMMIT");
+             " FROM results r; ALTER TABLE exchanges DROP COLUMN request_line;"
+             " PRAGMA user_version = 1; COMMIT");
     for (int pass = 0; pass < 2; pass++) {
         /* pass 0 reads the v1 file; pass 1 the upgraded one */
         assert_int_equal(corpus_open(f->path, CORPUS_READ, &c, err), 0);
@@ -499,8 +503,15 @@ static void test_upgrade_v1(void **state)
         FILE *mem = open_memstream(&text, &tlen);
         assert_int_equal(corpus_list(c, mem, err), 0);
         fclose(mem);
-        assert_non_null(strstr(text, pass ? "schema v2" : "schema v1"));
+        assert_non_null(strstr(text, pass ? "schema v3" : "schema v1"));
         free(text);
+        /* exchanges read the same, without a stored request line */
+        struct corpus_ex_cursor *xc;
+        struct corpus_exchange ex;
+        assert_int_equal(corpus_ex_open(c, cap, &xc, err), 0);
+        assert_int_equal(corpus_ex_next(xc, &ex, err), 1);
+        assert_null(ex.request_line);
+        corpus_ex_close(xc);
         struct corpus_sample_cursor *sc;
         struct corpus_sample s;
         assert_int_equal(corpus_samples_open(c, CORPUS_SET_RUN, run, &sc,
@@ -519,7 +530,7 @@ static void test_upgrade_v1(void **state)
             assert_int_equal(corpus_close(c, err), 0);
         }
     }
-    assert_string_equal(query_rows(f->path, "PRAGMA user_version"), "2\n");
+    assert_string_equal(query_rows(f->path, "PRAGMA user_version"), "3\n");
     assert_non_null(strstr(query_rows(f->path, "SELECT sql FROM sqlite_schema"
                                                " WHERE name = 'results'"),
                            "PRIMARY KEY (run_id, loop, exchange_id, copy)"));

@@ -195,6 +195,25 @@ static void test_merge_exact(void **state)
     assert_string_equal(query_rows(copy, "SELECT COUNT(*) FROM results"
                                           " WHERE run_id = (SELECT MAX(id)"
                                           " FROM runs)"), "60\n");
+    /* shards written before schema v3 (no exchanges.request_line) merge
+     * into a current OUT */
+    char old[3][200], out2[160];
+    for (int i = 0; i < 3; i++) {
+        snprintf(old[i], sizeof old[i], "%s/v2-%d.db", f->dir, i);
+        copy_file(shard_path[i], old[i]);
+        sqlite3 *db;
+        assert_int_equal(sqlite3_open(old[i], &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, "ALTER TABLE exchanges DROP COLUMN"
+                                          " request_line; PRAGMA user_version"
+                                          " = 2", NULL, NULL, NULL),
+                         SQLITE_OK);
+        sqlite3_close(db);
+    }
+    snprintf(out2, sizeof out2, "%s/merged2.db", f->dir);
+    assert_int_equal(merge(out2, old[0], old[1], old[2], NULL), 0);
+    assert_string_equal(query_rows(out2, "SELECT COUNT(*),"
+                                          " COUNT(request_line) FROM"
+                                          " exchanges"), "30|0\n");
 }
 
 /* Exit 2, and out as it was (or absent when it was absent). */
