@@ -16,6 +16,7 @@
 
 #include "common/rp.h"
 #include "corpus/corpus.h"
+#include "proto/http_parse.h"
 
 static const char show_usage[] =
 "usage: reprise show DB ID [--curl [--target URL]] [--body-bytes N] [--runs N]\n"
@@ -331,6 +332,10 @@ static int print_curl(FILE *f, struct corpus *c,
     if (ex->req.has_body &&
         (rc = corpus_body_get(c, ex->req.body_hash, &body, &blen, err)))
         return rc;
+    /* stored with its chunked framing: curl gets the payload and frames
+     * it itself */
+    if (body && (ex->flags & CORPUS_EX_REQ_CHUNKED))
+        blen = http_dechunk(body, blen, body);
     /* Notes go into the output as shell comments, so they stay with the
      * command and stderr carries only errors. */
     if (ex->req.body_len < ex->req.body_size)

@@ -88,6 +88,8 @@ struct conn {
     uint64_t pending_bytes;  /* stored body bytes in queued entries */
     uint64_t bytes[2];       /* payload bytes seen per direction */
     int req_mode, resp_mode;
+    int req_wire;            /* the request in progress has a chunked body:
+                                its bytes are stored as framed on the wire */
     int resp_upgrade;        /* the response in progress starts a tunnel */
     int skipped, upgraded;
     int tainted;             /* a message with ambiguous framing was seen:
@@ -397,6 +399,7 @@ static void stop_parsing(struct conn *c)
     http_stream_fin(&c->s[1]);
     c->req_mode = REQ_NONE;
     c->resp_mode = RESP_NONE;
+    c->req_wire = 0;
 }
 
 /* The connection carries no HTTP/1.x: counted by protocol, not parsed. */
@@ -419,6 +422,7 @@ static struct entry *req_entry(struct conn *c)
 
 static void req_end(struct conn *c, int complete)
 {
+    c->req_wire = 0;
     if (c->req_mode == REQ_ENTRY) {
         struct entry *e = req_entry(c);
         const struct http_stream *s = &c->s[CAP_DIR_C2S];
@@ -553,6 +557,10 @@ static void req_head(struct conn *c)
     }
     if (http_stream_set_body(s, hd->body_kind, hd->content_length))
         req_end(c, 1);
+    else if (c->req_mode == REQ_ENTRY && hd->body_kind == HTTP_BODY_CHUNKED) {
+        req_entry(c)->flags |= CORPUS_EX_REQ_CHUNKED;
+        c->req_wire = 1; /* op_data stores what each feed consumes */
+    }
 }
 
 static void req_event(struct conn *c, const struct http_event *ev)
@@ -562,7 +570,7 @@ static void req_event(struct conn *c, const struct http_event *ev)
         req_head(c);
         break;
     case HTTP_EV_BODY:
-        if (c->req_mode == REQ_ENTRY) {
+        if (c->req_mode == REQ_ENTRY && !c->req_wire) {
             struct entry *e = req_entry(c);
             put_body(c, e, &e->req, ev->data, ev->len,
                      CORPUS_EX_REQ_TRUNCATED);
@@ -783,7 +791,14 @@ static void op_data(void *ctx, void *cv, enum cap_dir dir, const uint8_t *p,
             s->expect_http09 = c->ecount && !c->skip_resp &&
                                ent_at(c, 0)->http09 &&
                                !ent_at(c, 0)->resp_started;
+        int wire = dir == CAP_DIR_C2S && c->req_wire;
         size_t k = http_stream_feed(s, p, n, ts_us, &ev);
+        if (wire && k && c->req_mode == REQ_ENTRY) {
+            /* a chunked request body is kept with its framing, so a replay
+             * can send it as it was (chunk lines, extensions, trailers) */
+            struct entry *e = req_entry(c);
+            put_body(c, e, &e->req, p, k, CORPUS_EX_REQ_TRUNCATED);
+        }
         p += k;
         n -= k;
         if (ev.type == HTTP_EV_NONE)

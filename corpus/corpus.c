@@ -196,6 +196,9 @@ static const char *const migrations[CORPUS_SCHEMA_VERSION] = {
     "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"   \
     " ?, ?, ?)"
 
+#define RESULT_ROW "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#define RESULT_ADD_COLUMNS 14
+
 static const char *const stmt_sql[ST__COUNT] = {
     [ST_CAPTURE_BEGIN] =
         "INSERT INTO captures(label, source, filter, started_us, redacted,"
@@ -227,7 +230,8 @@ static const char *const stmt_sql[ST__COUNT] = {
         " WHERE id = ?4",
     [ST_RESULT_ADD] =
         "INSERT OR REPLACE INTO results(" RESULT_COLUMNS ")"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " VALUES " RESULT_ROW,
+    [ST_RESULT_ADD_BATCH] = NULL, /* CORPUS_RESULT_BATCH rows, built */
 };
 
 /* Defined in corpus_read.c so the reader owns its column list. */
@@ -297,6 +301,14 @@ sqlite3_stmt *corpus_stmt(struct corpus *c, enum corpus_stmt_id id,
                       : c->version >= 3 ? corpus_ex_get_sql
                                         : corpus_ex_get_sql_v2;
     char batch[sizeof EX_ADD_SQL + CORPUS_EX_BATCH * sizeof EX_ADD_ROW];
+    if (id == ST_RESULT_ADD_BATCH) {
+        int n = snprintf(batch, sizeof batch, "INSERT OR REPLACE INTO "
+                         "results(" RESULT_COLUMNS ") VALUES ");
+        for (int i = 0; i < CORPUS_RESULT_BATCH; i++)
+            n += snprintf(batch + n, sizeof batch - (size_t)n, "%s"
+                          RESULT_ROW, i ? "," : "");
+        sql = batch;
+    }
     if (id == ST_EX_ADD_BATCH) {
         size_t n = strlen(EX_ADD_SQL);
         memcpy(batch, EX_ADD_SQL, n);
@@ -485,10 +497,30 @@ static int journal_on(struct corpus *c, char *err)
             c->journal_ready = 1;
         return r;
     }
-    int r = exec(c, "PRAGMA journal_mode = WAL", "setting up the journal", err);
-    if (!r)
-        c->journal_ready = 1;
-    return r;
+    /* The switch needs the file alone for a moment, and SQLite answers
+     * BUSY at once, without its busy handler, when another process is
+     * opening, switching or closing the corpus at the same time (replays
+     * started side by side): retried for up to the busy timeout. */
+    int rc = SQLITE_BUSY;
+    for (int i = 0; i < 500; i++) {
+        rc = sqlite3_exec(c->db, "PRAGMA journal_mode = WAL", NULL, NULL,
+                          NULL);
+        if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
+            break;
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (rc != SQLITE_OK)
+        return corpus_db_fail(c, rc, "setting up the journal", err);
+    c->journal_ready = 1;
+    return RP_OK;
+}
+
+int corpus_journal_ready(struct corpus *c, char *err)
+{
+    if (!c->writable)
+        return rp_fail(err, RP_EINTERNAL, "%s: opened read-only", c->path);
+    return journal_on(c, err);
 }
 
 /* Runs the migration steps from version `from` up to ours in one
@@ -1055,40 +1087,73 @@ int corpus_run_begin(struct corpus *c, const struct corpus_run_info *ri,
     return corpus_flush(c, err);
 }
 
-int corpus_add_result(struct corpus *c, int64_t run_id,
-                      const struct corpus_result *res, char *err)
+/* Binds one result's columns from parameter i + 1 on. */
+static void bind_result(sqlite3_stmt *st, int i, int64_t run_id,
+                        const struct corpus_result *res)
 {
+    sqlite3_bind_int64(st, i + 1, run_id);
+    sqlite3_bind_int64(st, i + 2, res->exchange_id);
+    sqlite3_bind_int(st, i + 3, res->copy);
+    sqlite3_bind_int(st, i + 4, res->loop);
+    if (res->scheduled_us >= 0)
+        sqlite3_bind_int64(st, i + 5, res->scheduled_us);
+    if (res->sent_us >= 0)
+        sqlite3_bind_int64(st, i + 6, res->sent_us);
+    if (res->first_byte_us >= 0)
+        sqlite3_bind_int64(st, i + 7, res->first_byte_us);
+    if (res->done_us >= 0)
+        sqlite3_bind_int64(st, i + 8, res->done_us);
+    if (res->connect_us >= 0)
+        sqlite3_bind_int64(st, i + 9, res->connect_us);
+    sqlite3_bind_int(st, i + 10, res->status);
+    sqlite3_bind_int64(st, i + 11, res->resp_bytes);
+    if (res->has_body_hash)
+        sqlite3_bind_blob(st, i + 12, res->body_hash, RP_HASH_LEN,
+                          SQLITE_STATIC);
+    if (res->error_class != CORPUS_ERR_NONE)
+        sqlite3_bind_text(st, i + 13, corpus_errclass_name(res->error_class),
+                          -1, SQLITE_STATIC);
+    bind_text_or_null(st, i + 14, res->error);
+}
+
+int corpus_add_results(struct corpus *c, int64_t run_id,
+                       const struct corpus_result *res, size_t n,
+                       size_t *added, char *err)
+{
+    size_t done = 0;
     int r = sync_mode(c, err);
     if (!r)
         r = corpus_tx_ensure(c, err);
-    sqlite3_stmt *st = r ? NULL : corpus_stmt(c, ST_RESULT_ADD, err);
-    if (!st)
-        return r ? r : RP_EIO;
-    sqlite3_bind_int64(st, 1, run_id);
-    sqlite3_bind_int64(st, 2, res->exchange_id);
-    sqlite3_bind_int(st, 3, res->copy);
-    sqlite3_bind_int(st, 4, res->loop);
-    if (res->scheduled_us >= 0)
-        sqlite3_bind_int64(st, 5, res->scheduled_us);
-    if (res->sent_us >= 0)
-        sqlite3_bind_int64(st, 6, res->sent_us);
-    if (res->first_byte_us >= 0)
-        sqlite3_bind_int64(st, 7, res->first_byte_us);
-    if (res->done_us >= 0)
-        sqlite3_bind_int64(st, 8, res->done_us);
-    if (res->connect_us >= 0)
-        sqlite3_bind_int64(st, 9, res->connect_us);
-    sqlite3_bind_int(st, 10, res->status);
-    sqlite3_bind_int64(st, 11, res->resp_bytes);
-    if (res->has_body_hash)
-        sqlite3_bind_blob(st, 12, res->body_hash, RP_HASH_LEN, SQLITE_STATIC);
-    if (res->error_class != CORPUS_ERR_NONE)
-        sqlite3_bind_text(st, 13, corpus_errclass_name(res->error_class), -1,
-                          SQLITE_STATIC);
-    bind_text_or_null(st, 14, res->error);
-    if ((r = step_done(c, st, "adding a result", err)))
-        return r;
-    return corpus_tx_maybe_commit(c, err);
+    while (!r && n) {
+        /* CORPUS_RESULT_BATCH rows per statement when there are as many:
+         * the statement's own costs are paid once for all of them */
+        int batch = n >= CORPUS_RESULT_BATCH;
+        size_t k = batch ? CORPUS_RESULT_BATCH : 1;
+        sqlite3_stmt *st = corpus_stmt(c, batch ? ST_RESULT_ADD_BATCH
+                                                : ST_RESULT_ADD, err);
+        if (!st) {
+            r = RP_EIO;
+            break;
+        }
+        for (size_t i = 0; i < k; i++)
+            bind_result(st, (int)i * RESULT_ADD_COLUMNS, run_id, &res[i]);
+        if ((r = step_done(c, st, "adding results", err)))
+            break;
+        res += k;
+        n -= k;
+        done += k;
+    }
+    if (!r && (r = corpus_tx_maybe_commit(c, err)))
+        done = 0; /* the commit failed: these rows did not land either */
+    if (added)
+        *added = done;
+    return r;
+}
+
+int corpus_add_result(struct corpus *c, int64_t run_id,
+                      const struct corpus_result *res, char *err)
+{
+    return corpus_add_results(c, run_id, res, 1, NULL, err);
 }
 
 int corpus_run_end(struct corpus *c, int64_t run_id, int64_t ended_us,

@@ -199,6 +199,11 @@ struct corpus_msg {
 #define CORPUS_EX_AMBIGUOUS      0x100u /* where it begins or ends depends on
                                            a framing choice (README):
                                            "ambiguous-framing" */
+/* The stored request body is its chunked framing as on the wire (chunk-size
+ * lines with extensions, data, last chunk, trailers), and its sizes count
+ * that framing; without it a stored body is the payload alone (corpora
+ * written by earlier versions stored chunked request bodies so). */
+#define CORPUS_EX_REQ_CHUNKED     0x400u
 /* The name of one flag bit as export writes it ("no_response",
  * "ambiguous-framing"), or NULL for a bit that has none. */
 const char *corpus_flag_name(uint32_t bit);
@@ -300,10 +305,23 @@ struct corpus_result {
     const char *error;     /* message, or NULL */
 };
 
+/* Switches a writable corpus to its journal now (WAL, or the bulk
+ * import's) instead of at the first write. A process that also streams
+ * the corpus calls it before it starts: a read in rollback mode holds a
+ * lock that another process's switch to WAL waits for, and two processes
+ * both reading and then switching wait for each other. */
+int corpus_journal_ready(struct corpus *c, char *err);
 int corpus_run_begin(struct corpus *c, const struct corpus_run_info *ri,
                      int64_t *run_id, char *err);
 int corpus_add_result(struct corpus *c, int64_t run_id,
                       const struct corpus_result *r, char *err);
+/* Adds n results, in multi-row inserts (cheaper per row than one by one).
+ * *added (may be NULL) gets the number written: all of them, or on an
+ * error those before the failing statement (none when the commit
+ * fails). */
+int corpus_add_results(struct corpus *c, int64_t run_id,
+                       const struct corpus_result *r, size_t n,
+                       size_t *added, char *err);
 /* status: "complete" or "interrupted". summary_json may be NULL. */
 int corpus_run_end(struct corpus *c, int64_t run_id, int64_t ended_us,
                    const char *status, const char *summary_json, char *err);

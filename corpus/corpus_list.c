@@ -267,6 +267,7 @@ static const struct {
     {CORPUS_EX_UPGRADED, "upgraded"},
     {CORPUS_EX_MALFORMED, "malformed"},
     {CORPUS_EX_AMBIGUOUS, "ambiguous-framing"},
+    {CORPUS_EX_REQ_CHUNKED, "req_chunked"},
 };
 
 const char *corpus_flag_name(uint32_t bit)

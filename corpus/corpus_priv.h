@@ -13,6 +13,7 @@
 
 #define CORPUS_BODY_SEEN 1024 /* slots of the body hash cache */
 #define CORPUS_EX_BATCH 32     /* exchanges per multi-row insert (async) */
+#define CORPUS_RESULT_BATCH 16 /* results per multi-row insert */
 
 /* Cached statements, prepared on first use (see corpus_stmt). */
 enum corpus_stmt_id {
@@ -28,6 +29,7 @@ enum corpus_stmt_id {
     ST_RUN_BEGIN,
     ST_RUN_END,
     ST_RESULT_ADD,
+    ST_RESULT_ADD_BATCH, /* CORPUS_RESULT_BATCH rows */
     ST__COUNT
 };
 

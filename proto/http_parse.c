@@ -1205,3 +1205,30 @@ int http_stream_fin(struct http_stream *s)
     s->carry = 0;
     return r;
 }
+
+size_t http_dechunk(const uint8_t *in, size_t n, uint8_t *out)
+{
+    struct http_stream s;
+    struct http_event ev;
+    size_t len = 0;
+    memset(&s, 0, sizeof s);
+    s.is_request = 1;
+    s.state = ST_BODY; /* straight into the body: no head needed */
+    s.body_kind = HTTP_BODY_CHUNKED;
+    s.chunk_state = CH_SIZE;
+    while (n) {
+        ev.type = HTTP_EV_NONE;
+        ev.data = NULL;
+        ev.len = 0;
+        size_t k = feed_chunked(&s, in, n, 0, &ev);
+        if (ev.type == HTTP_EV_BODY) {
+            memmove(out + len, ev.data, ev.len);
+            len += ev.len;
+        }
+        in += k;
+        n -= k;
+        if (ev.type == HTTP_EV_END || ev.type == HTTP_EV_ERROR || !k)
+            break;
+    }
+    return len;
+}

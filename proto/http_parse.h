@@ -350,4 +350,11 @@ int http_stream_looks_http(const struct http_stream *s);
  * literal lit; 1 when equal. */
 int http_name_is(const char *a, size_t n, const char *lit);
 
+/* The payload of a chunked body: in[0..n) is the body as framed on the wire
+ * (chunk-size lines with any extensions, data, the last chunk, trailers),
+ * possibly cut short; the data bytes go to out, which has room for n bytes
+ * and may be in itself. Returns the number of payload bytes written; the
+ * framing stops being read at the last chunk or where it is malformed. */
+size_t http_dechunk(const uint8_t *in, size_t n, uint8_t *out);
+
 #endif

@@ -4,22 +4,22 @@
  * text, which must describe every flag truthfully, and the JSON form of the
  * options that is stored with the run.
  */
-#include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "replay/replay_int.h"
 
-void rp_opts_usage(FILE *f)
+void replay_opts_usage(FILE *f)
 {
     fputs(
 "usage: reprise replay DB --target URL [options]\n"
 "\n"
-"Reissues the exchanges of a capture in the corpus DB against URL with\n"
-"libcurl and records one result per scheduled request as a new run.\n"
-"Method, request target, headers and body are sent as captured (Host too);\n"
-"the scheme, host and port come from --target.\n"
+"Reissues the exchanges of a capture in the corpus DB against URL and\n"
+"records one result per scheduled request as a new run. The request line,\n"
+"headers (Host too) and body are sent as captured; the scheme, host and\n"
+"port come from --target. The first line on stderr and the run's stored\n"
+"options name the engine that ran (raw or curl, see --engine).\n"
 "\n"
 "target and input:\n"
 "  --target URL          http[s]://host[:port] to send to (required); a path\n"
@@ -44,9 +44,11 @@ void rp_opts_usage(FILE *f)
 "                        connection K times, copy j shifted by j/K of the\n"
 "                        mean captured gap (counts multiply exactly)\n"
 "  --sessions            each captured connection's requests in order, one at\n"
-"                        a time, on one replay connection of its own (pinned\n"
-"                        by a local port range from 10000; a session idle\n"
-"                        for 10 s continues on a new connection); a request\n"
+"                        a time (raw: pipelined where the captured client\n"
+"                        pipelined), on one replay connection of its own\n"
+"                        (curl pins it by a local port range from 10000); a\n"
+"                        session idle for 10 s ends and its connection is\n"
+"                        closed, a later request starts a new one; a request\n"
 "                        waiting for its predecessor is sent late and its\n"
 "                        lateness is recorded\n"
 "\n"
@@ -54,19 +56,34 @@ void rp_opts_usage(FILE *f)
 "  --threads N           engine threads (default 1); captured connections are\n"
 "                        shared among them (conn id mod N); with --max and no\n"
 "                        --sessions requests are dealt round robin\n"
+"  --engine raw|curl     raw (the default for http:// with HTTP/1.1): the\n"
+"                        captured bytes verbatim on plain TCP, framed by\n"
+"                        reprise's own HTTP/1.1 parser; curl (the default for\n"
+"                        https:// and --http2, the only one that speaks\n"
+"                        them): libcurl multi, which rebuilds each request\n"
+"                        in its own way (see 'with --engine curl' below)\n"
+"  --pipeline N          raw: up to N requests in flight per connection\n"
+"                        (HTTP/1.1 pipelining, as wrk's pipeline script;\n"
+"                        default 1). With --max, --concurrency counts\n"
+"                        requests: --concurrency 128 --pipeline 4 keeps 32\n"
+"                        connections 4 deep. With --sessions the requests a\n"
+"                        captured client pipelined go pipelined (raw), up to\n"
+"                        N deep when --pipeline is given\n"
 "  --max-connections N   connections open at once over all threads (default\n"
 "                        256); a due request waits when the cap is reached\n"
 "                        and the summary counts it. Up to 16 per thread are\n"
 "                        opened before the clock starts (not with --sessions\n"
 "                        or --http2), so the first requests find them ready\n"
-"  --timeout D           per request, connection included (default 10s)\n"
+"  --timeout D           per request, connection included (default 10s);\n"
+"                        with pipelining, a request that times out ends its\n"
+"                        connection and the requests behind it time out too\n"
 "  --spin D              with --speed or --rate, busy-poll instead of sleeping\n"
 "                        when the next request is due within D (default 2ms;\n"
 "                        0 always sleeps): a sleeping CPU can take\n"
 "                        milliseconds to wake, on VMs above all; costs CPU\n"
 "                        time up to a core per thread at high rates\n"
 "  --http2               negotiate HTTP/2 (ALPN on https, h2c upgrade on\n"
-"                        http); HTTP/1.1 otherwise\n"
+"                        http; curl engine); HTTP/1.1 otherwise\n"
 "  -k, --insecure        do not verify the server's certificate\n"
 "  --cacert FILE         CA bundle to verify the server with\n"
 "\n"
@@ -76,8 +93,8 @@ void rp_opts_usage(FILE *f)
 "                        method=GLOB, path=GLOB (fnmatch, query excluded,\n"
 "                        * also matches /), host=GLOB, status=200|5xx,\n"
 "                        from=D and to=D (time since the capture's start)\n"
-"  --set-header 'N: V'   send header N with value V instead of the captured\n"
-"                        one(s) (repeatable)\n"
+"  --set-header 'N: V'   send header N with value V in the place of the\n"
+"                        captured one(s), or at the end (repeatable)\n"
 "  --drop-header NAME    do not send header NAME (repeatable)\n"
 "  --rewrite-path 'RE=S' replace the first match of the POSIX extended regex\n"
 "                        RE in the request target (path and query) by S; \\1\n"
@@ -88,16 +105,28 @@ void rp_opts_usage(FILE *f)
 "                        malformed (framing a server may read either way, a\n"
 "                        request line or headers that break RFC 9112): skip\n"
 "                        (default) leaves them out and says how many; send\n"
-"                        replays them as stored (libcurl frames the body\n"
-"                        itself, so a smuggling shape is not resent as is)\n"
-"  Never replayed verbatim: Content-Length and Transfer-Encoding (libcurl\n"
-"  frames the captured body), Connection, Keep-Alive, Upgrade, TE,\n"
-"  Proxy-Connection, HTTP2-Settings and Expect (100-continue is never used:\n"
-"  the whole body is known). Redacted values from the capture are never sent\n"
-"  (the header is dropped unless --set-header gives a value). libcurl adds\n"
-"  no Accept, Content-Type or User-Agent the client did not send. Response\n"
-"  bodies are hashed as received, without decoding Content-Encoding.\n"
-"  Proxy variables of the environment (http_proxy...) are ignored.\n"
+"                        replays them as stored (the raw engine sends the\n"
+"                        captured bytes; curl frames the body itself)\n"
+"  With the raw engine the request reaches the target byte for byte as\n"
+"  captured: request line, header names in their case and order, duplicates,\n"
+"  empty values, folded lines, and the body with its framing (a chunked body\n"
+"  stays chunked, extensions and trailers included). The only exceptions:\n"
+"  redacted values from the capture are never sent (the header is left out\n"
+"  unless --set-header gives a value); --host, --set-header, --drop-header\n"
+"  and --rewrite-path apply when given; a body cut short at capture\n"
+"  (incomplete, or beyond --max-body) is sent as stored with a\n"
+"  Content-Length of what was stored (a chunked one as one chunk). The\n"
+"  framing headers Content-Length and Transfer-Encoding cannot be set or\n"
+"  dropped.\n"
+"  With --engine curl libcurl builds the request: Content-Length and\n"
+"  Transfer-Encoding are its own (a chunked body goes de-chunked),\n"
+"  Connection, Keep-Alive, Upgrade, TE, Proxy-Connection, HTTP2-Settings\n"
+"  and Expect are not sent, header lines are rewritten in libcurl's format\n"
+"  (folded lines joined), and it adds no Accept, Content-Type or User-Agent\n"
+"  the client did not send; captured pipelining is not reproduced.\n"
+"  Response bodies are hashed as received, without decoding\n"
+"  Content-Encoding. Proxy variables of the environment (http_proxy...) are\n"
+"  ignored.\n"
 "\n"
 "output:\n"
 "  -q, --quiet           no progress line and no text summary\n"
@@ -115,61 +144,84 @@ void rp_opts_usage(FILE *f)
         f);
 }
 
-/* Checks --target and fills scheme and base_url. */
+/* Checks --target (scheme://host[:port] with an optional "/") and fills
+ * scheme, base_url, conn_host and conn_port. */
 static int parse_target(struct rp_opts *o, char *err)
 {
-    CURLU *u = curl_url();
-    char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL,
-         *query = NULL;
-    int rc = 0;
-    if (!u)
-        return rp_fail(err, RP_ENOMEM, "out of memory");
-    if (curl_url_set(u, CURLUPART_URL, o->target, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-        !host || !*host) {
-        rc = rp_fail(err, RP_EUSAGE, "--target '%s': not a URL; expected "
-                     "http://host[:port] or https://host[:port]", o->target);
-        goto done;
+    const char *t = o->target;
+    const char *sep = strstr(t, "://");
+    size_t sl = sep ? (size_t)(sep - t) : 0;
+    if (!sep || !sl || strspn(t, "abcdefghijklmnopqrstuvwxyz"
+                                 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.") <
+                           sl)
+        return rp_fail(err, RP_EUSAGE, "--target '%s': not a URL; expected "
+                       "http://host[:port] or https://host[:port]", t);
+    int https = sl == 5 && !strncasecmp(t, "https", 5);
+    if (!https && !(sl == 4 && !strncasecmp(t, "http", 4)))
+        return rp_fail(err, RP_EUSAGE, "--target '%s': scheme must be http "
+                       "or https", t);
+    const char *a = sep + 3;
+    size_t alen = strcspn(a, "/?#");
+    const char *rest = a + alen;
+    const char *host = a, *port = NULL;
+    size_t hlen = alen, plen = 0;
+    if (memchr(a, '@', alen))
+        return rp_fail(err, RP_EUSAGE, "--target '%s': give no user name or "
+                       "password; send credentials with --set-header", t);
+    if (alen && a[0] == '[') {
+        const char *rb = memchr(a, ']', alen);
+        if (!rb || rb - a < 3)
+            return rp_fail(err, RP_EUSAGE, "--target '%s': not a URL; "
+                           "expected http://host[:port] or "
+                           "https://host[:port]", t);
+        hlen = (size_t)(rb - a) + 1;
+        if (strspn(a + 1, "0123456789abcdefABCDEF:.") < hlen - 2)
+            return rp_fail(err, RP_EUSAGE, "--target '%s': bad IPv6 "
+                           "address", t);
+    } else {
+        const char *colon = memchr(a, ':', alen);
+        hlen = colon ? (size_t)(colon - a) : alen;
     }
-    if (strcasecmp(scheme, "http") && strcasecmp(scheme, "https")) {
-        rc = rp_fail(err, RP_EUSAGE, "--target '%s': scheme must be http "
-                     "or https", o->target);
-        goto done;
+    if (hlen < alen) {
+        if (a[hlen] != ':')
+            return rp_fail(err, RP_EUSAGE, "--target '%s': not a URL; "
+                           "expected http://host[:port] or "
+                           "https://host[:port]", t);
+        port = a + hlen + 1;
+        plen = alen - hlen - 1;
     }
-    curl_url_get(u, CURLUPART_PATH, &path, 0);
-    curl_url_get(u, CURLUPART_QUERY, &query, 0);
-    if ((path && strcmp(path, "/") && *path) || query) {
-        rc = rp_fail(err, RP_EUSAGE, "--target '%s': give only "
-                     "scheme://host[:port]; request paths come from the "
-                     "corpus (use --rewrite-path to change them)", o->target);
-        goto done;
+    if (!hlen || (host[0] != '[' &&
+                  strspn(host, "abcdefghijklmnopqrstuvwxyz"
+                               "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~%") <
+                      hlen))
+        return rp_fail(err, RP_EUSAGE, "--target '%s': not a URL; expected "
+                       "http://host[:port] or https://host[:port]", t);
+    if (port) {
+        long pv = 0;
+        for (size_t i = 0; i < plen && pv <= 65535; i++)
+            pv = port[i] >= '0' && port[i] <= '9'
+                     ? pv * 10 + (port[i] - '0') : 65536;
+        if (!plen || pv < 1 || pv > 65535)
+            return rp_fail(err, RP_EUSAGE, "--target '%s': the port must be "
+                           "a number from 1 to 65535", t);
     }
-    if (curl_url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK)
-        port = NULL;
-    snprintf(o->scheme, sizeof o->scheme, "%s",
-             strcasecmp(scheme, "https") ? "http" : "https");
-    int n = snprintf(o->base_url, sizeof o->base_url, "%s://%s%s%s/",
-                     o->scheme, host, port ? ":" : "", port ? port : "");
-    if (n < 0 || (size_t)n >= sizeof o->base_url) {
-        rc = rp_fail(err, RP_EUSAGE, "--target '%s': too long", o->target);
-        goto done;
-    }
-    /* what the engines pre-connect to: an IPv6 literal without brackets */
-    size_t hl = strlen(host);
-    int v6 = hl > 2 && host[0] == '[' && host[hl - 1] == ']';
+    if (*rest && strcmp(rest, "/"))
+        return rp_fail(err, RP_EUSAGE, "--target '%s': give only "
+                       "scheme://host[:port]; request paths come from the "
+                       "corpus (use --rewrite-path to change them)", t);
+    if (hlen + plen + 16 > sizeof o->base_url ||
+        hlen >= sizeof o->conn_host)
+        return rp_fail(err, RP_EUSAGE, "--target '%s': too long", t);
+    snprintf(o->scheme, sizeof o->scheme, "%s", https ? "https" : "http");
+    snprintf(o->base_url, sizeof o->base_url, "%s://%.*s%s%.*s/", o->scheme,
+             (int)hlen, host, port ? ":" : "", (int)plen, port ? port : "");
+    /* what the engines connect to: an IPv6 literal without brackets */
+    int v6 = host[0] == '[';
     snprintf(o->conn_host, sizeof o->conn_host, "%.*s",
-             (int)(v6 ? hl - 2 : hl), host + v6);
-    snprintf(o->conn_port, sizeof o->conn_port, "%s",
-             port ? port : strcmp(o->scheme, "https") ? "80" : "443");
-done:
-    curl_free(scheme);
-    curl_free(host);
-    curl_free(port);
-    curl_free(path);
-    curl_free(query);
-    curl_url_cleanup(u);
-    return rc;
+             (int)(v6 ? hlen - 2 : hlen), host + v6);
+    snprintf(o->conn_port, sizeof o->conn_port, "%.*s",
+             port ? (int)plen : 3, port ? port : https ? "443" : "80");
+    return 0;
 }
 
 static int push_str(const char ***v, int *n, const char *s)
@@ -204,10 +256,11 @@ static int flag_val(int argc, char **argv, int *i, const char *name,
     return 1;
 }
 
-int rp_opts_parse(int argc, char **argv, struct rp_opts *o, int *help,
-                  char *err)
+int replay_opts_parse(int argc, char **argv, struct rp_opts *o, int *help,
+                      char *err)
 {
     int have_speed = 0, have_rate = 0, have_max = 0, have_conc = 0;
+    const char *engine_arg = NULL;
     int64_t v;
     memset(o, 0, sizeof *o);
     o->speed = 1;
@@ -217,6 +270,8 @@ int rp_opts_parse(int argc, char **argv, struct rp_opts *o, int *help,
     o->max_connections = 256;
     o->spin_us = 2000;
     o->timeout_us = 10000000;
+    o->engine = RE_RAW;
+    o->pipeline = 1;
     *help = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = NULL;
@@ -307,6 +362,18 @@ int rp_opts_parse(int argc, char **argv, struct rp_opts *o, int *help,
                 return RP_EUSAGE;
             if (o->spin_us > 1000000)
                 return rp_fail(err, RP_EUSAGE, "--spin is at most 1s");
+        } else if ((m = VALUE("--engine"))) {
+            if (m < 0)
+                return m;
+            if (strcmp(val, "raw") && strcmp(val, "curl"))
+                return rp_fail(err, RP_EUSAGE, "--engine '%s': use raw or "
+                               "curl", val);
+            engine_arg = val;
+        } else if ((m = VALUE("--pipeline"))) {
+            if (m < 0 || rp_parse_i64(val, "--pipeline", 1, 1024, &v, err))
+                return RP_EUSAGE;
+            o->pipeline = (int)v;
+            o->pipeline_set = 1;
         } else if (!strcmp(a, "--http2")) {
             o->http2 = 1;
         } else if (!strcmp(a, "--insecure") || !strcmp(a, "-k")) {
@@ -337,7 +404,7 @@ int rp_opts_parse(int argc, char **argv, struct rp_opts *o, int *help,
             if (!nf)
                 return rp_fail(err, RP_ENOMEM, "out of memory");
             o->filters = nf;
-            if (shape_filter_parse(val, &o->filters[o->nfilters], err))
+            if (replay_shape_filter_parse(val, &o->filters[o->nfilters], err))
                 return RP_EUSAGE;
             int n = o->nfilters;
             if (push_str(&o->filter_args, &n, val))
@@ -350,6 +417,13 @@ int rp_opts_parse(int argc, char **argv, struct rp_opts *o, int *help,
             if (!colon || colon == val || strpbrk(val, "\r\n"))
                 return rp_fail(err, RP_EUSAGE, "--set-header '%s': expected "
                                "'Name: value' on one line", val);
+            size_t nl = (size_t)(colon - val);
+            while (nl && (val[nl - 1] == ' ' || val[nl - 1] == '\t'))
+                nl--;
+            if (replay_shape_is_framing(val, nl))
+                return rp_fail(err, RP_EUSAGE, "--set-header '%s': "
+                               "Content-Length and Transfer-Encoding follow "
+                               "the body and cannot be set", val);
             if (push_str(&o->set_headers, &o->nset_headers, val))
                 return rp_fail(err, RP_ENOMEM, "out of memory");
         } else if ((m = VALUE("--drop-header"))) {
@@ -358,6 +432,10 @@ int rp_opts_parse(int argc, char **argv, struct rp_opts *o, int *help,
             if (!*val || strpbrk(val, ": \r\n"))
                 return rp_fail(err, RP_EUSAGE, "--drop-header '%s': give a "
                                "header name", val);
+            if (replay_shape_is_framing(val, strlen(val)))
+                return rp_fail(err, RP_EUSAGE, "--drop-header '%s': "
+                               "Content-Length and Transfer-Encoding follow "
+                               "the body and cannot be dropped", val);
             if (push_str(&o->drop_headers, &o->ndrop_headers, val))
                 return rp_fail(err, RP_ENOMEM, "out of memory");
         } else if ((m = VALUE("--rewrite-path"))) {
@@ -368,11 +446,12 @@ int rp_opts_parse(int argc, char **argv, struct rp_opts *o, int *help,
             if (!nr)
                 return rp_fail(err, RP_ENOMEM, "out of memory");
             o->rewrites = nr;
-            if (shape_rewrite_parse(val, &o->rewrites[o->nrewrites], err))
+            if (replay_shape_rewrite_parse(val, &o->rewrites[o->nrewrites],
+                                           err))
                 return RP_EUSAGE;
             int n = o->nrewrites;
             if (push_str(&o->rewrite_args, &n, val)) {
-                shape_rewrite_free(&o->rewrites[o->nrewrites]);
+                replay_shape_rewrite_free(&o->rewrites[o->nrewrites]);
                 return rp_fail(err, RP_ENOMEM, "out of memory");
             }
             o->nrewrites++;
@@ -404,13 +483,28 @@ int rp_opts_parse(int argc, char **argv, struct rp_opts *o, int *help,
     if (have_conc && o->mode != RM_MAX)
         return rp_fail(err, RP_EUSAGE, "--concurrency applies to --max "
                        "only (the open model sends when requests are due)");
-    return parse_target(o, err);
+    int rc = parse_target(o, err);
+    if (rc)
+        return rc;
+    /* raw for plain HTTP/1.1, libcurl for TLS and HTTP/2 */
+    int need_curl = !strcmp(o->scheme, "https") || o->http2;
+    if (engine_arg && !strcmp(engine_arg, "raw") && need_curl)
+        return rp_fail(err, RP_EUSAGE, "--engine raw speaks HTTP/1.1 over "
+                       "plain TCP; %s needs --engine curl (the default "
+                       "there)", o->http2 ? "--http2" : "an https:// target");
+    o->engine = engine_arg ? (!strcmp(engine_arg, "raw") ? RE_RAW : RE_CURL)
+                : need_curl ? RE_CURL
+                            : RE_RAW;
+    if (o->pipeline_set && o->engine != RE_RAW)
+        return rp_fail(err, RP_EUSAGE, "--pipeline needs the raw engine "
+                       "(libcurl does not pipeline HTTP/1.1)");
+    return 0;
 }
 
-void rp_opts_cleanup(struct rp_opts *o)
+void replay_opts_cleanup(struct rp_opts *o)
 {
     for (int i = 0; i < o->nrewrites; i++)
-        shape_rewrite_free(&o->rewrites[i]);
+        replay_shape_rewrite_free(&o->rewrites[i]);
     free(o->rewrites);
     free(o->rewrite_args);
     free(o->filters);
@@ -443,7 +537,7 @@ static int json_opt_str(struct rp_buf *b, const char *name, const char *s)
     return s ? rp_buf_json_str(b, s, strlen(s)) : rp_buf_puts(b, "null");
 }
 
-int rp_opts_json(const struct rp_opts *o, struct rp_buf *b)
+int replay_opts_json(const struct rp_opts *o, struct rp_buf *b)
 {
     static const char *const modes[] = {"speed", "rate", "max"};
     int rc = rp_buf_puts(b, "{\"target\":");
@@ -466,6 +560,10 @@ int rp_opts_json(const struct rp_opts *o, struct rp_buf *b)
             o->http2 ? "true" : "false",
             o->insecure ? "true" : "false", (long long)o->capture_id,
             o->ambiguous_send ? "send" : "skip");
+    if (!rc)
+        rc = rp_buf_printf(b, ",\"engine\":\"%s\",\"pipeline\":%d",
+                           o->engine == RE_RAW ? "raw" : "curl",
+                           o->pipeline);
     if (!rc)
         rc = json_opt_str(b, "cacert", o->cacert);
     if (!rc)

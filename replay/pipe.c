@@ -1,29 +1,30 @@
 /*
  * pipe.c: the plumbing between replay's threads: prepared-request reference
  * counts, the due-time heap each engine (and the feeder's reorder stage)
- * keeps, the bounded result queue engines push into and the recorder drains,
- * and the log-linear histogram used for progress and the final summary.
+ * keeps, and the bounded result queue engines push into and the recorder
+ * drains.
  */
-#include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "replay/replay_int.h"
 
-void rq_ref(struct rp_rq *rq)
+void replay_rq_ref(struct rp_rq *rq)
 {
     atomic_fetch_add_explicit(&rq->refs, 1, memory_order_relaxed);
 }
 
-void rq_unref(struct rp_rq *rq)
+void replay_rq_unref(struct rp_rq *rq)
 {
     if (!rq || atomic_fetch_sub_explicit(&rq->refs, 1,
                                          memory_order_acq_rel) != 1)
         return;
+    if (rq->prep_free)
+        rq->prep_free(rq->prep);
     free(rq->method);
     free(rq->target);
-    curl_slist_free_all(rq->headers);
+    free(rq->head);
     free(rq->body);
     free(rq);
 }
@@ -35,7 +36,7 @@ static int job_less(const struct rp_job *a, const struct rp_job *b)
     return a->due_us < b->due_us || (a->due_us == b->due_us && a->seq < b->seq);
 }
 
-int heap_push(struct rp_heap *h, const struct rp_job *j)
+int replay_heap_push(struct rp_heap *h, const struct rp_job *j)
 {
     if (h->n == h->cap) {
         size_t nc = h->cap ? h->cap * 2 : 256;
@@ -57,7 +58,7 @@ int heap_push(struct rp_heap *h, const struct rp_job *j)
     return 0;
 }
 
-int heap_pop(struct rp_heap *h, struct rp_job *out)
+int replay_heap_pop(struct rp_heap *h, struct rp_job *out)
 {
     if (!h->n)
         return 0;
@@ -83,12 +84,12 @@ int heap_pop(struct rp_heap *h, struct rp_job *out)
     return 1;
 }
 
-const struct rp_job *heap_top(const struct rp_heap *h)
+const struct rp_job *replay_heap_top(const struct rp_heap *h)
 {
     return h->n ? &h->v[0] : NULL;
 }
 
-void heap_free(struct rp_heap *h)
+void replay_heap_free(struct rp_heap *h)
 {
     free(h->v);
     h->v = NULL;
@@ -97,7 +98,7 @@ void heap_free(struct rp_heap *h)
 
 /* ---- queues ------------------------------------------------------------ */
 
-int spsc_init(struct rp_spsc *q, size_t cap_pow2, size_t elem)
+int replay_spsc_init(struct rp_spsc *q, size_t cap_pow2, size_t elem)
 {
     atomic_init(&q->head, 0);
     atomic_init(&q->tail, 0);
@@ -107,13 +108,13 @@ int spsc_init(struct rp_spsc *q, size_t cap_pow2, size_t elem)
     return q->v ? 0 : RP_ENOMEM;
 }
 
-void spsc_free(struct rp_spsc *q)
+void replay_spsc_free(struct rp_spsc *q)
 {
     free(q->v);
     q->v = NULL;
 }
 
-int spsc_push(struct rp_spsc *q, const void *e)
+int replay_spsc_push(struct rp_spsc *q, const void *e)
 {
     size_t t = atomic_load_explicit(&q->tail, memory_order_relaxed);
     size_t h = atomic_load_explicit(&q->head, memory_order_acquire);
@@ -124,7 +125,7 @@ int spsc_push(struct rp_spsc *q, const void *e)
     return 0;
 }
 
-int spsc_pop(struct rp_spsc *q, void *out)
+int replay_spsc_pop(struct rp_spsc *q, void *out)
 {
     size_t h = atomic_load_explicit(&q->head, memory_order_relaxed);
     size_t t = atomic_load_explicit(&q->tail, memory_order_acquire);
@@ -135,14 +136,14 @@ int spsc_pop(struct rp_spsc *q, void *out)
     return 1;
 }
 
-size_t spsc_len(struct rp_spsc *q)
+size_t replay_spsc_len(struct rp_spsc *q)
 {
     size_t t = atomic_load_explicit(&q->tail, memory_order_acquire);
     size_t h = atomic_load_explicit(&q->head, memory_order_acquire);
     return t - h;
 }
 
-int resq_init(struct rp_resq *q, int nproducers, size_t cap_pow2)
+int replay_resq_init(struct rp_resq *q, int nproducers, size_t cap_pow2)
 {
     q->q = calloc((size_t)nproducers, sizeof *q->q);
     if (!q->q)
@@ -150,31 +151,31 @@ int resq_init(struct rp_resq *q, int nproducers, size_t cap_pow2)
     q->nq = nproducers;
     atomic_init(&q->producers, nproducers);
     for (int i = 0; i < nproducers; i++)
-        if (spsc_init(&q->q[i], cap_pow2, sizeof(struct rp_res)))
+        if (replay_spsc_init(&q->q[i], cap_pow2, sizeof(struct rp_res)))
             return RP_ENOMEM;
     return 0;
 }
 
-void resq_cleanup(struct rp_resq *q)
+void replay_resq_cleanup(struct rp_resq *q)
 {
     struct rp_res r;
     for (int i = 0; q->q && i < q->nq; i++) {
-        while (q->q[i].v && spsc_pop(&q->q[i], &r))
+        while (q->q[i].v && replay_spsc_pop(&q->q[i], &r))
             free(r.error);
-        spsc_free(&q->q[i]);
+        replay_spsc_free(&q->q[i]);
     }
     free(q->q);
     q->q = NULL;
 }
 
-void resq_push(struct rp_resq *q, int p, const struct rp_res *r)
+void replay_resq_push(struct rp_resq *q, int p, const struct rp_res *r)
 {
     struct timespec ts = {0, 100000};
-    while (spsc_push(&q->q[p], r))
+    while (replay_spsc_push(&q->q[p], r))
         nanosleep(&ts, NULL); /* the recorder is behind: back-pressure */
 }
 
-void resq_producer_done(struct rp_resq *q)
+void replay_resq_producer_done(struct rp_resq *q)
 {
     atomic_fetch_sub(&q->producers, 1);
 }

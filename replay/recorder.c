@@ -22,7 +22,7 @@
                             queues hold far more than 2 ms of results) */
 #define PIPE_PROGRESS_US 5000000
 
-int rp_stats_init(struct rp_stats *st)
+int replay_stats_init(struct rp_stats *st)
 {
     memset(st, 0, sizeof *st);
     st->first_sent_us = -1;
@@ -32,11 +32,11 @@ int rp_stats_init(struct rp_stats *st)
     st->lateness = rp_hist_new();
     if (st->latency && st->service && st->ttfb && st->lateness)
         return 0;
-    rp_stats_cleanup(st);
+    replay_stats_cleanup(st);
     return RP_ENOMEM;
 }
 
-void rp_stats_cleanup(struct rp_stats *st)
+void replay_stats_cleanup(struct rp_stats *st)
 {
     rp_hist_free(st->latency);
     rp_hist_free(st->service);
@@ -120,10 +120,10 @@ static int64_t plan_end_us(const struct rp_ctx *c)
     const struct rp_plan *p = &c->plan;
     int64_t end = -1;
     if (p->mode == RM_SPEED && p->loops > 0)
-        end = sched_due(p, p->t0_us + p->span_us, p->nsel - 1, p->scale - 1,
-                        p->loops - 1);
+        end = replay_sched_due(p, p->t0_us + p->span_us, p->nsel - 1,
+                               p->scale - 1, p->loops - 1);
     else if (p->mode == RM_RATE && p->loops > 0)
-        end = sched_due(p, 0, p->nsel - 1, p->scale - 1, p->loops - 1);
+        end = replay_sched_due(p, 0, p->nsel - 1, p->scale - 1, p->loops - 1);
     if (p->duration_us && (end < 0 || end > p->duration_us))
         end = p->duration_us;
     return end;
@@ -139,7 +139,7 @@ struct progress {
 static void progress(struct rp_ctx *c, struct progress *pg, int final)
 {
     const struct rp_stats *st = &c->st;
-    int64_t now = ctx_now(c);
+    int64_t now = replay_now(c);
     int64_t every = c->tty ? TICK_MS * 1000 : PIPE_PROGRESS_US;
     if (c->o->quiet || now < 0)
         return;
@@ -191,37 +191,63 @@ static void progress(struct rp_ctx *c, struct progress *pg, int final)
     fflush(stderr);
 }
 
-static void write_result(struct rp_ctx *c, const struct rp_res *r)
+#define WRITE_BATCH 64 /* results per corpus_add_results */
+
+/* Results on their way to the corpus, written in multi-row inserts. */
+struct wbatch {
+    struct corpus_result v[WRITE_BATCH];
+    char *errors[WRITE_BATCH]; /* the messages v[i].error points to */
+    size_t n;
+};
+
+static void write_flush(struct rp_ctx *c, struct wbatch *w)
 {
-    struct corpus_result cr;
     char err[RP_ERRLEN];
-    memset(&cr, 0, sizeof cr);
-    cr.exchange_id = r->exchange_id;
-    cr.copy = r->copy;
-    cr.loop = r->loop;
-    cr.scheduled_us = r->scheduled_us;
-    cr.sent_us = r->sent_us;
-    cr.first_byte_us = r->first_byte_us;
-    cr.done_us = r->done_us;
-    cr.connect_us = r->connect_us;
-    cr.status = r->status;
-    cr.resp_bytes = r->resp_bytes;
-    memcpy(cr.body_hash, r->body_hash, RP_HASH_LEN);
-    cr.has_body_hash = r->has_body_hash;
-    cr.error_class = r->error_class;
-    cr.error = r->error;
-    if (corpus_add_result(c->wr, c->run_id, &cr, err)) {
-        if (!c->result_errors++)
+    size_t added = 0;
+    if (w->n && corpus_add_results(c->wr, c->run_id, w->v, w->n, &added,
+                                   err)) {
+        if (!c->result_errors)
             snprintf(c->rec_err, sizeof c->rec_err, "%s", err);
+        c->result_errors += (int64_t)(w->n - added);
     }
+    for (size_t i = 0; i < w->n; i++)
+        free(w->errors[i]);
+    w->n = 0;
 }
 
-void *recorder_main(void *arg)
+/* Queues r for the corpus; takes over r->error. */
+static void write_result(struct rp_ctx *c, struct wbatch *w,
+                         const struct rp_res *r)
+{
+    struct corpus_result *cr = &w->v[w->n];
+    memset(cr, 0, sizeof *cr);
+    cr->exchange_id = r->exchange_id;
+    cr->copy = r->copy;
+    cr->loop = r->loop;
+    cr->scheduled_us = r->scheduled_us;
+    cr->sent_us = r->sent_us;
+    cr->first_byte_us = r->first_byte_us;
+    cr->done_us = r->done_us;
+    cr->connect_us = r->connect_us;
+    cr->status = r->status;
+    cr->resp_bytes = r->resp_bytes;
+    memcpy(cr->body_hash, r->body_hash, RP_HASH_LEN);
+    cr->has_body_hash = r->has_body_hash;
+    cr->error_class = r->error_class;
+    cr->error = r->error;
+    w->errors[w->n++] = r->error;
+    if (w->n == WRITE_BATCH)
+        write_flush(c, w);
+}
+
+void *replay_recorder_main(void *arg)
 {
     struct rp_ctx *c = arg;
     struct rp_resq *q = &c->resq;
     struct progress pg = {0};
     struct timespec idle = {0, IDLE_NS};
+    struct wbatch wb;
+    wb.n = 0;
     pthread_setname_np(pthread_self(), "rp-recorder");
     /* Yield the CPU to the engines: lateness matters, recording can lag. */
     setpriority(PRIO_PROCESS, (id_t)gettid(), 5);
@@ -233,15 +259,15 @@ void *recorder_main(void *arg)
         for (int i = 0; i < q->nq; i++) {
             struct rp_res r;
             size_t k = 0;
-            while (k < DRAIN_MAX && spsc_pop(&q->q[i], &r)) {
-                write_result(c, &r);
+            while (k < DRAIN_MAX && replay_spsc_pop(&q->q[i], &r)) {
                 stats_add(&c->st, &r);
-                free(r.error);
+                write_result(c, &wb, &r); /* frees r.error when written */
                 k++;
             }
             n += k;
             backlog |= k == DRAIN_MAX;
         }
+        write_flush(c, &wb); /* what one round drained */
         progress(c, &pg, 0);
         if (!n && end)
             break;
@@ -395,8 +421,8 @@ static int auth_refused(const struct rp_ctx *c)
            atomic_load(&c->redacted_dropped) > 0;
 }
 
-void recorder_summary(struct rp_ctx *c, FILE *f, int64_t elapsed_us,
-                      const char *status)
+void replay_recorder_summary(struct rp_ctx *c, FILE *f, int64_t elapsed_us,
+                             const char *status)
 {
     const struct rp_stats *st = &c->st;
     char a[32], b[32], d[32], e[32], g[32];
@@ -512,8 +538,8 @@ static int json_hist(struct rp_buf *o, const char *name,
                          (long long)rp_hist_max(h), rp_hist_mean(h));
 }
 
-int recorder_summary_json(struct rp_ctx *c, struct rp_buf *o,
-                          int64_t elapsed_us, const char *status)
+int replay_recorder_summary_json(struct rp_ctx *c, struct rp_buf *o,
+                                 int64_t elapsed_us, const char *status)
 {
     const struct rp_stats *st = &c->st;
     double secs = elapsed_us > 0 ? (double)elapsed_us / 1e6 : 1e-6;

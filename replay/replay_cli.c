@@ -7,7 +7,6 @@
  * thread before the threads start and after they end, by the recorder only
  * in between; the feeder reads through its own handle.
  */
-#include <curl/curl.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 
 #include "replay/replay.h"
 #include "replay/replay_int.h"
+#include "replay/transport.h"
 
 #define RING_CAP 2048
 #define RESQ_CAP 16384 /* results per producer queue */
@@ -33,7 +33,7 @@ static void on_signal(int sig)
     atomic_fetch_add(&c->stop, 1);
     for (int i = 0; i < c->nengines; i++)
         if (c->engines[i])
-            engine_wake(c->engines[i]);
+            replay_engine_wake(c->engines[i]);
 }
 
 /* Waits until the feeder has filled the rings (or scheduled everything,
@@ -47,6 +47,11 @@ static void prime(struct rp_ctx *c)
     while (!atomic_load(&c->feed_done) && !atomic_load(&c->stop) &&
            atomic_load(&c->scheduled) < want && rp_mono_us() < until)
         usleep(1000);
+}
+
+const struct rp_transport *replay_transport(const struct rp_opts *o)
+{
+    return o->engine == RE_RAW ? &replay_tp_raw : &replay_tp_curl;
 }
 
 static const char *mode_name(enum rp_mode m)
@@ -68,8 +73,9 @@ static int run(struct rp_opts *o, char *err)
     rp_buf_init(&opts_json, 0);
     rp_buf_init(&sum_json, 0);
     c.o = o;
+    c.tp = replay_transport(o);
     c.tty = isatty(STDERR_FILENO);
-    if (rp_stats_init(&c.st)) {
+    if (replay_stats_init(&c.st)) {
         rc = rp_fail(err, RP_ENOMEM, "out of memory");
         goto done;
     }
@@ -82,16 +88,21 @@ static int run(struct rp_opts *o, char *err)
         goto done;
     if ((rc = corpus_open(o->db, CORPUS_READ, &c.rd, err)))
         goto done;
-    if ((rc = sched_plan(&c, err)))
+    if ((rc = replay_sched_plan(&c, err)))
         goto done;
-    c.total = sched_total(&c.plan);
+    /* In WAL before the feeder streams the corpus, so replays side by side
+     * never wait for each other; not before the plan, so a replay refused
+     * (unknown capture, nothing selected) leaves the file as it was. */
+    if ((rc = corpus_journal_ready(c.wr, err)))
+        goto done;
+    c.total = replay_sched_total(&c.plan);
 
     c.nengines = o->threads;
     c.rings = calloc((size_t)c.nengines, sizeof *c.rings);
     c.engines = calloc((size_t)c.nengines, sizeof *c.engines);
     eng_t = calloc((size_t)c.nengines, sizeof *eng_t);
     if (!c.rings || !c.engines || !eng_t ||
-        resq_init(&c.resq, c.nengines + 1, RESQ_CAP)) {
+        replay_resq_init(&c.resq, c.nengines + 1, RESQ_CAP)) {
         rc = rp_fail(err, RP_ENOMEM, "out of memory");
         goto done;
     }
@@ -99,16 +110,16 @@ static int run(struct rp_opts *o, char *err)
         struct rp_ring *r = &c.rings[i];
         r->wake_fd = -1;
         atomic_init(&r->done, 0);
-        if (spsc_init(&r->q, RING_CAP, sizeof(struct rp_job))) {
+        if (replay_spsc_init(&r->q, RING_CAP, sizeof(struct rp_job))) {
             rc = rp_fail(err, RP_ENOMEM, "out of memory");
             goto done;
         }
     }
     for (int i = 0; i < c.nengines; i++)
-        if ((rc = engine_new(&c, i, &c.engines[i], err)))
+        if ((rc = replay_engine_new(&c, i, &c.engines[i], err)))
             goto done;
 
-    if ((rc = rp_opts_json(o, &opts_json))) {
+    if ((rc = replay_opts_json(o, &opts_json))) {
         rp_fail(err, rc, "out of memory");
         goto done;
     }
@@ -148,36 +159,37 @@ static int run(struct rp_opts *o, char *err)
     run_open = 1;
     if (!o->quiet)
         rp_info("run %lld: replaying %lld exchanges of capture %lld%s "
-                "against %s (%s mode)",
+                "against %s (%s mode, %s engine)",
                 (long long)c.run_id, (long long)c.plan.nsel,
                 (long long)c.plan.capture_id,
                 c.total >= 0 ? "" : " until --duration", o->target,
-                mode_name(o->mode));
+                mode_name(o->mode), c.tp->name);
 
     /* Provisional start for the recorder's clock until the rings are
      * primed; the engines read t0 only once they start. */
     atomic_store(&c.t0_mono_us, rp_mono_us());
-    if (pthread_create(&rec_t, NULL, recorder_main, &c)) {
+    if (pthread_create(&rec_t, NULL, replay_recorder_main, &c)) {
         rc = rp_fail(err, RP_EIO, "cannot start the recorder thread");
         goto done;
     }
     rec_started = 1;
-    if (pthread_create(&feed_t, NULL, feeder_main, &c)) {
+    if (pthread_create(&feed_t, NULL, replay_feeder_main, &c)) {
         rc = rp_fail(err, RP_EIO, "cannot start the feeder thread");
         atomic_store(&c.stop, 2);
-        resq_producer_done(&c.resq);
+        replay_resq_producer_done(&c.resq);
         for (int i = 0; i < c.nengines; i++)
-            resq_producer_done(&c.resq);
+            replay_resq_producer_done(&c.resq);
         goto done;
     }
     feed_started = 1;
     prime(&c);
     for (int i = 0; i < c.nengines; i++) {
-        if (pthread_create(&eng_t[i], NULL, engine_main, c.engines[i])) {
+        if (pthread_create(&eng_t[i], NULL, replay_engine_main,
+                           c.engines[i])) {
             rc = rp_fail(err, RP_EIO, "cannot start engine thread %d", i);
             atomic_store(&c.stop, 2);
             for (int k = i; k < c.nengines; k++)
-                resq_producer_done(&c.resq);
+                replay_resq_producer_done(&c.resq);
             /* the feeder may wait on a ring nobody drains: it gives up
              * when it sees stop */
             goto done;
@@ -207,7 +219,7 @@ done:
         sig_ctx = NULL;
     }
     if (run_open) {
-        int64_t elapsed = ctx_now(&c);
+        int64_t elapsed = replay_now(&c);
         /* a run whose results could not all be written is not complete */
         const char *status =
             atomic_load(&c.stop) || rc || c.feed_rc || c.result_errors
@@ -215,7 +227,7 @@ done:
         char err2[RP_ERRLEN];
         if (!rc && c.feed_rc)
             rc = rp_fail(err, c.feed_rc, "%s", c.feed_err);
-        if (recorder_summary_json(&c, &sum_json, elapsed, status))
+        if (replay_recorder_summary_json(&c, &sum_json, elapsed, status))
             rp_buf_reset(&sum_json);
         int rc2 = corpus_run_end(c.wr, c.run_id, rp_wall_us(), status,
                                  sum_json.data, err2);
@@ -226,7 +238,7 @@ done:
         if (o->json && sum_json.data)
             printf("%s\n", sum_json.data);
         else if (!o->quiet)
-            recorder_summary(&c, stdout, elapsed, status);
+            replay_recorder_summary(&c, stdout, elapsed, status);
         if ((fflush(stdout) || ferror(stdout)) && !rc)
             rc = rp_fail(err, RP_EIO, "cannot write the summary to standard "
                          "output: %s (the run is recorded as run %lld)",
@@ -243,19 +255,19 @@ done:
                          (unsigned long long)sent_n, (long long)c.run_id);
     }
     for (int i = 0; c.engines && i < c.nengines; i++)
-        engine_free(c.engines[i]);
+        replay_engine_free(c.engines[i]);
     for (int i = 0; c.rings && i < c.nengines; i++) {
         struct rp_ring *r = &c.rings[i];
         struct rp_job j;
-        while (r->q.v && spsc_pop(&r->q, &j))
-            rq_unref(j.rq);
-        spsc_free(&r->q);
+        while (r->q.v && replay_spsc_pop(&r->q, &j))
+            replay_rq_unref(j.rq);
+        replay_spsc_free(&r->q);
     }
     free(c.rings);
     free(c.engines);
     free(eng_t);
-    resq_cleanup(&c.resq);
-    rp_stats_cleanup(&c.st);
+    replay_resq_cleanup(&c.resq);
+    replay_stats_cleanup(&c.st);
     corpus_close(c.rd, NULL);
     if (c.wr) {
         char err3[RP_ERRLEN];
@@ -276,28 +288,30 @@ int replay_cmd(int argc, char **argv)
     char err[RP_ERRLEN] = "";
     int help = 0, rc;
 
-    rc = rp_opts_parse(argc, argv, &o, &help, err);
+    rc = replay_opts_parse(argc, argv, &o, &help, err);
     if (help) {
-        rp_opts_usage(stdout);
-        rp_opts_cleanup(&o);
+        replay_opts_usage(stdout);
+        replay_opts_cleanup(&o);
         return 0;
     }
     if (rc) {
         fprintf(stderr, "reprise: replay: %s\n", err);
-        rp_opts_cleanup(&o);
+        replay_opts_cleanup(&o);
         return rp_exit_code(rc);
     }
     if (o.quiet)
         rp_quiet = 1;
-    if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
-        fprintf(stderr, "reprise: replay: libcurl initialisation failed\n");
-        rp_opts_cleanup(&o);
-        return 1;
+    const struct rp_transport *tp = replay_transport(&o);
+    if (tp->global_init && (rc = tp->global_init(err))) {
+        fprintf(stderr, "reprise: replay: %s\n", err);
+        replay_opts_cleanup(&o);
+        return rp_exit_code(rc);
     }
     rc = run(&o, err);
-    curl_global_cleanup();
+    if (tp->global_cleanup)
+        tp->global_cleanup();
     if (rc)
         fprintf(stderr, "reprise: replay: %s\n", err);
-    rp_opts_cleanup(&o);
+    replay_opts_cleanup(&o);
     return rp_exit_code(rc);
 }

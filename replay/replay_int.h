@@ -4,8 +4,9 @@
  * turns each selected exchange into a prepared request (struct rp_rq, shared
  * and reference counted by its --scale copies) and pushes jobs (one per
  * scheduled request, with its due time) in due order into one bounded ring
- * per engine. Each engine thread runs libcurl multi on epoll and pushes one
- * result per job into its own bounded result queue; the recorder thread
+ * per engine. Each engine thread runs the core's epoll loop (core.c) with
+ * one transport (transport.h: raw or curl) and pushes one result per job
+ * into its own bounded result queue; the recorder thread
  * drains those queues into the corpus, keeps the statistics and prints
  * progress. The queues are lock-free single-producer single-consumer rings.
  * Only the recorder touches the write handle of the corpus after setup.
@@ -27,6 +28,9 @@
 /* ---- options ----------------------------------------------------------- */
 
 enum rp_mode { RM_SPEED = 0, RM_RATE, RM_MAX };
+
+/* The transport that carries the requests (transport.h). */
+enum rp_engine_kind { RE_RAW = 0, RE_CURL };
 
 enum rp_filter_kind {
     RF_METHOD,
@@ -72,6 +76,9 @@ struct rp_opts {
     int max_connections;      /* in total, over every engine */
     int64_t timeout_us;       /* per request */
     int64_t spin_us;          /* busy-poll when the next send is this near */
+    enum rp_engine_kind engine; /* raw unless https, --http2 or --engine */
+    int pipeline;             /* raw: requests in flight per connection */
+    int pipeline_set;         /* --pipeline was given */
     int http2, insecure;
     const char *cacert;
     const char *host;         /* Host override or NULL */
@@ -92,41 +99,50 @@ struct rp_opts {
 
 /* Parses argv into *o; RP_EUSAGE with err filled on bad input. help is set
  * to 1 when --help was given (nothing else is checked then). Free with
- * rp_opts_cleanup. */
-int rp_opts_parse(int argc, char **argv, struct rp_opts *o, int *help,
-                  char *err);
-void rp_opts_cleanup(struct rp_opts *o);
-void rp_opts_usage(FILE *f);
+ * replay_opts_cleanup. */
+int replay_opts_parse(int argc, char **argv, struct rp_opts *o, int *help,
+                      char *err);
+void replay_opts_cleanup(struct rp_opts *o);
+void replay_opts_usage(FILE *f);
 /* The options as one JSON object (stored with the run). */
-int rp_opts_json(const struct rp_opts *o, struct rp_buf *out);
+int replay_opts_json(const struct rp_opts *o, struct rp_buf *out);
 
 /* ---- request shaping (shape.c, pure) ----------------------------------- */
 
 /* 1 when the exchange passes every filter (same kind: any; kinds: all). */
-int shape_filter_match(const struct rp_opts *o,
-                       const struct corpus_exchange *ex, int64_t rel_us);
+int replay_shape_filter_match(const struct rp_opts *o,
+                              const struct corpus_exchange *ex,
+                              int64_t rel_us);
 /* Parses one --filter KEY=VALUE into *f (pattern is a view of arg). */
-int shape_filter_parse(const char *arg, struct rp_filter *f, char *err);
+int replay_shape_filter_parse(const char *arg, struct rp_filter *f, char *err);
 /* Compiles 'REGEX=REPLACEMENT' (the first '=' not preceded by a backslash
  * separates them; "\=" in the regex is a literal '='). */
-int shape_rewrite_parse(const char *arg, struct rp_rewrite *rw, char *err);
-void shape_rewrite_free(struct rp_rewrite *rw);
+int replay_shape_rewrite_parse(const char *arg, struct rp_rewrite *rw,
+                               char *err);
+void replay_shape_rewrite_free(struct rp_rewrite *rw);
 /* Applies each rewrite in order (first match of each) to target; returns a
  * malloc'd string (NULL on allocation failure). */
-char *shape_rewrite_apply(const struct rp_opts *o, const char *target);
+char *replay_shape_rewrite_apply(const struct rp_opts *o, const char *target);
 
-/* Produces the header lines to hand to libcurl for a captured header block:
- * hop-by-hop and framing headers dropped, --drop-header/--set-header
- * applied, redacted values dropped, Host as captured or --host, and the
- * suppressions that stop libcurl adding headers the client never sent
- * ("Accept:", "Content-Type:" for bodies, "Expect:"). emit gets each
- * NUL-terminated line and returns 0 or a negative code, which stops the
- * walk and is returned. *redacted_dropped counts dropped redacted values. */
-int shape_headers(const struct rp_opts *o, const char *hdrs, size_t len,
-                  int has_body, int (*emit)(void *arg, const char *line),
-                  void *arg, int *redacted_dropped);
+/* Appends to out the head a replayed request is sent with: the request
+ * line "METHOD SP target SP version" (version HTTP/1.1 when empty), the
+ * captured header lines hdrs[0..len) as they are (name case, order,
+ * duplicates, folding, spacing) with the shaping edits applied, and the
+ * empty line. The edits: a header named by --drop-header is left out;
+ * --set-header takes the place of the first captured header of its name
+ * (later ones of that name are left out) or is added at the end; --host
+ * does the same for Host; a redaction marker's header is left out and
+ * counted in *redacted_dropped (may be NULL). Returns 0 or RP_ENOMEM. */
+int replay_shape_head(const struct rp_opts *o, const char *method,
+                      const char *target, const char *version,
+                      const char *hdrs, size_t len, struct rp_buf *out,
+                      int *redacted_dropped);
 /* 1 when a header value is a redaction marker written by capture. */
-int shape_is_redacted(const char *value, size_t len);
+int replay_shape_is_redacted(const char *value, size_t len);
+/* 1 for a header whose name --set-header and --drop-header refuse: the
+ * framing headers, which follow the body (Content-Length,
+ * Transfer-Encoding). */
+int replay_shape_is_framing(const char *name, size_t len);
 
 /* ---- schedule (sched.c) ------------------------------------------------- */
 
@@ -148,28 +164,44 @@ struct rp_plan {
 /* Due time in µs since the run's start of one scheduled request: exchange
  * with captured time t_us, index idx among the selected ones, copy, loop.
  * RM_MAX returns 0 (sent when a slot is free). */
-int64_t sched_due(const struct rp_plan *p, int64_t t_us, int64_t idx,
-                  int copy, int64_t loop);
+int64_t replay_sched_due(const struct rp_plan *p, int64_t t_us, int64_t idx,
+                         int copy, int64_t loop);
 /* Total scheduled requests when finite (nsel * scale * loops), else -1. */
-int64_t sched_total(const struct rp_plan *p);
+int64_t replay_sched_total(const struct rp_plan *p);
 
 /* ---- prepared requests and jobs ----------------------------------------- */
 
-struct curl_slist;
+/* Flags of a prepared request. */
+#define RQ_BODY_WIRE 0x1u    /* body holds its chunked framing as captured
+                                (chunk lines, extensions, trailers) */
+#define RQ_BODY_PARTIAL 0x2u /* body cut short at capture (incomplete, or
+                                truncated by --max-body) */
+#define RQ_PIPELINED 0x4u    /* the captured client sent it before the
+                                previous response on its connection ended */
 
+/* A prepared request, transport-neutral: the head as it is to be sent
+ * (replay_shape_head: the captured bytes with the shaping edits) and the body
+ * as stored. Each transport adds its own form once (prep, built by its prepare
+ * on the feeder thread). Shared by its --scale copies and loops; immutable
+ * once built. */
 struct rp_rq {
     atomic_int refs;
     int64_t ex_id, conn_id;
     int64_t t_us;               /* captured request time */
+    unsigned flags;             /* RQ_* */
     char *method;               /* malloc'd */
     char *target;               /* malloc'd, after --rewrite-path */
-    struct curl_slist *headers; /* owned */
+    char *head;                 /* malloc'd: request line, header lines,
+                                   empty line */
+    size_t head_len;
     uint8_t *body;              /* malloc'd or NULL */
     size_t body_len;
+    void *prep;                 /* the transport's form, or NULL */
+    void (*prep_free)(void *prep);
 };
 
-void rq_ref(struct rp_rq *rq);
-void rq_unref(struct rp_rq *rq); /* frees at zero; accepts NULL */
+void replay_rq_ref(struct rp_rq *rq);
+void replay_rq_unref(struct rp_rq *rq); /* frees at zero; accepts NULL */
 
 struct rp_job {
     struct rp_rq *rq;  /* one reference held by the job */
@@ -184,10 +216,11 @@ struct rp_heap {
     struct rp_job *v;
     size_t n, cap;
 };
-int heap_push(struct rp_heap *h, const struct rp_job *j); /* 0 / RP_ENOMEM */
-int heap_pop(struct rp_heap *h, struct rp_job *out);      /* 1 / 0 if empty */
-const struct rp_job *heap_top(const struct rp_heap *h);
-void heap_free(struct rp_heap *h);
+/* push: 0 or RP_ENOMEM; pop: 1, or 0 when empty. */
+int replay_heap_push(struct rp_heap *h, const struct rp_job *j);
+int replay_heap_pop(struct rp_heap *h, struct rp_job *out);
+const struct rp_job *replay_heap_top(const struct rp_heap *h);
+void replay_heap_free(struct rp_heap *h);
 
 /* Bounded lock-free single-producer single-consumer queue of fixed-size
  * elements. No locks on the hot path, so a descheduled producer never
@@ -201,11 +234,12 @@ struct rp_spsc {
     size_t elem;         /* element size in bytes */
     unsigned char *v;
 };
-int spsc_init(struct rp_spsc *q, size_t cap_pow2, size_t elem);
-void spsc_free(struct rp_spsc *q);
-int spsc_push(struct rp_spsc *q, const void *e); /* 0, or 1 when full */
-int spsc_pop(struct rp_spsc *q, void *out);      /* 1, or 0 when empty */
-size_t spsc_len(struct rp_spsc *q);
+int replay_spsc_init(struct rp_spsc *q, size_t cap_pow2, size_t elem);
+void replay_spsc_free(struct rp_spsc *q);
+/* push: 0, or 1 when full; pop: 1, or 0 when empty. */
+int replay_spsc_push(struct rp_spsc *q, const void *e);
+int replay_spsc_pop(struct rp_spsc *q, void *out);
+size_t replay_spsc_len(struct rp_spsc *q);
 
 /* Jobs from the feeder to one engine. */
 struct rp_ring {
@@ -237,11 +271,60 @@ struct rp_resq {
     atomic_int producers; /* still running; the recorder ends at 0 */
 };
 
-int resq_init(struct rp_resq *q, int nproducers, size_t cap_pow2);
-void resq_cleanup(struct rp_resq *q); /* frees the error strings left */
+int replay_resq_init(struct rp_resq *q, int nproducers, size_t cap_pow2);
+void replay_resq_cleanup(struct rp_resq *q); /* frees the error strings left */
 /* Pushes r into producer p's queue, sleeping briefly while it is full. */
-void resq_push(struct rp_resq *q, int p, const struct rp_res *r);
-void resq_producer_done(struct rp_resq *q);
+void replay_resq_push(struct rp_resq *q, int p, const struct rp_res *r);
+void replay_resq_producer_done(struct rp_resq *q);
+
+/* ---- sessions (sess.c) -------------------------------------------------- */
+
+/* A replayed session (--sessions): one captured connection (and copy,
+ * loop) on one replay connection of its own, owned by the core; the
+ * transport keeps the connection (or what pins it) in tp. A session idle
+ * for a while ends, and a later request of the same captured connection
+ * starts a new one. */
+struct rp_sess {
+    int64_t conn_id;
+    int copy, loop;
+    void *tp;                   /* the transport's per-session state */
+    int inflight;               /* its requests in flight */
+    int ready;                  /* on the core's ready list */
+    int idle;                   /* on the idle list */
+    int64_t idle_until_us;
+    struct rp_sess *idle_prev, *idle_next;
+    struct rp_sess *ready_next;
+    struct rp_job *wait;        /* FIFO of due jobs waiting for it */
+    size_t whead, wn, wcap;
+    struct rp_sess *next;       /* hash chain */
+};
+
+/* The sessions of one engine: a hash table and the idle list, oldest
+ * first. */
+struct rp_sess_table {
+    struct rp_sess **tab;
+    size_t cap, n;
+    struct rp_sess *idle_head, *idle_tail;
+};
+
+/* The session of (conn, copy, loop), or NULL. */
+struct rp_sess *replay_sess_find(struct rp_sess_table *t, int64_t conn,
+                                 int copy, int loop);
+/* Adds a new session; NULL when out of memory. */
+struct rp_sess *replay_sess_add(struct rp_sess_table *t, int64_t conn,
+                                int copy, int loop);
+/* Unlinks s from the table and the idle list and frees it (its wait FIFO
+ * must be empty or its jobs released by the caller). */
+void replay_sess_remove(struct rp_sess_table *t, struct rp_sess *s);
+void replay_sess_idle_append(struct rp_sess_table *t, struct rp_sess *s,
+                             int64_t until_us);
+void replay_sess_idle_unlink(struct rp_sess_table *t, struct rp_sess *s);
+/* push: 0 or RP_ENOMEM; pop: 1, or 0 when empty. */
+int replay_sess_wait_push(struct rp_sess *s, const struct rp_job *j);
+int replay_sess_wait_pop(struct rp_sess *s, struct rp_job *j);
+const struct rp_job *replay_sess_wait_top(const struct rp_sess *s);
+/* Releases every job left in every session and frees the table. */
+void replay_sess_table_free(struct rp_sess_table *t);
 
 /* ---- run context -------------------------------------------------------- */
 
@@ -264,8 +347,11 @@ struct rp_stats {
     int64_t first_sent_us, last_done_us;
 };
 
+struct rp_transport;
+
 struct rp_ctx {
     const struct rp_opts *o;
+    const struct rp_transport *tp; /* raw or curl (transport.h) */
     struct rp_plan plan;
     struct corpus *rd;          /* feeder's read handle */
     struct corpus *wr;          /* recorder's write handle */
@@ -294,31 +380,44 @@ struct rp_ctx {
 };
 
 /* Run-relative monotonic time in µs. */
-int64_t ctx_now(const struct rp_ctx *c);
+int64_t replay_now(const struct rp_ctx *c);
 
 /* Feeder thread body (sched.c): arg is the rp_ctx. */
-void *feeder_main(void *arg);
+void *replay_feeder_main(void *arg);
 /* First pass: fills c->plan (nsel, t0, span, gap). RP_EINPUT when nothing
  * is selected. */
-int sched_plan(struct rp_ctx *c, char *err);
+int replay_sched_plan(struct rp_ctx *c, char *err);
 
-/* Engines (engine.c). */
+/* Prepared requests (request.c). */
+/* Builds the prepared request of one exchange (body read through c->rd,
+ * head shaped, the transport's form added); *out holds one reference.
+ * RQ_PIPELINED is set when pipelined is 1. 0 or a negative code. */
+int replay_rq_build(struct rp_ctx *c, const struct corpus_exchange *ex,
+                    int pipelined, struct rp_rq **out, char *err);
+
+/* The payload of a chunked body p[0..n) (chunk lines, extensions and
+ * trailers as captured; possibly cut short) into *out (malloc'd, NULL when
+ * empty) and *out_len. 0 or RP_ENOMEM. */
+int replay_rq_dechunk(const uint8_t *p, size_t n, uint8_t **out,
+                      size_t *out_len);
+
+/* Engines (core.c): one per --threads, each a core with its transport. */
 struct rp_engine;
-int engine_new(struct rp_ctx *c, int idx, struct rp_engine **out, char *err);
-void engine_free(struct rp_engine *e);
-void *engine_main(void *arg);
-void engine_wake(struct rp_engine *e); /* async-signal-safe */
-enum corpus_errclass engine_errclass(int curl_code);
+int replay_engine_new(struct rp_ctx *c, int idx, struct rp_engine **out,
+                      char *err);
+void replay_engine_free(struct rp_engine *e);
+void *replay_engine_main(void *arg);
+void replay_engine_wake(struct rp_engine *e); /* async-signal-safe */
 
 /* Recorder (recorder.c). */
 /* Allocates the statistics' histograms: 0 or RP_ENOMEM. stats_cleanup
  * frees them and accepts a zeroed struct. */
-int rp_stats_init(struct rp_stats *st);
-void rp_stats_cleanup(struct rp_stats *st);
-void *recorder_main(void *arg);
-void recorder_summary(struct rp_ctx *c, FILE *f, int64_t elapsed_us,
-                      const char *status);
-int recorder_summary_json(struct rp_ctx *c, struct rp_buf *out,
-                          int64_t elapsed_us, const char *status);
+int replay_stats_init(struct rp_stats *st);
+void replay_stats_cleanup(struct rp_stats *st);
+void *replay_recorder_main(void *arg);
+void replay_recorder_summary(struct rp_ctx *c, FILE *f, int64_t elapsed_us,
+                             const char *status);
+int replay_recorder_summary_json(struct rp_ctx *c, struct rp_buf *out,
+                                 int64_t elapsed_us, const char *status);
 
 #endif

@@ -11,7 +11,6 @@
  * are kept in memory after the first pass so loops do not re-read them;
  * large ones are streamed on every pass, so memory does not grow with size.
  */
-#include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -23,6 +22,8 @@
 #define CACHE_MAX_REQS 65536
 #define CACHE_MAX_BYTES ((size_t)16 << 20)
 #define RING_WAIT_MS 50
+#define PIPE_SLOTS 16384 /* captured connections whose last response end
+                            the feeder remembers (direct mapped) */
 
 /* --ambiguous skip (the default): exchanges whose framing the capture had
  * to guess, or that break RFC 9112, are not replayed. */
@@ -33,8 +34,8 @@ static int ambiguous_skipped(const struct rp_opts *o,
            (ex->flags & (CORPUS_EX_AMBIGUOUS | CORPUS_EX_MALFORMED));
 }
 
-int64_t sched_due(const struct rp_plan *p, int64_t t_us, int64_t idx,
-                  int copy, int64_t loop)
+int64_t replay_sched_due(const struct rp_plan *p, int64_t t_us, int64_t idx,
+                         int copy, int64_t loop)
 {
     switch (p->mode) {
     case RM_SPEED: {
@@ -53,14 +54,14 @@ int64_t sched_due(const struct rp_plan *p, int64_t t_us, int64_t idx,
     }
 }
 
-int64_t sched_total(const struct rp_plan *p)
+int64_t replay_sched_total(const struct rp_plan *p)
 {
     if (p->loops <= 0)
         return -1;
     return p->nsel * p->scale * p->loops;
 }
 
-int sched_plan(struct rp_ctx *c, char *err)
+int replay_sched_plan(struct rp_ctx *c, char *err)
 {
     struct corpus_ex_cursor *cur = NULL;
     struct corpus_exchange ex;
@@ -81,7 +82,8 @@ int sched_plan(struct rp_ctx *c, char *err)
             p->origin_us = ex.req.first_us;
             have_origin = 1;
         }
-        if (!shape_filter_match(c->o, &ex, ex.req.first_us - p->origin_us))
+        if (!replay_shape_filter_match(c->o, &ex,
+                                       ex.req.first_us - p->origin_us))
             continue;
         if (ambiguous_skipped(c->o, &ex)) {
             skipped++;
@@ -146,17 +148,17 @@ static int ring_push(struct rp_ctx *c, struct rp_ring *r,
      * off up to 8 ms: the ring is refilled in bulk with few wake-ups. */
     int bulk = c->o->mode == RM_MAX && !c->o->sessions;
     struct timespec ts = {0, 1000000};
-    while (spsc_push(&r->q, j)) {
+    while (replay_spsc_push(&r->q, j)) {
         do {
             if (atomic_load(&c->stop) || atomic_load(&c->time_up))
                 return 1;
             nanosleep(&ts, NULL);
             if (bulk && ts.tv_nsec < 8000000)
                 ts.tv_nsec *= 2;
-        } while (bulk && spsc_len(&r->q) > r->q.cap / 2);
+        } while (bulk && replay_spsc_len(&r->q) > r->q.cap / 2);
     }
     /* One job in the ring: the engine emptied it and may be asleep. */
-    if (spsc_len(&r->q) == 1)
+    if (replay_spsc_len(&r->q) == 1)
         wake(r->wake_fd);
     return 0;
 }
@@ -165,68 +167,6 @@ static void ring_done(struct rp_ring *r)
 {
     atomic_store(&r->done, 1);
     wake(r->wake_fd);
-}
-
-/* ---- building requests -------------------------------------------------- */
-
-static int slist_emit(void *arg, const char *line)
-{
-    struct curl_slist **l = arg;
-    struct curl_slist *n = curl_slist_append(*l, line);
-    if (!n)
-        return RP_ENOMEM;
-    *l = n;
-    return 0;
-}
-
-static int method_has_body(const char *m, size_t body_len)
-{
-    return body_len > 0 || !strcmp(m, "POST") || !strcmp(m, "PUT") ||
-           !strcmp(m, "PATCH");
-}
-
-static int build_rq(struct rp_ctx *c, const struct corpus_exchange *ex,
-                    struct rp_rq **out, char *err)
-{
-    struct rp_rq *rq = calloc(1, sizeof *rq);
-    int rc = 0, red = 0;
-    if (!rq)
-        return rp_fail(err, RP_ENOMEM, "out of memory");
-    atomic_init(&rq->refs, 1);
-    rq->ex_id = ex->id;
-    rq->conn_id = ex->conn_id;
-    rq->t_us = ex->req.first_us;
-    rq->method = strdup(ex->method && *ex->method ? ex->method : "GET");
-    rq->target = shape_rewrite_apply(c->o, ex->target && *ex->target
-                                               ? ex->target : "/");
-    if (!rq->method || !rq->target) {
-        rc = rp_fail(err, RP_ENOMEM, "out of memory");
-        goto done;
-    }
-    if (ex->req.has_body && ex->req.body_len > 0) {
-        rc = corpus_body_get(c->rd, ex->req.body_hash, &rq->body,
-                             &rq->body_len, err);
-        if (rc)
-            goto done;
-    }
-    rc = shape_headers(c->o, ex->req.headers, ex->req.headers_len,
-                       method_has_body(rq->method, rq->body_len), slist_emit,
-                       &rq->headers, &red);
-    if (rc) {
-        rp_fail(err, rc, "out of memory building headers");
-        goto done;
-    }
-    if (red)
-        atomic_fetch_add(&c->redacted_dropped, (uint64_t)red);
-    if (ex->flags & (CORPUS_EX_REQ_TRUNCATED | CORPUS_EX_REQ_INCOMPLETE))
-        atomic_fetch_add(&c->partial_bodies, 1);
-done:
-    if (rc) {
-        rq_unref(rq);
-        rq = NULL;
-    }
-    *out = rq;
-    return rc;
 }
 
 /* ---- the feeder --------------------------------------------------------- */
@@ -243,12 +183,34 @@ struct feeder {
     struct rp_rq **cache;      /* loop 0's requests when small */
     size_t ncache, cache_cap, cache_bytes;
     int cache_off;             /* too big: stream every pass */
+    struct {                   /* per captured connection (hashed): when
+                                  its last response ended */
+        int64_t conn_id, resp_last_us;
+    } *pipe;
 };
+
+/* 1 when the captured client sent ex before the response to its previous
+ * request on the same connection had ended (pipelining). Exchanges come in
+ * request order, so the previous one of a connection was seen just before;
+ * a connection whose entry was taken by another one counts as not
+ * pipelined. */
+static int was_pipelined(struct feeder *f, const struct corpus_exchange *ex)
+{
+    if (!f->pipe || ex->conn_id <= 0)
+        return 0;
+    uint64_t h = (uint64_t)ex->conn_id * 0x9E3779B97F4A7C15ull;
+    size_t i = (size_t)(h >> 40) & (PIPE_SLOTS - 1);
+    int p = f->pipe[i].conn_id == ex->conn_id && ex->seq > 0 &&
+            ex->req.first_us < f->pipe[i].resp_last_us;
+    f->pipe[i].conn_id = ex->conn_id;
+    f->pipe[i].resp_last_us = ex->status ? ex->resp.last_us : 0;
+    return p;
+}
 
 static void notsent_flush(struct feeder *f)
 {
     for (size_t i = 0; i < f->nnotsent; i++)
-        resq_push(&f->c->resq, f->c->nengines, &f->notsent[i]);
+        replay_resq_push(&f->c->resq, f->c->nengines, &f->notsent[i]);
     f->nnotsent = 0;
 }
 
@@ -298,7 +260,7 @@ static void emit_job(struct feeder *f, struct rp_job *j)
         atomic_fetch_add(&c->scheduled, 1);
         notsent_add(f, j->rq->ex_id, j->copy, j->loop, j->due_us);
     }
-    rq_unref(j->rq);
+    replay_rq_unref(j->rq);
 }
 
 /* Emits every reordered job due at or before limit (all when limit < 0). */
@@ -306,8 +268,9 @@ static void emit_until(struct feeder *f, int64_t limit)
 {
     const struct rp_job *t;
     struct rp_job j;
-    while ((t = heap_top(&f->reorder)) && (limit < 0 || t->due_us <= limit)) {
-        heap_pop(&f->reorder, &j);
+    while ((t = replay_heap_top(&f->reorder)) &&
+           (limit < 0 || t->due_us <= limit)) {
+        replay_heap_pop(&f->reorder, &j);
         emit_job(f, &j);
     }
 }
@@ -328,10 +291,10 @@ static int schedule_rq(struct feeder *f, struct rp_rq *rq, int64_t idx,
                        int64_t loop)
 {
     const struct rp_plan *p = &f->c->plan;
-    int64_t due0 = sched_due(p, rq->t_us, idx, 0, loop);
+    int64_t due0 = replay_sched_due(p, rq->t_us, idx, 0, loop);
     if (p->duration_us && p->mode != RM_MAX && due0 >= p->duration_us) {
         f->finished = 1;
-        rq_unref(rq);
+        replay_rq_unref(rq);
         return 0;
     }
     for (int k = 0; k < p->scale; k++) {
@@ -339,18 +302,18 @@ static int schedule_rq(struct feeder *f, struct rp_rq *rq, int64_t idx,
         j.rq = rq;
         j.copy = k;
         j.loop = (int)loop;
-        j.due_us = sched_due(p, rq->t_us, idx, k, loop);
+        j.due_us = replay_sched_due(p, rq->t_us, idx, k, loop);
         j.seq = f->seq++;
         if (p->duration_us && p->mode != RM_MAX && j.due_us >= p->duration_us)
             continue;
-        rq_ref(rq);
-        if (heap_push(&f->reorder, &j)) {
-            rq_unref(rq);
-            rq_unref(rq);
+        replay_rq_ref(rq);
+        if (replay_heap_push(&f->reorder, &j)) {
+            replay_rq_unref(rq);
+            replay_rq_unref(rq);
             return rp_fail(f->c->feed_err, RP_ENOMEM, "out of memory");
         }
     }
-    rq_unref(rq);
+    replay_rq_unref(rq);
     /* Later requests are due no earlier than this one's first copy. */
     emit_until(f, due0);
     return 0;
@@ -359,7 +322,7 @@ static int schedule_rq(struct feeder *f, struct rp_rq *rq, int64_t idx,
 static void cache_drop(struct feeder *f)
 {
     for (size_t i = 0; i < f->ncache; i++)
-        rq_unref(f->cache[i]);
+        replay_rq_unref(f->cache[i]);
     free(f->cache);
     f->cache = NULL;
     f->ncache = f->cache_cap = 0;
@@ -370,9 +333,8 @@ static void cache_add(struct feeder *f, struct rp_rq *rq)
 {
     if (f->cache_off)
         return;
-    size_t bytes = rq->body_len + strlen(rq->target) + 256;
-    for (struct curl_slist *s = rq->headers; s; s = s->next)
-        bytes += strlen(s->data) + 16;
+    /* the transport's form: about as much again as the head */
+    size_t bytes = rq->body_len + 2 * rq->head_len + strlen(rq->target) + 256;
     if (f->ncache >= CACHE_MAX_REQS ||
         f->cache_bytes + bytes > CACHE_MAX_BYTES) {
         cache_drop(f);
@@ -388,7 +350,7 @@ static void cache_add(struct feeder *f, struct rp_rq *rq)
         f->cache = v;
         f->cache_cap = nc;
     }
-    rq_ref(rq);
+    replay_rq_ref(rq);
     f->cache[f->ncache++] = rq;
     f->cache_bytes += bytes;
 }
@@ -406,7 +368,7 @@ static int feed_pass(struct feeder *f, int64_t loop)
         for (size_t i = 0; i < f->ncache && !f->finished; i++) {
             if (open_ended_stop(f))
                 return 0;
-            rq_ref(f->cache[i]);
+            replay_rq_ref(f->cache[i]);
             if ((rc = schedule_rq(f, f->cache[i], (int64_t)i, loop)))
                 return rc;
         }
@@ -417,16 +379,16 @@ static int feed_pass(struct feeder *f, int64_t loop)
     while (!f->finished && (rc = corpus_ex_next(cur, &ex, c->feed_err)) == 1) {
         if (open_ended_stop(f))
             break;
-        if (!shape_filter_match(c->o, &ex,
-                                ex.req.first_us - c->plan.origin_us) ||
+        if (!replay_shape_filter_match(c->o, &ex,
+                                       ex.req.first_us - c->plan.origin_us) ||
             ambiguous_skipped(c->o, &ex))
             continue;
         struct rp_rq *rq = NULL;
         if (f->draining || atomic_load(&c->stop)) {
             /* Stopped: the due time is all a NOT_SENT result needs. */
             for (int k = 0; k < c->plan.scale; k++) {
-                int64_t due = sched_due(&c->plan, ex.req.first_us, idx, k,
-                                        loop);
+                int64_t due =
+                    replay_sched_due(&c->plan, ex.req.first_us, idx, k, loop);
                 if (c->plan.duration_us && c->plan.mode != RM_MAX &&
                     due >= c->plan.duration_us) {
                     if (k == 0)
@@ -442,7 +404,8 @@ static int feed_pass(struct feeder *f, int64_t loop)
             idx++;
             continue;
         }
-        if ((rc = build_rq(c, &ex, &rq, c->feed_err)))
+        if ((rc = replay_rq_build(c, &ex, was_pipelined(f, &ex), &rq,
+                                  c->feed_err)))
             break;
         if (loop == 0)
             cache_add(f, rq);
@@ -456,7 +419,7 @@ static int feed_pass(struct feeder *f, int64_t loop)
     return rc < 0 ? rc : 0;
 }
 
-void *feeder_main(void *arg)
+void *replay_feeder_main(void *arg)
 {
     struct rp_ctx *c = arg;
     struct feeder f;
@@ -464,6 +427,8 @@ void *feeder_main(void *arg)
     memset(&f, 0, sizeof f);
     f.c = c;
     f.cache_off = c->plan.loops == 1; /* one pass: nothing to reuse */
+    if (c->o->sessions)
+        f.pipe = calloc(PIPE_SLOTS, sizeof *f.pipe); /* NULL: none known */
     pthread_setname_np(pthread_self(), "rp-feeder");
     /* The rings hold seconds of work ahead: let the engines go first. */
     setpriority(PRIO_PROCESS, (id_t)gettid(), 5);
@@ -476,13 +441,14 @@ void *feeder_main(void *arg)
     emit_until(&f, -1);
     notsent_flush(&f);
     cache_drop(&f);
-    heap_free(&f.reorder);
+    free(f.pipe);
+    replay_heap_free(&f.reorder);
     c->feed_rc = rc;
     if (rc)
         atomic_store(&c->stop, 2);
     atomic_store(&c->feed_done, 1);
     for (int i = 0; i < c->nengines; i++)
         ring_done(&c->rings[i]);
-    resq_producer_done(&c->resq);
+    replay_resq_producer_done(&c->resq);
     return NULL;
 }

@@ -1,9 +1,11 @@
 /*
  * shape.c: request shaping for replay, kept free of I/O so it is unit
  * tested on its own: --filter selection, --rewrite-path regular expressions
- * and the header rules (what is replayed verbatim, what libcurl must set
- * itself, what is suppressed so libcurl does not add headers the client
- * never sent, and redacted values that must never leave the machine).
+ * and the head a request is replayed with: the captured bytes, with
+ * --host, --set-header and --drop-header applied in place and redacted
+ * values (which must never leave the machine) left out. What a transport
+ * then does with that head (the raw one sends it as it is, libcurl needs
+ * its own header dialect) is the transport's business.
  */
 #include <ctype.h>
 #include <fnmatch.h>
@@ -14,24 +16,17 @@
 
 #include "replay/replay_int.h"
 
-/* Headers libcurl derives itself or that describe the captured connection
- * rather than the request: never replayed verbatim. */
-static const char *const hop_headers[] = {
-    "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive",
-    "Expect", "Upgrade", "Proxy-Connection", "TE", "HTTP2-Settings",
-};
-
 #define REDACT_MARK "[redacted "
 
 /* Same test as cap_redact_is_marker (capture/redact.h); replay does not
  * link capture, so the marker prefix is checked here. */
-int shape_is_redacted(const char *value, size_t len)
+int replay_shape_is_redacted(const char *value, size_t len)
 {
     size_t m = sizeof REDACT_MARK - 1;
     return len >= m && strncmp(value, REDACT_MARK, m) == 0;
 }
 
-int shape_filter_parse(const char *arg, struct rp_filter *f, char *err)
+int replay_shape_filter_parse(const char *arg, struct rp_filter *f, char *err)
 {
     static const char *const keys[RF__COUNT] = {"method", "path", "host",
                                                 "status", "from", "to"};
@@ -120,8 +115,8 @@ static int filter_one(const struct rp_filter *f,
     }
 }
 
-int shape_filter_match(const struct rp_opts *o,
-                       const struct corpus_exchange *ex, int64_t rel_us)
+int replay_shape_filter_match(const struct rp_opts *o,
+                              const struct corpus_exchange *ex, int64_t rel_us)
 {
     int seen[RF__COUNT] = {0}, hit[RF__COUNT] = {0};
     for (int i = 0; i < o->nfilters; i++) {
@@ -136,7 +131,8 @@ int shape_filter_match(const struct rp_opts *o,
     return 1;
 }
 
-int shape_rewrite_parse(const char *arg, struct rp_rewrite *rw, char *err)
+int replay_shape_rewrite_parse(const char *arg, struct rp_rewrite *rw,
+                               char *err)
 {
     const char *sep = NULL;
     for (const char *p = arg; *p; p++) {
@@ -182,7 +178,7 @@ int shape_rewrite_parse(const char *arg, struct rp_rewrite *rw, char *err)
     return 0;
 }
 
-void shape_rewrite_free(struct rp_rewrite *rw)
+void replay_shape_rewrite_free(struct rp_rewrite *rw)
 {
     if (!rw || !rw->replacement)
         return;
@@ -224,7 +220,7 @@ static char *rewrite_one(const struct rp_rewrite *rw, const char *s)
     return b.data;
 }
 
-char *shape_rewrite_apply(const struct rp_opts *o, const char *target)
+char *replay_shape_rewrite_apply(const struct rp_opts *o, const char *target)
 {
     char *cur = strdup(target);
     for (int i = 0; cur && i < o->nrewrites; i++) {
@@ -250,179 +246,180 @@ static size_t opt_name_len(const char *s)
     return n;
 }
 
-static int name_in_set(const char *name, size_t n, const char *const *set,
-                       int nset, int is_set_header)
+int replay_shape_is_framing(const char *name, size_t n)
 {
-    for (int i = 0; i < nset; i++) {
-        const char *s = set[i];
-        size_t sn = is_set_header ? opt_name_len(s) : strlen(s);
-        if (sn == n && !strncasecmp(name, s, n))
+    return name_is(name, n, "Content-Length") ||
+           name_is(name, n, "Transfer-Encoding");
+}
+
+/* One captured header: its first line and any obs-fold continuation lines,
+ * as bytes (line ends included), with the name and the first line's value
+ * (trimmed) as views. */
+struct hdr {
+    const char *start;
+    size_t len;
+    const char *name, *val;
+    size_t nlen, vlen;
+};
+
+/* The header at *p (up to end); 1 with *h, 0 at the end. Empty lines are
+ * skipped. A line without a colon has nlen 0 and is kept as it is. */
+static int next_hdr(const char **p, const char *end, struct hdr *h)
+{
+    while (*p < end && (**p == '\r' || **p == '\n'))
+        (*p)++;
+    if (*p >= end)
+        return 0;
+    const char *s = *p;
+    const char *nl = memchr(s, '\n', (size_t)(end - s));
+    const char *le = nl ? nl : end;
+    const char *e = le > s && le[-1] == '\r' ? le - 1 : le;
+    const char *q = nl ? nl + 1 : end;
+    while (q < end && (*q == ' ' || *q == '\t')) { /* continuation lines */
+        const char *n2 = memchr(q, '\n', (size_t)(end - q));
+        q = n2 ? n2 + 1 : end;
+    }
+    *p = q;
+    h->start = s;
+    h->len = (size_t)(q - s);
+    const char *colon = memchr(s, ':', (size_t)(e - s));
+    if (!colon) {
+        h->name = h->val = s;
+        h->nlen = h->vlen = 0;
+        return 1;
+    }
+    const char *ne = colon;
+    while (ne > s && (ne[-1] == ' ' || ne[-1] == '\t'))
+        ne--;
+    const char *v = colon + 1;
+    while (v < e && (*v == ' ' || *v == '\t'))
+        v++;
+    const char *ve = e;
+    while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+        ve--;
+    h->name = s;
+    h->nlen = (size_t)(ne - s);
+    h->val = v;
+    h->vlen = (size_t)(ve - v);
+    return 1;
+}
+
+/* Appends "Name: value\r\n" of a --set-header option. */
+static int put_set_header(struct rp_buf *out, const char *opt)
+{
+    size_t n = opt_name_len(opt);
+    const char *v = strchr(opt, ':');
+    v = v ? v + 1 : opt + strlen(opt);
+    while (*v == ' ' || *v == '\t')
+        v++;
+    int rc = rp_buf_append(out, opt, n);
+    if (!rc)
+        rc = rp_buf_append(out, ": ", 2);
+    if (!rc)
+        rc = rp_buf_puts(out, v);
+    if (!rc)
+        rc = rp_buf_append(out, "\r\n", 2);
+    return rc;
+}
+
+/* Appends every --set-header option named name[0..n) and marks it used. */
+static int put_set_named(const struct rp_opts *o, const char *name, size_t n,
+                         unsigned char *used, struct rp_buf *out)
+{
+    int rc = 0;
+    for (int i = 0; !rc && i < o->nset_headers; i++) {
+        const char *s = o->set_headers[i];
+        size_t sn = opt_name_len(s);
+        if (used[i] || sn != n || strncasecmp(s, name, n))
+            continue;
+        used[i] = 1;
+        rc = put_set_header(out, s);
+    }
+    return rc;
+}
+
+static int in_drop(const struct rp_opts *o, const char *name, size_t n)
+{
+    for (int i = 0; i < o->ndrop_headers; i++)
+        if (name_is(name, n, o->drop_headers[i]))
+            return 1;
+    return 0;
+}
+
+static int in_set(const struct rp_opts *o, const char *name, size_t n)
+{
+    for (int i = 0; i < o->nset_headers; i++) {
+        const char *s = o->set_headers[i];
+        if (opt_name_len(s) == n && !strncasecmp(s, name, n))
             return 1;
     }
     return 0;
 }
 
-/* Emits "Name: value", or "Name;" for an empty value (libcurl's syntax for
- * an empty header; "Name:" would remove it). */
-static int emit_header(const char *name, size_t nlen, const char *val,
-                       size_t vlen, int (*emit)(void *, const char *),
-                       void *arg)
-{
-    char stack[512];
-    size_t need = nlen + vlen + 3;
-    char *line = need <= sizeof stack ? stack : malloc(need);
-    if (!line)
-        return RP_ENOMEM;
-    memcpy(line, name, nlen);
-    if (vlen) {
-        memcpy(line + nlen, ": ", 2);
-        memcpy(line + nlen + 2, val, vlen);
-        line[nlen + 2 + vlen] = '\0';
-    } else {
-        line[nlen] = ';';
-        line[nlen + 1] = '\0';
-    }
-    int rc = emit(arg, line);
-    if (line != stack)
-        free(line);
-    return rc;
-}
-
-/* One parsed header line; folded continuation lines are joined. */
-struct hline {
-    const char *name, *val;
-    size_t nlen, vlen;
-};
-
-/* Parses the next header at *p (up to end); returns 1 with *h, 0 at end.
- * Values of folded lines are returned up to the first line only; the
- * continuation is appended by the caller through *fold. */
-static int next_line(const char **p, const char *end, struct hline *h)
-{
-    while (*p < end) {
-        const char *s = *p;
-        const char *nl = memchr(s, '\n', (size_t)(end - s));
-        const char *le = nl ? nl : end;
-        *p = nl ? nl + 1 : end;
-        const char *e = le;
-        if (e > s && e[-1] == '\r')
-            e--;
-        if (e == s)
-            continue;
-        const char *colon = memchr(s, ':', (size_t)(e - s));
-        if (!colon || colon == s)
-            continue; /* not a header line: skipped */
-        h->name = s;
-        h->nlen = (size_t)(colon - s);
-        const char *v = colon + 1;
-        while (v < e && (*v == ' ' || *v == '\t'))
-            v++;
-        const char *ve = e;
-        while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
-            ve--;
-        h->val = v;
-        h->vlen = (size_t)(ve - v);
-        return 1;
-    }
-    return 0;
-}
-
-int shape_headers(const struct rp_opts *o, const char *hdrs, size_t len,
-                  int has_body, int (*emit)(void *arg, const char *line),
-                  void *arg, int *redacted_dropped)
+int replay_shape_head(const struct rp_opts *o, const char *method,
+                      const char *target, const char *version,
+                      const char *hdrs, size_t len, struct rp_buf *out,
+                      int *redacted_dropped)
 {
     const char *p = hdrs ? hdrs : "", *end = hdrs ? hdrs + len : p;
-    int have_host = 0, have_accept = 0, have_ctype = 0, rc = 0;
-    struct hline h;
-    struct rp_buf fold;
-    rp_buf_init(&fold, 0);
-    if (redacted_dropped)
-        *redacted_dropped = 0;
-    while (!rc && next_line(&p, end, &h)) {
-        /* Join obs-fold continuation lines into this value. */
-        const char *val = h.val;
-        size_t vlen = h.vlen;
-        if (p < end && (*p == ' ' || *p == '\t')) {
-            rp_buf_reset(&fold);
-            rc = rp_buf_append(&fold, h.val, h.vlen);
-            while (!rc && p < end && (*p == ' ' || *p == '\t')) {
-                const char *nl = memchr(p, '\n', (size_t)(end - p));
-                const char *le = nl ? nl : end;
-                const char *s = p, *e = le;
-                if (e > s && e[-1] == '\r')
-                    e--;
-                while (s < e && (*s == ' ' || *s == '\t'))
-                    s++;
-                rc = rp_buf_append(&fold, " ", 1);
+    unsigned char used_stack[64], *used = used_stack;
+    int have_host = 0, rc, red = 0;
+    struct hdr h;
+    if (o->nset_headers > (int)sizeof used_stack) {
+        used = calloc((size_t)o->nset_headers, 1);
+        if (!used)
+            return RP_ENOMEM;
+    } else {
+        memset(used_stack, 0, sizeof used_stack);
+    }
+    rc = rp_buf_printf(out, "%s %s %s\r\n", method, target,
+                       version && *version ? version : "HTTP/1.1");
+    while (!rc && next_hdr(&p, end, &h)) {
+        int host = h.nlen && name_is(h.name, h.nlen, "Host");
+        if (h.nlen && in_drop(o, h.name, h.nlen))
+            continue;
+        if (host && o->host) {
+            if (!have_host) {
+                rc = rp_buf_append(out, h.name, h.nlen);
                 if (!rc)
-                    rc = rp_buf_append(&fold, s, (size_t)(e - s));
-                p = nl ? nl + 1 : end;
+                    rc = rp_buf_append(out, ": ", 2);
+                if (!rc)
+                    rc = rp_buf_puts(out, o->host);
+                if (!rc)
+                    rc = rp_buf_append(out, "\r\n", 2);
             }
-            if (rc)
-                break;
-            val = fold.data ? fold.data : "";
-            vlen = fold.len;
-        }
-        int hop = 0;
-        for (size_t i = 0; i < sizeof hop_headers / sizeof *hop_headers; i++)
-            if (name_is(h.name, h.nlen, hop_headers[i]))
-                hop = 1;
-        if (hop)
-            continue;
-        if (name_is(h.name, h.nlen, "Host")) {
-            if (have_host)
-                continue;
             have_host = 1;
-            if (o->host) {
-                rc = emit_header(h.name, h.nlen, o->host, strlen(o->host),
-                                 emit, arg);
-                continue;
-            }
-            if (name_in_set(h.name, h.nlen, o->set_headers, o->nset_headers,
-                            1) ||
-                name_in_set(h.name, h.nlen, o->drop_headers,
-                            o->ndrop_headers, 0))
-                continue;
-        } else if (name_in_set(h.name, h.nlen, o->drop_headers,
-                               o->ndrop_headers, 0) ||
-                   name_in_set(h.name, h.nlen, o->set_headers,
-                               o->nset_headers, 1)) {
             continue;
         }
-        if (shape_is_redacted(val, vlen)) {
-            if (redacted_dropped)
-                (*redacted_dropped)++;
+        have_host |= host;
+        if (h.nlen && in_set(o, h.name, h.nlen)) {
+            /* the first of its name takes the options' values; the later
+             * ones of that name have been replaced too */
+            rc = put_set_named(o, h.name, h.nlen, used, out);
             continue;
         }
-        if (name_is(h.name, h.nlen, "Accept"))
-            have_accept = 1;
-        if (name_is(h.name, h.nlen, "Content-Type"))
-            have_ctype = 1;
-        rc = emit_header(h.name, h.nlen, val, vlen, emit, arg);
+        if (h.nlen && replay_shape_is_redacted(h.val, h.vlen)) {
+            red++;
+            continue;
+        }
+        rc = rp_buf_append(out, h.start, h.len);
+        if (!rc && h.start[h.len - 1] != '\n')
+            rc = rp_buf_append(out, "\r\n", 2);
     }
     if (!rc && !have_host && o->host)
-        rc = emit_header("Host", 4, o->host, strlen(o->host), emit, arg);
+        rc = rp_buf_printf(out, "Host: %s\r\n", o->host);
     for (int i = 0; !rc && i < o->nset_headers; i++) {
         const char *s = o->set_headers[i];
-        size_t n = opt_name_len(s);
-        if (name_is(s, n, "Host") && o->host)
+        if (used[i] || (o->host && name_is(s, opt_name_len(s), "Host")))
             continue;
-        const char *v = strchr(s, ':');
-        v = v ? v + 1 : s + strlen(s);
-        while (*v == ' ' || *v == '\t')
-            v++;
-        if (name_is(s, n, "Accept"))
-            have_accept = 1;
-        if (name_is(s, n, "Content-Type"))
-            have_ctype = 1;
-        rc = emit_header(s, n, v, strlen(v), emit, arg);
+        used[i] = 1;
+        rc = put_set_header(out, s);
     }
-    if (!rc && !have_accept)
-        rc = emit(arg, "Accept:");
-    if (!rc && has_body && !have_ctype)
-        rc = emit(arg, "Content-Type:");
     if (!rc)
-        rc = emit(arg, "Expect:");
-    rp_buf_cleanup(&fold);
-    return rc;
+        rc = rp_buf_append(out, "\r\n", 2);
+    if (used != used_stack)
+        free(used);
+    if (redacted_dropped)
+        *redacted_dropped = red;
+    return rc ? RP_ENOMEM : 0;
 }

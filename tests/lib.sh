@@ -91,7 +91,9 @@ CONF
 }
 
 # start_tcpdump PORT FILE: records loopback traffic on PORT to FILE with
-# tcpdump and sets TCPDUMP_PID. Call it directly, not in $(...): a command
+# tcpdump and sets TCPDUMP_PID. The 64 MiB buffer (-B) matters with -s 0:
+# libpcap sizes its ring's slots by the snapshot length, so the default 2 MiB
+# holds only a few 64 KB loopback segments and a burst of them is dropped. Call it directly, not in $(...): a command
 # substitution would wait for tcpdump to exit. Stop with stop_tcpdump, which
 # lets tcpdump flush the file.
 start_tcpdump() {

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # tests/run.sh: the one command that tests reprise on any machine. Installs
 # what is missing, builds with AddressSanitizer and UBSan into build-asan/,
-# runs the libFuzzer targets for a bounded time, then every unit and
-# end-to-end test with ctest. Arguments go to ctest (e.g. -R capture).
+# runs the libFuzzer targets for a bounded time and the threads under
+# ThreadSanitizer (tests/tsan.sh), then every unit and end-to-end test with
+# ctest. Arguments go to ctest (e.g. -R capture).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,12 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 # time (FUZZ_SECONDS, default 30); FUZZ_SECONDS=0 skips it.
 if [ "${FUZZ_SECONDS:-30}" != 0 ]; then
     ./tests/fuzz/run.sh "${FUZZ_SECONDS:-30}"
+fi
+
+# The capture and replay threads under ThreadSanitizer: a TSan build of the
+# reprise binary only and short runs (tests/tsan.sh, ~35 s); TSAN=0 skips.
+if [ "${TSAN:-1}" != 0 ]; then
+    ./tests/tsan.sh
 fi
 
 ctest --test-dir "$build" --output-on-failure "$@"

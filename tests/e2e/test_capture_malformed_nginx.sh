@@ -76,7 +76,7 @@ GET|||400|malformed|GET
 POST|/p|HTTP/1.1|501|ambiguous-framing,malformed|None
 POST|/p|HTTP/1.1|400|ambiguous-framing,malformed|None
 GET|/|HTTP/0.9|200||GET /
-POST|/t|HTTP/1.1|400|ambiguous-framing|None
+POST|/t|HTTP/1.1|400|ambiguous-framing,req_chunked|None
 POST|/w|HTTP/1.1|400|ambiguous-framing,malformed|None
 CONNECT|host:25|HTTP/1.0|400|malformed|CONNECT host:25 / HTTP/1.0
 GET|/a|HTTP/1.1|400|ambiguous-framing,malformed|None"

@@ -5,8 +5,11 @@
 # once with its captured target; response body hashes equal the captured
 # ones; --speed stretches or squeezes the spread of send times as asked;
 # --scale 3 multiplies the counts exactly; --sessions keeps each captured
-# connection's order; --rate spaces requests evenly.
+# connection's order; --rate spaces requests evenly. Runs once per engine
+# (REPRISE_ENGINE, see CMakeLists.txt).
+# engines: raw curl
 source "$SRC/tests/lib.sh"
+ENGINE=${REPRISE_ENGINE:-raw}
 
 command -v nginx >/dev/null || skip "nginx not installed"
 command -v tcpdump >/dev/null || skip "tcpdump not installed"
@@ -39,7 +42,7 @@ n=$(sqlite3 "$TMP/c.db" "SELECT count(*) FROM exchanges")
 P2=$(free_port)
 start_nginx dst "$P2"
 log="$TMP/dst/access.log"
-replay() { "$REPRISE" replay "$TMP/c.db" --target "http://127.0.0.1:$P2" --quiet "$@"; }
+replay() { "$REPRISE" replay "$TMP/c.db" --target "http://127.0.0.1:$P2" --quiet --engine "$ENGINE" "$@"; }
 q() { sqlite3 "$TMP/c.db" "$1"; }
 last_run() { q "SELECT max(id) FROM runs"; }
 

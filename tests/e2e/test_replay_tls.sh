@@ -3,8 +3,23 @@
 # port is replayed to the same nginx's TLS port (self-signed certificate made
 # here): without trust every request is a tls error result; with --cacert it
 # verifies; with --http2 --insecure ALPN negotiates HTTP/2 (nginx logs
-# HTTP/2.0); --host and --set-header reach the server.
+# HTTP/2.0); --host and --set-header reach the server. TLS and HTTP/2 are
+# the curl engine's: run for the raw engine (REPRISE_ENGINE=raw, see
+# CMakeLists.txt), the test checks that raw refuses them with a clear error.
+# engines: raw curl
 source "$SRC/tests/lib.sh"
+ENGINE=${REPRISE_ENGINE:-curl}
+if [ "$ENGINE" = raw ]; then
+    for args in "--target https://127.0.0.1:1" "--target http://127.0.0.1:1 --http2"; do
+        rc=0
+        # shellcheck disable=SC2086
+        "$REPRISE" replay "$TMP/none.db" $args --engine raw 2> "$TMP/err" || rc=$?
+        [ "$rc" -eq 2 ] && grep -q "needs --engine curl" "$TMP/err" \
+            || { cat "$TMP/err"; fail "--engine raw $args: exit $rc, expected 2 naming curl"; }
+    done
+    pass "--engine raw refuses https:// and --http2, naming --engine curl"
+    exit 0
+fi
 
 command -v nginx >/dev/null || skip "nginx not installed"
 command -v tcpdump >/dev/null || skip "tcpdump not installed"

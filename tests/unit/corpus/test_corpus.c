@@ -455,6 +455,52 @@ static void test_reject_newer(void **state)
     corpus_close(c, NULL);
 }
 
+/* corpus_add_results: multi-row inserts of 16 and single rows for the
+ * rest give the same rows as one by one, NULLs and errors included. */
+static void test_results_batch(void **state)
+{
+    struct fixture *f = *state;
+    char err[RP_ERRLEN];
+    struct corpus *c;
+    assert_int_equal(corpus_open(f->path, CORPUS_CREATE, &c, err), 0);
+    int64_t cap = write_capture(c), run;
+    struct corpus_run_info ri = {cap, "b", "http://127.0.0.1:8080", "max",
+                                 NULL, T0};
+    assert_int_equal(corpus_run_begin(c, &ri, &run, err), 0);
+    struct corpus_result rs[37];
+    memset(rs, 0, sizeof rs);
+    for (int i = 0; i < 37; i++) {
+        rs[i].exchange_id = 1 + i % 2;
+        rs[i].copy = i;
+        rs[i].scheduled_us = i;
+        rs[i].sent_us = i % 5 ? i + 1 : -1;
+        rs[i].first_byte_us = rs[i].done_us = rs[i].sent_us;
+        rs[i].status = i % 5 ? 200 : 0;
+        rs[i].error_class = i % 5 ? CORPUS_ERR_NONE : CORPUS_ERR_NOT_SENT;
+        rs[i].error = i % 7 ? NULL : "message";
+    }
+    size_t added = 0;
+    assert_int_equal(corpus_add_results(c, run, rs, 37, &added, err), 0);
+    assert_int_equal(added, 37);
+    assert_int_equal(corpus_run_end(c, run, T0 + 1, "complete", NULL, err),
+                     0);
+    struct corpus_sample_cursor *sc;
+    struct corpus_sample s;
+    assert_int_equal(corpus_samples_open(c, CORPUS_SET_RUN, run, &sc, err),
+                     0);
+    int n = 0, notsent = 0;
+    while (corpus_samples_next(sc, &s, err) == 1) {
+        assert_int_equal(s.t_us, s.copy);
+        assert_int_equal(s.exchange_id, 1 + s.copy % 2);
+        notsent += s.error_class == CORPUS_ERR_NOT_SENT;
+        n++;
+    }
+    corpus_samples_close(sc);
+    assert_int_equal(n, 37);
+    assert_int_equal(notsent, 8);
+    assert_int_equal(corpus_close(c, err), 0);
+}
+
 /* A version 1 file (results keyed by exchange before loop): readers read
  * it as it is, in the same order as a current file; the first writer
  * upgrades it to the current key, keeping every row and the view. */
@@ -852,6 +898,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_export_jsonl, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reject_foreign, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reject_newer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_results_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upgrade_v1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_async_matches_sync, setup,

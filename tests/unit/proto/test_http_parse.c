@@ -748,6 +748,32 @@ static void test_guard_page(void **st)
     munmap(m, (size_t)pg * 2);
 }
 
+/* http_dechunk: the payload of a framed chunked body, whole, cut short at
+ * every offset, in place, and malformed. */
+static void test_dechunk(void **st)
+{
+    (void)st;
+    const char framed[] = "3;ext=\"a b\"\r\nabc\r\n"
+                          "A\r\n0123456789\r\n"
+                          "0\r\nTrailer: x\r\n\r\nafter";
+    uint8_t out[sizeof framed];
+    size_t n = sizeof framed - 1;
+    size_t len = http_dechunk((const uint8_t *)framed, n, out);
+    assert_int_equal(len, 13);
+    assert_memory_equal(out, "abc0123456789", 13);
+    for (size_t cut = 0; cut <= n; cut++) {
+        size_t l = http_dechunk((const uint8_t *)framed, cut, out);
+        assert_true(l <= 13);
+        assert_memory_equal(out, "abc0123456789", l);
+    }
+    uint8_t inplace[sizeof framed];
+    memcpy(inplace, framed, sizeof framed);
+    assert_int_equal(http_dechunk(inplace, n, inplace), 13);
+    assert_memory_equal(inplace, "abc0123456789", 13);
+    assert_int_equal(http_dechunk((const uint8_t *)"zz\r\n", 4, out), 0);
+    assert_int_equal(http_dechunk((const uint8_t *)"0\r\n\r\n", 5, out), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -777,6 +803,7 @@ int main(void)
         cmocka_unit_test(test_partial_head),
         cmocka_unit_test(test_llhttp_differences),
         cmocka_unit_test(test_guard_page),
+        cmocka_unit_test(test_dechunk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,7 +7,10 @@
  * server inside the test on 127.0.0.1, over a corpus the test writes
  * through the corpus API: the server must see exactly the captured
  * requests (method, target, body, Host), and the run must hold one result
- * per scheduled request, including errors for a closed port and timeouts.
+ * per scheduled request, including errors for a closed port and timeouts,
+ * response framing (chunked, close-delimited, 1xx, 204, 304, 101, broken
+ * responses), pipelining and pipelined sessions. Every whole run is run
+ * once per engine (raw, curl).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -30,6 +33,7 @@
 #include "corpus/corpus.h"
 #include "replay/replay.h"
 #include "replay/replay_int.h"
+#include "replay/transport.h"
 #include "tests/unit/tmp_fixture.h"
 
 /* ---- shaping ------------------------------------------------------------ */
@@ -56,89 +60,142 @@ static int has_line(const struct lines *l, const char *s)
     return 0;
 }
 
-static void test_headers_default(void **state)
+/* The head shaped for one captured header block, as a C string. */
+static char *head_of(const struct rp_opts *o, const char *method,
+                     const char *target, const char *h, int *red)
+{
+    struct rp_buf b;
+    rp_buf_init(&b, 0);
+    assert_int_equal(replay_shape_head(o, method, target, "HTTP/1.1", h,
+                                       h ? strlen(h) : 0, &b, red),
+                     0);
+    return b.data;
+}
+
+static const char odd_headers[] = "Host: shop.example\r\n"
+                                  "User-Agent: app/1.0\r\n"
+                                  "content-length: 5\r\n"
+                                  "Transfer-Encoding: chunked\r\n"
+                                  "Connection: keep-alive\r\n"
+                                  "Expect: 100-continue\r\n"
+                                  "Cookie: a=1\r\n"
+                                  "Cookie: b=2\r\n"
+                                  "Authorization: [redacted sha256:abcd]\r\n"
+                                  "X-Empty:\r\n"
+                                  "X-Folded: one\r\n"
+                                  "  two\r\n"
+                                  "x-CASE:  spaced \r\n";
+
+/* With no options the head is the captured bytes, less the redacted. */
+static void test_head_verbatim(void **state)
 {
     (void)state;
     struct rp_opts o;
     memset(&o, 0, sizeof o);
-    const char *h = "Host: shop.example\r\n"
-                    "User-Agent: app/1.0\r\n"
-                    "Content-Length: 5\r\n"
-                    "Transfer-Encoding: chunked\r\n"
-                    "Connection: keep-alive\r\n"
-                    "Expect: 100-continue\r\n"
-                    "Cookie: a=1\r\n"
-                    "Cookie: b=2\r\n"
-                    "Authorization: [redacted sha256:abcd]\r\n"
-                    "X-Empty:\r\n"
-                    "X-Folded: one\r\n"
-                    "  two\r\n";
-    struct lines l = {0};
     int red = 0;
-    assert_int_equal(shape_headers(&o, h, strlen(h), 0, collect, &l, &red),
-                     0);
+    char *h = head_of(&o, "POST", "/p?q=1", odd_headers, &red);
     assert_int_equal(red, 1);
+    assert_string_equal(h, "POST /p?q=1 HTTP/1.1\r\n"
+                           "Host: shop.example\r\n"
+                           "User-Agent: app/1.0\r\n"
+                           "content-length: 5\r\n"
+                           "Transfer-Encoding: chunked\r\n"
+                           "Connection: keep-alive\r\n"
+                           "Expect: 100-continue\r\n"
+                           "Cookie: a=1\r\n"
+                           "Cookie: b=2\r\n"
+                           "X-Empty:\r\n"
+                           "X-Folded: one\r\n"
+                           "  two\r\n"
+                           "x-CASE:  spaced \r\n"
+                           "\r\n");
+    free(h);
+    h = head_of(&o, "OPTIONS", "*", NULL, NULL);
+    assert_string_equal(h, "OPTIONS * HTTP/1.1\r\n\r\n");
+    free(h);
+    assert_true(replay_shape_is_redacted("[redacted 3 bytes]", 18));
+    assert_false(replay_shape_is_redacted("[redacte", 8));
+    assert_true(replay_shape_is_framing("content-LENGTH", 14));
+    assert_false(replay_shape_is_framing("Content-Type", 12));
+}
+
+/* --set-header, --drop-header and --host edit in place. */
+static void test_head_options(void **state)
+{
+    (void)state;
+    struct rp_opts o;
+    memset(&o, 0, sizeof o);
+    const char *set[] = {"authorization:Bearer t", "X-New: 1", "Cookie: c=3"};
+    const char *drop[] = {"user-agent"};
+    o.set_headers = set;
+    o.nset_headers = 3;
+    o.drop_headers = drop;
+    o.ndrop_headers = 1;
+    o.host = "staging.example";
+    int red = -1;
+    char *h = head_of(&o, "GET", "/", "host: shop.example\r\nUser-Agent: x\r\n"
+                      "Cookie: a=1\r\nAuthorization: [redacted]x\r\n"
+                      "Accept: */*\r\nCookie: b=2\r\n", &red);
+    assert_int_equal(red, 0); /* replaced by --set-header, not "dropped" */
+    assert_string_equal(h, "GET / HTTP/1.1\r\n"
+                           "host: staging.example\r\n"
+                           "Cookie: c=3\r\n"
+                           "authorization: Bearer t\r\n"
+                           "Accept: */*\r\n"
+                           "X-New: 1\r\n"
+                           "\r\n");
+    free(h);
+    /* --host with no captured Host adds one. */
+    memset(&o, 0, sizeof o);
+    o.host = "h.example";
+    h = head_of(&o, "GET", "/", "A: 1\r\n", NULL);
+    assert_string_equal(h, "GET / HTTP/1.1\r\nA: 1\r\nHost: h.example\r\n\r\n");
+    free(h);
+}
+
+/* libcurl's dialect of a shaped head (tp_curl.c). */
+static void test_curl_headers(void **state)
+{
+    (void)state;
+    struct rp_opts o;
+    memset(&o, 0, sizeof o);
+    char *h = head_of(&o, "GET", "/", odd_headers, NULL);
+    struct lines l = {0};
+    assert_int_equal(replay_curl_header_lines(h, strlen(h), 0, collect, &l),
+                     0);
+    free(h);
     assert_true(has_line(&l, "Host: shop.example"));
     assert_true(has_line(&l, "User-Agent: app/1.0"));
     assert_true(has_line(&l, "Cookie: a=1"));
     assert_true(has_line(&l, "Cookie: b=2"));
     assert_true(has_line(&l, "X-Empty;"));
     assert_true(has_line(&l, "X-Folded: one two"));
+    assert_true(has_line(&l, "x-CASE: spaced"));
     assert_true(has_line(&l, "Accept:"));  /* curl adds none */
     assert_true(has_line(&l, "Expect:"));
     assert_false(has_line(&l, "Content-Type:")); /* no body */
     for (int i = 0; i < l.n; i++) {
-        assert_null(strstr(l.v[i], "Content-Length"));
+        assert_null(strcasestr(l.v[i], "Content-Length"));
         assert_null(strstr(l.v[i], "chunked"));
         assert_null(strstr(l.v[i], "keep-alive"));
         assert_null(strstr(l.v[i], "redacted"));
         assert_null(strstr(l.v[i], "100-continue"));
     }
     assert_string_equal(l.v[0], "Host: shop.example"); /* order kept */
-}
-
-static void test_headers_options(void **state)
-{
-    (void)state;
-    struct rp_opts o;
-    memset(&o, 0, sizeof o);
-    const char *set[] = {"Authorization: Bearer t", "X-New: 1"};
-    const char *drop[] = {"user-agent"};
-    o.set_headers = set;
-    o.nset_headers = 2;
-    o.drop_headers = drop;
-    o.ndrop_headers = 1;
-    o.host = "staging.example";
-    const char *h = "Host: shop.example\r\nUser-Agent: x\r\n"
-                    "Authorization: [redacted]x\r\nAccept: text/html\r\n"
-                    "Content-Type: application/json\r\n";
-    struct lines l = {0};
-    int red = -1;
-    assert_int_equal(shape_headers(&o, h, strlen(h), 1, collect, &l, &red),
-                     0);
-    assert_int_equal(red, 0); /* replaced by --set-header, not "dropped" */
-    assert_true(has_line(&l, "Host: staging.example"));
-    assert_false(has_line(&l, "Host: shop.example"));
-    assert_false(has_line(&l, "User-Agent: x"));
-    assert_true(has_line(&l, "Authorization: Bearer t"));
-    assert_true(has_line(&l, "X-New: 1"));
-    assert_true(has_line(&l, "Accept: text/html"));
-    assert_false(has_line(&l, "Accept:"));
-    assert_false(has_line(&l, "Content-Type:"));
-
     /* A body without a captured Content-Type: suppress curl's default. */
-    memset(&o, 0, sizeof o);
+    const char *h2 = "POST / HTTP/1.1\r\nHost: a\r\n\r\n";
     struct lines l2 = {0};
-    assert_int_equal(shape_headers(&o, "Host: a\r\n", 9, 1, collect, &l2,
-                                   NULL), 0);
+    assert_int_equal(replay_curl_header_lines(h2, strlen(h2), 1, collect,
+                                              &l2), 0);
     assert_true(has_line(&l2, "Content-Type:"));
-    /* --host with no captured Host still sends one. */
-    o.host = "h.example";
+    const char *h3 = "POST / HTTP/1.1\r\nAccept: text/html\r\n"
+                     "Content-Type: application/json\r\n\r\n";
     struct lines l3 = {0};
-    assert_int_equal(shape_headers(&o, NULL, 0, 0, collect, &l3, NULL), 0);
-    assert_true(has_line(&l3, "Host: h.example"));
-    assert_true(shape_is_redacted("[redacted 3 bytes]", 18));
-    assert_false(shape_is_redacted("[redacte", 8));
+    assert_int_equal(replay_curl_header_lines(h3, strlen(h3), 1, collect,
+                                              &l3), 0);
+    assert_true(has_line(&l3, "Accept: text/html"));
+    assert_false(has_line(&l3, "Accept:"));
+    assert_false(has_line(&l3, "Content-Type:"));
 }
 
 static struct corpus_exchange mkex(const char *method, const char *target,
@@ -160,30 +217,34 @@ static void test_filters(void **state)
     struct rp_filter f[4];
     char err[RP_ERRLEN];
     memset(&o, 0, sizeof o);
-    assert_int_equal(shape_filter_parse("method=GET", &f[0], err), 0);
-    assert_int_equal(shape_filter_parse("method=POST", &f[1], err), 0);
-    assert_int_equal(shape_filter_parse("path=/api/*", &f[2], err), 0);
-    assert_int_equal(shape_filter_parse("status=2xx", &f[3], err), 0);
+    assert_int_equal(replay_shape_filter_parse("method=GET", &f[0], err), 0);
+    assert_int_equal(replay_shape_filter_parse("method=POST", &f[1], err), 0);
+    assert_int_equal(replay_shape_filter_parse("path=/api/*", &f[2], err), 0);
+    assert_int_equal(replay_shape_filter_parse("status=2xx", &f[3], err), 0);
     o.filters = f;
     o.nfilters = 4;
     struct corpus_exchange a = mkex("GET", "/api/v1/x?q=1", "h", 200);
     struct corpus_exchange b = mkex("PUT", "/api/v1/x", "h", 200);
     struct corpus_exchange c = mkex("POST", "/web", "h", 200);
     struct corpus_exchange d = mkex("POST", "/api/y", "h", 503);
-    assert_true(shape_filter_match(&o, &a, 0));
-    assert_false(shape_filter_match(&o, &b, 0));
-    assert_false(shape_filter_match(&o, &c, 0));
-    assert_false(shape_filter_match(&o, &d, 0));
-    assert_int_equal(shape_filter_parse("from=2s", &f[0], err), 0);
-    assert_int_equal(shape_filter_parse("to=5", &f[1], err), 0);
+    assert_true(replay_shape_filter_match(&o, &a, 0));
+    assert_false(replay_shape_filter_match(&o, &b, 0));
+    assert_false(replay_shape_filter_match(&o, &c, 0));
+    assert_false(replay_shape_filter_match(&o, &d, 0));
+    assert_int_equal(replay_shape_filter_parse("from=2s", &f[0], err), 0);
+    assert_int_equal(replay_shape_filter_parse("to=5", &f[1], err), 0);
     o.nfilters = 2;
-    assert_false(shape_filter_match(&o, &a, 1999999));
-    assert_true(shape_filter_match(&o, &a, 2000000));
-    assert_false(shape_filter_match(&o, &a, 5000000));
-    assert_int_equal(shape_filter_parse("colour=red", &f[0], err), RP_EUSAGE);
-    assert_int_equal(shape_filter_parse("status=abc", &f[0], err), RP_EUSAGE);
-    assert_int_equal(shape_filter_parse("method", &f[0], err), RP_EUSAGE);
-    assert_int_equal(shape_filter_parse("from=soon", &f[0], err), RP_EUSAGE);
+    assert_false(replay_shape_filter_match(&o, &a, 1999999));
+    assert_true(replay_shape_filter_match(&o, &a, 2000000));
+    assert_false(replay_shape_filter_match(&o, &a, 5000000));
+    assert_int_equal(replay_shape_filter_parse("colour=red", &f[0], err),
+                     RP_EUSAGE);
+    assert_int_equal(replay_shape_filter_parse("status=abc", &f[0], err),
+                     RP_EUSAGE);
+    assert_int_equal(replay_shape_filter_parse("method", &f[0], err),
+                     RP_EUSAGE);
+    assert_int_equal(replay_shape_filter_parse("from=soon", &f[0], err),
+                     RP_EUSAGE);
 }
 
 static void test_rewrite(void **state)
@@ -193,22 +254,23 @@ static void test_rewrite(void **state)
     struct rp_rewrite rw[2];
     char err[RP_ERRLEN];
     memset(&o, 0, sizeof o);
-    assert_int_equal(shape_rewrite_parse("^/api/v1/(.*)$=/v2/\\1", &rw[0],
-                                         err), 0);
-    assert_int_equal(shape_rewrite_parse("k\\=1=k=2", &rw[1], err), 0);
+    assert_int_equal(
+        replay_shape_rewrite_parse("^/api/v1/(.*)$=/v2/\\1", &rw[0], err), 0);
+    assert_int_equal(replay_shape_rewrite_parse("k\\=1=k=2", &rw[1], err), 0);
     o.rewrites = rw;
     o.nrewrites = 2;
-    char *s = shape_rewrite_apply(&o, "/api/v1/users?k=1");
+    char *s = replay_shape_rewrite_apply(&o, "/api/v1/users?k=1");
     assert_string_equal(s, "/v2/users?k=2");
     free(s);
-    s = shape_rewrite_apply(&o, "/other");
+    s = replay_shape_rewrite_apply(&o, "/other");
     assert_string_equal(s, "/other");
     free(s);
-    shape_rewrite_free(&rw[0]);
-    shape_rewrite_free(&rw[1]);
-    assert_int_equal(shape_rewrite_parse("(unclosed=/x", &rw[0], err),
+    replay_shape_rewrite_free(&rw[0]);
+    replay_shape_rewrite_free(&rw[1]);
+    assert_int_equal(replay_shape_rewrite_parse("(unclosed=/x", &rw[0], err),
                      RP_EUSAGE);
-    assert_int_equal(shape_rewrite_parse("noequals", &rw[0], err), RP_EUSAGE);
+    assert_int_equal(replay_shape_rewrite_parse("noequals", &rw[0], err),
+                     RP_EUSAGE);
 }
 
 /* ---- schedule ----------------------------------------------------------- */
@@ -226,34 +288,34 @@ static void test_sched_due(void **state)
     p.loops = 1;
     p.mode = RM_SPEED;
     p.speed = 1;
-    assert_int_equal(sched_due(&p, 1000000, 0, 0, 0), 0);
-    assert_int_equal(sched_due(&p, 1500000, 5, 0, 0), 500000);
+    assert_int_equal(replay_sched_due(&p, 1000000, 0, 0, 0), 0);
+    assert_int_equal(replay_sched_due(&p, 1500000, 5, 0, 0), 500000);
     p.speed = 10;
-    assert_int_equal(sched_due(&p, 1500000, 5, 0, 0), 50000);
+    assert_int_equal(replay_sched_due(&p, 1500000, 5, 0, 0), 50000);
     /* --scale 4: copies inside the gap, in order, before the next one. */
     p.speed = 1;
     p.scale = 4;
-    assert_int_equal(sched_due(&p, 1000000, 0, 1, 0), 25000);
-    assert_int_equal(sched_due(&p, 1000000, 0, 3, 0), 75000);
-    assert_true(sched_due(&p, 1000000, 0, 3, 0) <
-                sched_due(&p, 1100000, 1, 0, 0));
+    assert_int_equal(replay_sched_due(&p, 1000000, 0, 1, 0), 25000);
+    assert_int_equal(replay_sched_due(&p, 1000000, 0, 3, 0), 75000);
+    assert_true(replay_sched_due(&p, 1000000, 0, 3, 0) <
+                replay_sched_due(&p, 1100000, 1, 0, 0));
     /* --loop: the second pass starts one gap after the first one's end. */
     p.scale = 1;
     p.loops = 3;
-    assert_int_equal(sched_due(&p, 1000000, 0, 0, 1), 1000000);
-    assert_int_equal(sched_due(&p, 1900000, 9, 0, 2), 2900000);
-    assert_int_equal(sched_total(&p), 30);
+    assert_int_equal(replay_sched_due(&p, 1000000, 0, 0, 1), 1000000);
+    assert_int_equal(replay_sched_due(&p, 1900000, 9, 0, 2), 2900000);
+    assert_int_equal(replay_sched_total(&p), 30);
     p.loops = 0;
-    assert_int_equal(sched_total(&p), -1);
+    assert_int_equal(replay_sched_total(&p), -1);
     /* --rate 100/s with --scale 2: every request 10 ms apart. */
     p.mode = RM_RATE;
     p.rate = 100;
     p.scale = 2;
-    assert_int_equal(sched_due(&p, 0, 0, 1, 0), 10000);
-    assert_int_equal(sched_due(&p, 0, 3, 0, 0), 60000);
-    assert_int_equal(sched_due(&p, 0, 0, 0, 1), 200000);
+    assert_int_equal(replay_sched_due(&p, 0, 0, 1, 0), 10000);
+    assert_int_equal(replay_sched_due(&p, 0, 3, 0, 0), 60000);
+    assert_int_equal(replay_sched_due(&p, 0, 0, 0, 1), 200000);
     p.mode = RM_MAX;
-    assert_int_equal(sched_due(&p, 5000000, 3, 1, 2), 0);
+    assert_int_equal(replay_sched_due(&p, 5000000, 3, 1, 2), 0);
 }
 
 static void test_heap(void **state)
@@ -265,13 +327,13 @@ static void test_heap(void **state)
         struct rp_job j = {0};
         j.due_us = dues[i];
         j.seq = (uint64_t)i;
-        assert_int_equal(heap_push(&h, &j), 0);
+        assert_int_equal(replay_heap_push(&h, &j), 0);
     }
     struct rp_job j;
     int64_t last = -1;
     uint64_t last_seq = 0;
     int n = 0;
-    while (heap_pop(&h, &j)) {
+    while (replay_heap_pop(&h, &j)) {
         assert_true(j.due_us >= last);
         if (j.due_us == last)
             assert_true(j.seq > last_seq); /* ties keep insertion order */
@@ -280,27 +342,27 @@ static void test_heap(void **state)
         n++;
     }
     assert_int_equal(n, 7);
-    heap_free(&h);
+    replay_heap_free(&h);
 }
 
 static void test_errclass(void **state)
 {
     (void)state;
-    assert_int_equal(engine_errclass(CURLE_OK), CORPUS_ERR_NONE);
-    assert_int_equal(engine_errclass(CURLE_COULDNT_CONNECT),
+    assert_int_equal(replay_curl_errclass(CURLE_OK), CORPUS_ERR_NONE);
+    assert_int_equal(replay_curl_errclass(CURLE_COULDNT_CONNECT),
                      CORPUS_ERR_REFUSED);
-    assert_int_equal(engine_errclass(CURLE_RECV_ERROR), CORPUS_ERR_RESET);
-    assert_int_equal(engine_errclass(CURLE_GOT_NOTHING), CORPUS_ERR_RESET);
-    assert_int_equal(engine_errclass(CURLE_PARTIAL_FILE), CORPUS_ERR_RESET);
-    assert_int_equal(engine_errclass(CURLE_OPERATION_TIMEDOUT),
+    assert_int_equal(replay_curl_errclass(CURLE_RECV_ERROR), CORPUS_ERR_RESET);
+    assert_int_equal(replay_curl_errclass(CURLE_GOT_NOTHING), CORPUS_ERR_RESET);
+    assert_int_equal(replay_curl_errclass(CURLE_PARTIAL_FILE), CORPUS_ERR_RESET);
+    assert_int_equal(replay_curl_errclass(CURLE_OPERATION_TIMEDOUT),
                      CORPUS_ERR_TIMEOUT);
-    assert_int_equal(engine_errclass(CURLE_COULDNT_RESOLVE_HOST),
+    assert_int_equal(replay_curl_errclass(CURLE_COULDNT_RESOLVE_HOST),
                      CORPUS_ERR_DNS);
-    assert_int_equal(engine_errclass(CURLE_PEER_FAILED_VERIFICATION),
+    assert_int_equal(replay_curl_errclass(CURLE_PEER_FAILED_VERIFICATION),
                      CORPUS_ERR_TLS);
-    assert_int_equal(engine_errclass(CURLE_SSL_CONNECT_ERROR),
+    assert_int_equal(replay_curl_errclass(CURLE_SSL_CONNECT_ERROR),
                      CORPUS_ERR_TLS);
-    assert_int_equal(engine_errclass(CURLE_WEIRD_SERVER_REPLY),
+    assert_int_equal(replay_curl_errclass(CURLE_WEIRD_SERVER_REPLY),
                      CORPUS_ERR_PROTOCOL);
 }
 
@@ -312,7 +374,7 @@ static void test_opts(void **state)
     int help;
     char *ok[] = {"replay", "c.db", "--target", "http://127.0.0.1:8080",
                   "--speed=2", "--scale", "3", "--filter", "method=GET"};
-    assert_int_equal(rp_opts_parse(9, ok, &o, &help, err), 0);
+    assert_int_equal(replay_opts_parse(9, ok, &o, &help, err), 0);
     assert_string_equal(o.base_url, "http://127.0.0.1:8080/");
     assert_string_equal(o.conn_host, "127.0.0.1");
     assert_string_equal(o.conn_port, "8080");
@@ -320,10 +382,10 @@ static void test_opts(void **state)
     assert_int_equal(o.scale, 3);
     struct rp_buf b;
     rp_buf_init(&b, 0);
-    assert_int_equal(rp_opts_json(&o, &b), 0);
+    assert_int_equal(replay_opts_json(&o, &b), 0);
     assert_non_null(strstr(b.data, "\"filters\":[\"method=GET\"]"));
     rp_buf_cleanup(&b);
-    rp_opts_cleanup(&o);
+    replay_opts_cleanup(&o);
     char *bad[][4] = {
         {"replay", "c.db", "--target", "ftp://x"},
         {"replay", "c.db", "--target", "http://h/prefix"},
@@ -337,34 +399,35 @@ static void test_opts(void **state)
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         err[0] = 0;
-        assert_int_equal(rp_opts_parse(4, bad[i], &o, &help, err), RP_EUSAGE);
+        assert_int_equal(replay_opts_parse(4, bad[i], &o, &help, err),
+                         RP_EUSAGE);
         assert_true(strlen(err) > 0);
-        rp_opts_cleanup(&o);
+        replay_opts_cleanup(&o);
     }
     char *rate[] = {"replay", "c.db", "--target", "http://h", "--rate",
                     "250/s"};
-    assert_int_equal(rp_opts_parse(6, rate, &o, &help, err), 0);
+    assert_int_equal(replay_opts_parse(6, rate, &o, &help, err), 0);
     assert_true(o.rate == 250.0 && o.mode == RM_RATE);
     assert_int_equal(o.spin_us, 2000); /* the default */
     assert_string_equal(o.conn_port, "80");
-    rp_opts_cleanup(&o);
+    replay_opts_cleanup(&o);
     char *v6[] = {"replay", "c.db", "--target", "https://[::1]"};
-    assert_int_equal(rp_opts_parse(4, v6, &o, &help, err), 0);
+    assert_int_equal(replay_opts_parse(4, v6, &o, &help, err), 0);
     assert_string_equal(o.conn_host, "::1");
     assert_string_equal(o.conn_port, "443");
-    rp_opts_cleanup(&o);
+    replay_opts_cleanup(&o);
     char *spin[] = {"replay", "c.db", "--target", "http://h", "--spin", "0"};
-    assert_int_equal(rp_opts_parse(6, spin, &o, &help, err), 0);
+    assert_int_equal(replay_opts_parse(6, spin, &o, &help, err), 0);
     assert_int_equal(o.spin_us, 0);
-    rp_opts_cleanup(&o);
+    replay_opts_cleanup(&o);
     spin[5] = "500us";
-    assert_int_equal(rp_opts_parse(6, spin, &o, &help, err), 0);
+    assert_int_equal(replay_opts_parse(6, spin, &o, &help, err), 0);
     assert_int_equal(o.spin_us, 500);
-    rp_opts_cleanup(&o);
+    replay_opts_cleanup(&o);
     char *excl[] = {"replay", "c.db", "--target", "http://h", "--max",
                     "--speed", "2"};
-    assert_int_equal(rp_opts_parse(7, excl, &o, &help, err), RP_EUSAGE);
-    rp_opts_cleanup(&o);
+    assert_int_equal(replay_opts_parse(7, excl, &o, &help, err), RP_EUSAGE);
+    replay_opts_cleanup(&o);
 }
 
 /* ---- a tiny HTTP/1.1 server on 127.0.0.1 -------------------------------- */
@@ -378,11 +441,12 @@ struct srv {
     pthread_t t;
     int delay_ms;           /* before answering */
     pthread_mutex_t mu;
-    char log[SRV_LOG][160]; /* "METHOD TARGET host=H body=B" */
+    char log[SRV_LOG][256]; /* "METHOD TARGET host=H body=B" */
     int logconn[SRV_LOG];   /* serial of the connection it came on */
     int nlog;
     int nreq;               /* requests seen, logged or not */
     int nconn;              /* connections accepted */
+    int maxbatch;           /* most requests found in one read */
 };
 
 struct sconn {
@@ -392,8 +456,10 @@ struct sconn {
     size_t len;
 };
 
-/* Returns bytes consumed by one complete request in c->buf, or 0. */
-static size_t srv_request(struct srv *s, struct sconn *c, int *head_req)
+/* Returns bytes consumed by one complete request in c->buf, or 0; the
+ * target goes to target[96]. */
+static size_t srv_request(struct srv *s, struct sconn *c, int *head_req,
+                          char *tgt)
 {
     char *end = memmem(c->buf, c->len, "\r\n\r\n", 4);
     if (!end)
@@ -412,6 +478,7 @@ static size_t srv_request(struct srv *s, struct sconn *c, int *head_req)
     }
     if (c->len < head + clen)
         return 0;
+    snprintf(tgt, 96, "%s", target);
     pthread_mutex_lock(&s->mu);
     s->nreq++;
     if (s->nlog < SRV_LOG) {
@@ -422,6 +489,40 @@ static size_t srv_request(struct srv *s, struct sconn *c, int *head_req)
     }
     pthread_mutex_unlock(&s->mu);
     return head + clen;
+}
+
+/* Responses by target, for the framing tests; NULL for the usual one.
+ * *closed: 1 close after it, 2 reset the connection. */
+static const char *srv_special(const char *target, int *closed)
+{
+    static const struct {
+        const char *target, *resp;
+        int closed;
+    } t[] = {
+        {"/chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     "2;e=1\r\nhe\r\n3\r\nllo\r\n0\r\nT: x\r\n\r\n", 0},
+        {"/close", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n"
+                   "Connection: close\r\n\r\nhello", 1},
+        {"/eof", "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nhello",
+         1},
+        {"/interim", "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\n"
+                     "Link: </s.css>\r\n\r\nHTTP/1.1 200 OK\r\n"
+                     "Content-Length: 5\r\n\r\nhello", 0},
+        {"/nocontent", "HTTP/1.1 204 No Content\r\n\r\n", 0},
+        {"/notmod", "HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n",
+         0},
+        {"/switch", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n"
+                    "Connection: Upgrade\r\n\r\ntunnel bytes", 1},
+        {"/garbage", "XTTP/9 what is this\r\n\r\n", 1},
+        {"/reset", "", 2},
+        {"/short", "HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\nhel", 1},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++)
+        if (!strcmp(target, t[i].target)) {
+            *closed = t[i].closed;
+            return t[i].resp;
+        }
+    return NULL;
 }
 
 static void *srv_main(void *arg)
@@ -479,15 +580,34 @@ static void *srv_main(void *arg)
             }
             c->len += (size_t)r;
             size_t used;
-            int head_req = 0;
-            while ((used = srv_request(s, c, &head_req)) > 0) {
+            int head_req = 0, batch = 0, closed = 0;
+            char tgt[96];
+            while (!closed && (used = srv_request(s, c, &head_req, tgt)) > 0) {
                 memmove(c->buf, c->buf + used, c->len - used);
                 c->len -= used;
+                batch++;
                 if (s->delay_ms)
                     usleep((useconds_t)s->delay_ms * 1000);
-                ssize_t w = write(c->fd, resp,
-                                  sizeof resp - 1 - (head_req ? 5 : 0));
+                const char *special = srv_special(tgt, &closed);
+                /* MSG_NOSIGNAL: the client may have given up (a timeout) */
+                ssize_t w = special
+                    ? send(c->fd, special, strlen(special), MSG_NOSIGNAL)
+                    : send(c->fd, resp, sizeof resp - 1 - (head_req ? 5 : 0),
+                           MSG_NOSIGNAL);
                 (void)w;
+            }
+            pthread_mutex_lock(&s->mu);
+            if (batch > s->maxbatch)
+                s->maxbatch = batch;
+            pthread_mutex_unlock(&s->mu);
+            if (closed) {
+                if (closed == 2) { /* reset, not a FIN */
+                    struct linger lg = {1, 0};
+                    setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+                }
+                close(c->fd);
+                free(c);
+                conns[idx[k]] = NULL;
             }
         }
     }
@@ -628,6 +748,9 @@ static int64_t write_corpus(const char *db, const struct spec *sp, int n)
     return cap;
 }
 
+/* The engine the whole-run tests use: main runs them once per engine. */
+static const char *engine = "raw";
+
 /* Runs `reprise replay` with the given extra arguments. */
 static int replay(const char *db, int port, const char *const *extra)
 {
@@ -640,6 +763,8 @@ static int replay(const char *db, int port, const char *const *extra)
     argv[argc++] = "--target";
     argv[argc++] = target;
     argv[argc++] = "--quiet";
+    argv[argc++] = "--engine";
+    argv[argc++] = (char *)engine;
     for (int i = 0; extra && extra[i] && argc < 39; i++)
         argv[argc++] = (char *)extra[i];
     argv[argc] = NULL;
@@ -897,17 +1022,183 @@ static void test_replay_bad_input(void **state)
     assert_int_equal(replay("/nonexistent/c.db", 1, NULL), 2);
 }
 
+/* The result of the latest run for the exchange with target t. */
+static struct corpus_sample result_of(const char *db, const char *t)
+{
+    struct corpus *c;
+    struct corpus_run_row row;
+    struct corpus_sample_cursor *cur;
+    struct corpus_sample s, found;
+    char err[RP_ERRLEN];
+    memset(&found, 0, sizeof found);
+    found.status = -1;
+    assert_int_equal(corpus_open(db, CORPUS_READ, &c, err), 0);
+    assert_int_equal(corpus_run_latest(c, 0, &row, err), 0);
+    assert_int_equal(corpus_samples_open(c, CORPUS_SET_RUN, row.id, &cur,
+                                         err), 0);
+    while (corpus_samples_next(cur, &s, err) == 1)
+        if (!strcmp(s.target, t))
+            found = s;
+    corpus_samples_close(cur);
+    corpus_close(c, NULL);
+    assert_int_not_equal(found.status, -1);
+    return found;
+}
+
+/* --max-connections caps the connections and --host reaches the server,
+ * whatever the engine. */
+static void test_replay_cap_host(void **state)
+{
+    struct fixture *f = *state;
+    struct spec sp[20];
+    char targets[20][16];
+    for (int i = 0; i < 20; i++) {
+        snprintf(targets[i], sizeof targets[i], "/k/%02d", i);
+        sp[i] = (struct spec){"GET", targets[i], NULL, i % 8, i * 1000};
+    }
+    write_corpus(f->path, sp, 20);
+    struct srv *s = srv_start(10);
+    const char *args[] = {"--rate", "2000/s", "--max-connections", "2",
+                          "--host", "staging.example", NULL};
+    assert_int_equal(replay(f->path, s->port, args), 0);
+    srv_stop(s);
+    assert_int_equal(s->nlog, 20);
+    assert_true(s->nconn <= 2);
+    assert_int_equal(srv_count(s, "GET /k/"), 20);
+    for (int i = 0; i < s->nlog; i++)
+        assert_non_null(strstr(s->log[i], "host=staging.example "));
+    assert_int_equal(run_results(f->path).ok, 20);
+    free(s);
+}
+
+/* Response framing: chunked with extensions and trailers, Connection:
+ * close, close-delimited, 1xx interim responses, 204, 304, a 101, and
+ * failures (a malformed status line, a reset, a body cut short), each
+ * exactly one result with its class. */
+static void test_replay_framing(void **state)
+{
+    struct fixture *f = *state;
+    static const char *const targets[] = {
+        "/chunked", "/close", "/eof", "/interim", "/nocontent", "/notmod",
+        "/switch", "/garbage", "/reset", "/short", "/after"};
+    struct spec sp[11];
+    for (int i = 0; i < 11; i++)
+        sp[i] = (struct spec){"GET", targets[i], NULL, i % 8, i * 20000};
+    write_corpus(f->path, sp, 11);
+    struct srv *s = srv_start(0);
+    const char *args[] = {"--speed", "2", "--timeout", "2s", NULL};
+    assert_int_equal(replay(f->path, s->port, args), 0);
+    srv_stop(s);
+    free(s);
+    uint8_t hello[RP_HASH_LEN];
+    rp_hash("hello", 5, hello);
+    static const char *const ok_hello[] = {"/chunked", "/close", "/eof",
+                                           "/interim", "/after"};
+    for (size_t i = 0; i < 5; i++) {
+        struct corpus_sample r = result_of(f->path, ok_hello[i]);
+        assert_int_equal(r.error_class, CORPUS_ERR_NONE);
+        assert_int_equal(r.status, 200);
+        assert_true(r.has_body_hash);
+        assert_memory_equal(r.body_hash, hello, RP_HASH_LEN);
+    }
+    struct corpus_sample r = result_of(f->path, "/nocontent");
+    assert_int_equal(r.status, 204);
+    assert_int_equal(r.error_class, CORPUS_ERR_NONE);
+    r = result_of(f->path, "/notmod");
+    assert_int_equal(r.status, 304);
+    assert_int_equal(r.error_class, CORPUS_ERR_NONE);
+    assert_int_equal(r.resp_bytes, 0);
+    assert_int_not_equal(result_of(f->path, "/garbage").error_class,
+                         CORPUS_ERR_NONE);
+    assert_int_equal(result_of(f->path, "/reset").error_class,
+                     CORPUS_ERR_RESET);
+    assert_int_equal(result_of(f->path, "/short").error_class,
+                     CORPUS_ERR_RESET);
+    if (!strcmp(engine, "raw")) {
+        r = result_of(f->path, "/switch");
+        assert_int_equal(r.status, 101);
+        assert_int_equal(r.error_class, CORPUS_ERR_NONE);
+        assert_int_equal(result_of(f->path, "/garbage").error_class,
+                         CORPUS_ERR_PROTOCOL);
+    }
+    assert_int_equal(run_results(f->path).results, 11);
+}
+
+/* --pipeline 4 with --max --concurrency 8: two connections, each with
+ * requests in flight together (raw only; curl refuses the option). */
+static void test_replay_pipeline(void **state)
+{
+    struct fixture *f = *state;
+    struct spec sp[40];
+    char targets[40][16];
+    for (int i = 0; i < 40; i++) {
+        snprintf(targets[i], sizeof targets[i], "/p/%02d", i);
+        sp[i] = (struct spec){"GET", targets[i], NULL, i % 8, i * 1000};
+    }
+    write_corpus(f->path, sp, 40);
+    struct srv *s = srv_start(2);
+    const char *args[] = {"--max", "--concurrency", "8", "--pipeline", "4",
+                          NULL};
+    if (strcmp(engine, "raw")) {
+        assert_int_equal(replay(f->path, s->port, args), 2);
+        srv_stop(s);
+        free(s);
+        return;
+    }
+    assert_int_equal(replay(f->path, s->port, args), 0);
+    srv_stop(s);
+    assert_int_equal(s->nlog, 40);
+    assert_int_equal(s->nconn, 2);
+    assert_true(s->maxbatch >= 2); /* requests arrived pipelined */
+    assert_int_equal(run_results(f->path).ok, 40);
+    free(s);
+}
+
+/* --sessions: a captured connection whose client pipelined (each request
+ * sent before the previous response ended) is replayed pipelined by the
+ * raw engine, one request at a time by curl. */
+static void test_replay_sessions_pipelined(void **state)
+{
+    struct fixture *f = *state;
+    const struct spec sp[] = {{"GET", "/q/0", NULL, 0, 0},
+                              {"GET", "/q/1", NULL, 0, 100},
+                              {"GET", "/q/2", NULL, 0, 200}};
+    write_corpus(f->path, sp, 3);
+    struct srv *s = srv_start(20);
+    const char *args[] = {"--sessions", NULL};
+    assert_int_equal(replay(f->path, s->port, args), 0);
+    srv_stop(s);
+    assert_int_equal(s->nlog, 3);
+    assert_int_equal(s->nconn, 1);
+    struct corpus_sample a = result_of(f->path, "/q/0");
+    struct corpus_sample b = result_of(f->path, "/q/1");
+    int64_t a_done = a.t_us + a.latency_us;
+    int64_t b_sent = b.t_us + b.latency_us - b.service_us;
+    if (!strcmp(engine, "raw")) {
+        assert_true(s->maxbatch >= 2);
+        assert_true(b_sent < a_done);
+    } else {
+        assert_int_equal(s->maxbatch, 1);
+        assert_true(b_sent >= a_done);
+    }
+    assert_int_equal(run_results(f->path).ok, 3);
+    free(s);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_headers_default),
-        cmocka_unit_test(test_headers_options),
+    const struct CMUnitTest pure[] = {
+        cmocka_unit_test(test_head_verbatim),
+        cmocka_unit_test(test_head_options),
+        cmocka_unit_test(test_curl_headers),
         cmocka_unit_test(test_filters),
         cmocka_unit_test(test_rewrite),
         cmocka_unit_test(test_sched_due),
         cmocka_unit_test(test_heap),
         cmocka_unit_test(test_errclass),
         cmocka_unit_test(test_opts),
+    };
+    const struct CMUnitTest runs[] = {
         cmocka_unit_test_setup_teardown(test_replay_two_requests, fx_setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_replay_methods_bodies, fx_setup,
@@ -924,6 +1215,20 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_replay_bad_input, fx_setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_replay_cap_host, fx_setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_replay_framing, fx_setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_replay_pipeline, fx_setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_replay_sessions_pipelined,
+                                        fx_setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests_name("pure", pure, NULL, NULL);
+    /* every whole run once per engine */
+    engine = "raw";
+    failed += cmocka_run_group_tests_name("raw engine", runs, NULL, NULL);
+    engine = "curl";
+    failed += cmocka_run_group_tests_name("curl engine", runs, NULL, NULL);
+    return failed;
 }

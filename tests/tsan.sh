@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# tests/tsan.sh: the threads of reprise under ThreadSanitizer. Builds only
+# the reprise binary with -fsanitize=thread into build-tsan/ (no unit tests,
+# no fuzzers), then runs what starts threads, briefly: a capture of the
+# sample pcap (the corpus's background writer beside the capture thread),
+# and replays against nginx with both engines (feeder, recorder and two
+# engine threads; --max with --duration, the open model with --sessions,
+# and a run stopped by SIGINT). Any report fails it (halt_on_error). Run
+# by tests/run.sh (TSAN=0 skips it); about a minute on 2 cores, most of
+# it the build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=build-tsan
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DREPRISE_TSAN=ON \
+    -DREPRISE_TESTS=OFF >/dev/null
+cmake --build "$build" --target reprise -j"$(nproc)" >/dev/null
+export TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1"
+SRC=$PWD BUILD=$PWD/$build REPRISE=$PWD/$build/reprise bash -c '
+source "$SRC/tests/lib.sh"
+command -v nginx >/dev/null || skip "nginx not installed"
+"$REPRISE" capture -r "$SRC/samples/shop.pcap" -o "$TMP/c.db" --quiet \
+    || fail "capture under TSan failed"
+P=$(free_port)
+start_nginx web "$P" "location / { return 200 \"ok\\n\"; }"
+r() { "$REPRISE" replay "$TMP/c.db" --target "http://127.0.0.1:$P" --quiet "$@"; }
+for e in raw curl; do
+    r --engine "$e" --max --concurrency 16 --threads 2 --duration 300ms \
+        || fail "replay --engine $e --max under TSan failed"
+    r --engine "$e" --speed 20 --sessions --threads 2 \
+        || fail "replay --engine $e --sessions under TSan failed"
+done
+r --engine raw --pipeline 4 --max --concurrency 32 --duration 200ms \
+    || fail "replay --pipeline under TSan failed"
+"$REPRISE" replay "$TMP/c.db" --target "http://127.0.0.1:$P" --quiet --loop 50 \
+    --threads 2 & rp=$!
+sleep 0.5
+kill -INT "$rp"
+wait "$rp" || fail "interrupted replay under TSan exited $?"
+pass "capture and replay threads run clean under ThreadSanitizer"
+'
