@@ -46,7 +46,7 @@ last_run() { q "SELECT max(id) FROM runs"; }
 log="$TMP/web/access.log"
 
 set +e
-"$REPRISE" replay "$TMP/c.db" --target "https://127.0.0.1:$PS" > "$TMP/tls.out" 2>/dev/null
+"$REPRISE" replay "$TMP/c.db" --target "https://127.0.0.1:$PS" --label tlsfail > "$TMP/tls.out" 2>/dev/null
 rc=$?
 set -e
 [ "$rc" -eq 1 ] || fail "replay with only TLS failures exited $rc, want 1"
@@ -64,6 +64,17 @@ pass "untrusted certificate: 2 tls error results, the cause and --cacert/-k advi
 sleep 0.2
 [ "$(grep -c "HTTP/1.1 200" "$log")" -eq 2 ] || { cat "$log"; fail "--cacert: expected 2 HTTP/1.1 requests"; }
 pass "--cacert: verified, HTTP/1.1 by default"
+# the verdict on the run whose every request failed verification: FAIL,
+# whatever --fail-if says about latency
+set +e
+"$REPRISE" analyze "$TMP/c.db" --baseline "$(last_run)" --candidate tlsfail \
+    --fail-if 'p99>+10%' > "$TMP/tlsv.txt" 2>&1
+rc=$?
+set -e
+[ "$rc" -eq 1 ] || fail "analyze of the all-TLS-failure run exited $rc, want 1 (FAIL): $(cat "$TMP/tlsv.txt")"
+grep -q "^verdict: FAIL" "$TMP/tlsv.txt" || fail "no FAIL verdict: $(cat "$TMP/tlsv.txt")"
+grep -q "certificate" "$TMP/tlsv.txt" || fail "the report does not name the TLS cause: $(cat "$TMP/tlsv.txt")"
+pass "analyze: every request failed TLS verification: FAIL (exit 1), the cause named"
 
 : > "$log"
 "$REPRISE" replay "$TMP/c.db" --target "https://127.0.0.1:$PS" --http2 --insecure \
