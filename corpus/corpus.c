@@ -737,7 +737,7 @@ int corpus_tx_ensure(struct corpus *c, char *err)
 int corpus_tx_maybe_commit(struct corpus *c, char *err)
 {
     int64_t now = rp_mono_us();
-    if (now - c->last_commit_us < COMMIT_EVERY_US)
+    if (c->hold || now - c->last_commit_us < COMMIT_EVERY_US)
         return RP_OK;
     return corpus_commit(c, err);
 }

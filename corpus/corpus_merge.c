@@ -6,12 +6,20 @@
  * than the earliest shard its clock started). OUT.db is created from the
  * first shard's capture when it does not exist.
  *
- * Refused, with OUT.db unchanged (one transaction; a new OUT.db is
- * removed): shards of different captures (the capture's row and a
- * fingerprint of its exchanges must agree), of different replays (label,
- * mode and every option but the shard must agree), a missing or duplicated
- * shard index, and shards that overlap (two results for the same loop,
- * exchange and copy: the results table's primary key refuses the second).
+ * The shards' results are read in primary-key order (loop, exchange, copy)
+ * and merged k ways into that order, so OUT's results table is appended
+ * to in key order (no B-tree page splits) and an overlap is seen as two
+ * equal keys before anything of it is written. OUT is written through
+ * the corpus's bulk mode (rollback journal; into a new file without fsync)
+ * in one transaction.
+ *
+ * Refused, with OUT.db unchanged (the transaction is rolled back; a new
+ * OUT.db is removed): shards of different captures (the capture's row and
+ * a fingerprint of its exchanges must agree), of different replays (label,
+ * mode and every option but those of the shard itself must agree), a
+ * missing or duplicated shard index, and shards that overlap (two results
+ * for the same loop, exchange and copy). Shards and an existing OUT are
+ * checked through read-only handles before OUT is opened for writing.
  */
 #include "corpus_priv.h"
 
@@ -19,15 +27,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "corpus/corpus_cli.h"
 
 #define MERGE_MAX_SHARDS 4096
+#define MERGE_BATCH 4096 /* results per corpus_add_results call */
+
+/* Options that may differ between the shards of one replay: the shard's
+ * own, and the generator's sizing (a pod may run more engine threads). */
+#define SHARD_KEYS                                                          \
+    "'$.shard_index', '$.shard_count', '$.shard_concurrency',"              \
+    " '$.start_at_us', '$.threads', '$.max_connections', '$.spin_us'"
 
 struct shard {
     const char *path;
+    struct corpus *rd;         /* read-only handle, open while merging */
+    sqlite3_stmt *sel;         /* its results in key order */
     int64_t run_id, capture_id;
     int index, count;          /* --shard I/N; count 0 when not sharded */
     char label[128];
@@ -35,14 +53,20 @@ struct shard {
     char *target, *mode, *status;
     int64_t started_us, ended_us;
     int64_t t0_wall_us;        /* wall clock of the run's time zero */
-    int64_t first_sent_us;     /* its first send, µs after its time zero */
+    int64_t first_sent_us;     /* its first send, µs after its time zero;
+                                  -1 when none was sent */
+    int64_t first_late_us;     /* how late that send was for its due time */
     int64_t results;
     char fingerprint[160];     /* of the capture and its exchanges */
     int64_t offset_us;         /* added to its times in the merged run */
+    int64_t key[3];            /* current row: loop, exchange_id, copy */
+    int at_end;
 };
 
 static void shard_free(struct shard *s)
 {
+    sqlite3_finalize(s->sel);
+    corpus_close(s->rd, NULL);
     free(s->options);
     free(s->target);
     free(s->mode);
@@ -88,10 +112,9 @@ static int fingerprint(struct corpus *c, const char *schema, int64_t cap,
     return r;
 }
 
-/* Reads the run to merge from the shard attached as `s`: the latest run
+/* Reads the run to merge from the shard's own read handle: the latest run
  * labelled `label`, or without a label the latest sharded run. */
-static int read_shard(struct corpus *c, struct shard *sh, const char *label,
-                      char *err)
+static int read_shard(struct shard *sh, const char *label, char *err)
 {
     static const char sql[] =
         "SELECT id, capture_id, label, target, mode, status, started_us,"
@@ -100,15 +123,15 @@ static int read_shard(struct corpus *c, struct shard *sh, const char *label,
         "  json_extract(options, '$.shard_index') END,"
         " CASE WHEN json_valid(options) THEN"
         "  json_extract(options, '$.shard_count') END,"
-        " CASE WHEN json_valid(options) THEN json_remove(options,"
-        "  '$.shard_index', '$.shard_count', '$.start_at_us') END,"
+        " CASE WHEN json_valid(options) THEN json_remove(options, "
+        SHARD_KEYS ") END,"
         " CASE WHEN json_valid(summary) THEN"
         "  json_extract(summary, '$.t0_wall_us') END,"
-        " (SELECT MIN(sent_us) FROM s.results WHERE run_id = r.id),"
-        " (SELECT COUNT(*) FROM s.results WHERE run_id = r.id)"
-        " FROM s.runs r WHERE (?1 IS NULL AND CASE WHEN json_valid(options)"
+        " (SELECT COUNT(*) FROM results WHERE run_id = r.id)"
+        " FROM runs r WHERE (?1 IS NULL AND CASE WHEN json_valid(options)"
         " THEN json_extract(options, '$.shard_count') END IS NOT NULL)"
         " OR label = ?1 ORDER BY id DESC LIMIT 1";
+    struct corpus *c = sh->rd;
     sqlite3_stmt *st;
     int r = corpus_prepare(c, sql, &st, err);
     if (r)
@@ -143,9 +166,8 @@ static int read_shard(struct corpus *c, struct shard *sh, const char *label,
     sh->options = dup_col(st, 10);
     sh->t0_wall_us = sqlite3_column_type(st, 11) == SQLITE_NULL
                          ? sh->started_us : sqlite3_column_int64(st, 11);
-    sh->first_sent_us = sqlite3_column_type(st, 12) == SQLITE_NULL
-                            ? -1 : sqlite3_column_int64(st, 12);
-    sh->results = sqlite3_column_int64(st, 13);
+    sh->results = sqlite3_column_int64(st, 12);
+    sh->first_sent_us = -1;
     sqlite3_finalize(st);
     if (!sh->options || !sh->target || !sh->mode || !sh->status)
         return rp_fail(err, RP_ENOMEM, "out of memory");
@@ -153,7 +175,7 @@ static int read_shard(struct corpus *c, struct shard *sh, const char *label,
         return rp_fail(err, RP_EINPUT, "%s: run %lld '%s' was not replayed "
                        "with --shard I/N", sh->path, (long long)sh->run_id,
                        sh->label);
-    return fingerprint(c, "s", sh->capture_id, sh->fingerprint,
+    return fingerprint(c, "main", sh->capture_id, sh->fingerprint,
                        sizeof sh->fingerprint, err);
 }
 
@@ -244,72 +266,6 @@ static int copy_capture(struct corpus *c, int64_t cap, char *err)
     return 0;
 }
 
-/* Copies the results of shard sh into run `run` of OUT, its times shifted
- * by its offset, reading the shard over a connection of its own (ATTACH is
- * refused inside a transaction, and SQLite attaches at most ten files). */
-static int copy_results(struct corpus *c, const struct shard *sh, int n,
-                        int64_t run, sqlite3_stmt *ins, char *err)
-{
-    sqlite3 *db = NULL;
-    sqlite3_stmt *sel = NULL;
-    int r = 0;
-    int rc = sqlite3_open_v2(sh->path, &db, SQLITE_OPEN_READONLY, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_busy_timeout(db, 5000);
-        rc = sqlite3_prepare_v2(db, "SELECT exchange_id, copy, loop,"
-                                " scheduled_us, sent_us, first_byte_us,"
-                                " done_us, connect_us, status, resp_bytes,"
-                                " body_hash, error_class, error FROM results"
-                                " WHERE run_id = ?", -1, &sel, NULL);
-    }
-    if (rc != SQLITE_OK) {
-        r = rp_fail(err, RP_EIO, "%s: reading its results: %s", sh->path,
-                    db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-        goto done;
-    }
-    sqlite3_bind_int64(sel, 1, sh->run_id);
-    static const int times[] = {3, 4, 5, 6}; /* scheduled, sent, first, done */
-    while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
-        sqlite3_reset(ins);
-        sqlite3_bind_int64(ins, 1, run);
-        for (int col = 0; col < 13; col++) {
-            int shift = 0;
-            for (size_t t = 0; t < sizeof times / sizeof times[0]; t++)
-                shift |= times[t] == col;
-            if (sqlite3_column_type(sel, col) == SQLITE_NULL)
-                sqlite3_bind_null(ins, col + 2);
-            else if (shift)
-                sqlite3_bind_int64(ins, col + 2,
-                                   sqlite3_column_int64(sel, col) +
-                                       sh->offset_us);
-            else
-                sqlite3_bind_value(ins, col + 2,
-                                   sqlite3_column_value(sel, col));
-        }
-        int w = sqlite3_step(ins);
-        if ((w & 0xff) == SQLITE_CONSTRAINT) {
-            r = rp_fail(err, RP_EINPUT, "shard %d/%d (%s) overlaps another "
-                        "shard: exchange %lld copy %d loop %d is in both; "
-                        "shards must be disjoint parts of one replay",
-                        sh->index, n, sh->path,
-                        (long long)sqlite3_column_int64(sel, 0),
-                        sqlite3_column_int(sel, 1), sqlite3_column_int(sel, 2));
-            goto done;
-        }
-        if (w != SQLITE_DONE) {
-            r = corpus_db_fail(c, w, "adding the merged results", err);
-            goto done;
-        }
-    }
-    if (rc != SQLITE_DONE)
-        r = rp_fail(err, RP_EIO, "%s: reading its results: %s", sh->path,
-                    sqlite3_errmsg(db));
-done:
-    sqlite3_finalize(sel);
-    sqlite3_close(db);
-    return r;
-}
-
 static int cmp_index(const void *x, const void *y)
 {
     const struct shard *a = x, *b = y;
@@ -357,39 +313,235 @@ static int check_shards(struct shard *sh, int n, char *err)
     return 0;
 }
 
+/* ---- the k-way merge of the results ------------------------------------ */
+
+/* Result columns as read from a shard and written to OUT. */
+#define SEL_RESULTS                                                         \
+    "SELECT loop, exchange_id, copy, scheduled_us, sent_us, first_byte_us," \
+    " done_us, connect_us, status, resp_bytes, body_hash, error_class,"    \
+    " error FROM results WHERE run_id = ? ORDER BY loop, exchange_id, copy"
+
+/* Steps shard s to its next row: 0 (key set, or at_end) or an error. */
+static int shard_step(struct shard *s, char *err)
+{
+    int rc = sqlite3_step(s->sel);
+    if (rc == SQLITE_ROW) {
+        for (int k = 0; k < 3; k++)
+            s->key[k] = sqlite3_column_int64(s->sel, k);
+        return 0;
+    }
+    s->at_end = 1;
+    return rc == SQLITE_DONE ? 0
+                             : corpus_db_fail(s->rd, rc, "reading its "
+                                              "results", err);
+}
+
+static int key_less(const struct shard *a, const struct shard *b)
+{
+    for (int k = 0; k < 3; k++)
+        if (a->key[k] != b->key[k])
+            return a->key[k] < b->key[k];
+    return a->index < b->index;
+}
+
+static void heap_down(struct shard **h, int n, int i)
+{
+    for (;;) {
+        int l = 2 * i + 1, m = i;
+        if (l < n && key_less(h[l], h[m]))
+            m = l;
+        if (l + 1 < n && key_less(h[l + 1], h[m]))
+            m = l + 1;
+        if (m == i)
+            return;
+        struct shard *t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+}
+
+static int64_t col_time(sqlite3_stmt *st, int i, int64_t offset)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL
+               ? -1 : sqlite3_column_int64(st, i) + offset;
+}
+
+struct batch {
+    struct corpus_result r[MERGE_BATCH];
+    char *errs[MERGE_BATCH];   /* copies of the error messages */
+    size_t n, nerrs;
+};
+
+static int batch_flush(struct corpus *c, int64_t run, struct batch *b,
+                       char *err)
+{
+    int r = b->n ? corpus_add_results(c, run, b->r, b->n, NULL, err) : 0;
+    for (size_t i = 0; i < b->nerrs; i++)
+        free(b->errs[i]);
+    b->n = b->nerrs = 0;
+    return r;
+}
+
+/* Copies the current row of s into the batch, its times shifted. */
+static int take_row(struct shard *s, struct batch *b)
+{
+    sqlite3_stmt *st = s->sel;
+    struct corpus_result *x = &b->r[b->n];
+    memset(x, 0, sizeof *x);
+    x->loop = (int)s->key[0];
+    x->exchange_id = s->key[1];
+    x->copy = (int)s->key[2];
+    x->scheduled_us = col_time(st, 3, s->offset_us);
+    x->sent_us = col_time(st, 4, s->offset_us);
+    x->first_byte_us = col_time(st, 5, s->offset_us);
+    x->done_us = col_time(st, 6, s->offset_us);
+    x->connect_us = col_time(st, 7, 0);
+    x->status = sqlite3_column_int(st, 8);
+    x->resp_bytes = sqlite3_column_int64(st, 9);
+    if (sqlite3_column_bytes(st, 10) == RP_HASH_LEN) {
+        memcpy(x->body_hash, sqlite3_column_blob(st, 10), RP_HASH_LEN);
+        x->has_body_hash = 1;
+    }
+    const char *cls = (const char *)sqlite3_column_text(st, 11);
+    x->error_class = cls ? corpus_errclass_parse(cls) : CORPUS_ERR_NONE;
+    const char *msg = (const char *)sqlite3_column_text(st, 12);
+    if (msg) {
+        if (!(b->errs[b->nerrs] = strdup(msg)))
+            return RP_ENOMEM;
+        x->error = b->errs[b->nerrs++];
+    }
+    if (x->sent_us >= 0 && (s->first_sent_us < 0 ||
+                            x->sent_us - s->offset_us < s->first_sent_us)) {
+        s->first_sent_us = x->sent_us - s->offset_us;
+        s->first_late_us = x->scheduled_us >= 0
+                               ? x->sent_us - x->scheduled_us : 0;
+    }
+    b->n++;
+    return 0;
+}
+
+/* Merges the shards' results into run `run` in key order; counts them and
+ * the failures (errors other than not_sent). */
+static int merge_results(struct corpus *c, struct shard *sh, int n,
+                         int64_t run, int64_t *total, int64_t *errors,
+                         char *err)
+{
+    struct shard **h = calloc((size_t)n, sizeof *h);
+    struct batch *b = calloc(1, sizeof *b);
+    int r = 0, nh = 0;
+    if (!h || !b) {
+        r = rp_fail(err, RP_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (int i = 0; i < n && !r; i++) {
+        if ((r = corpus_prepare(sh[i].rd, SEL_RESULTS, &sh[i].sel, err)))
+            break;
+        sqlite3_bind_int64(sh[i].sel, 1, sh[i].run_id);
+        if (!(r = shard_step(&sh[i], err)) && !sh[i].at_end)
+            h[nh++] = &sh[i];
+    }
+    for (int i = nh / 2 - 1; i >= 0; i--)
+        heap_down(h, nh, i);
+    int64_t last[3] = {-1, -1, -1};
+    const struct shard *last_s = NULL;
+    while (!r && nh) {
+        struct shard *s = h[0];
+        if (last_s && !memcmp(last, s->key, sizeof last)) {
+            r = rp_fail(err, RP_EINPUT, "shard %d/%d (%s) overlaps shard "
+                        "%d/%d (%s): exchange %lld copy %lld loop %lld is in "
+                        "both; shards must be disjoint parts of one replay",
+                        s->index, n, s->path, last_s->index, n,
+                        last_s->path, (long long)s->key[1],
+                        (long long)s->key[2], (long long)s->key[0]);
+            break;
+        }
+        memcpy(last, s->key, sizeof last);
+        last_s = s;
+        if ((r = take_row(s, b))) {
+            rp_fail(err, r, "out of memory");
+            break;
+        }
+        (*total)++;
+        const struct corpus_result *x = &b->r[b->n - 1];
+        *errors += x->error_class != CORPUS_ERR_NONE &&
+                   x->error_class != CORPUS_ERR_NOT_SENT;
+        if (b->n == MERGE_BATCH && (r = batch_flush(c, run, b, err)))
+            break;
+        if ((r = shard_step(s, err)))
+            break;
+        if (s->at_end)
+            h[0] = h[--nh];
+        heap_down(h, nh, 0);
+    }
+    if (!r)
+        r = batch_flush(c, run, b, err);
+done:
+    if (b)
+        batch_flush(c, run, b, NULL); /* frees what an error left */
+    free(b);
+    free(h);
+    return r;
+}
+
+struct spread {
+    int64_t t0_us;        /* the earliest shard's time zero (wall clock) */
+    int64_t t0_spread_us; /* max - min of the shards' time zeros */
+    int64_t first_spread_us; /* max - min of the wall-clock instants of the
+                                shards' first sends */
+    int64_t start_spread_us; /* max - min of (time zero + the first send's
+                                lateness): when each shard's schedule
+                                really began */
+};
+
+static void spread_of(const struct shard *sh, int n, struct spread *sp)
+{
+    int64_t t0_lo = INT64_MAX, t0_hi = INT64_MIN, f_lo = INT64_MAX,
+            f_hi = INT64_MIN, s_lo = INT64_MAX, s_hi = INT64_MIN;
+    for (int i = 0; i < n; i++) {
+        int64_t t = sh[i].t0_wall_us;
+        t0_lo = t < t0_lo ? t : t0_lo;
+        t0_hi = t > t0_hi ? t : t0_hi;
+        if (sh[i].first_sent_us < 0)
+            continue;
+        int64_t f = t + sh[i].first_sent_us, s = t + sh[i].first_late_us;
+        f_lo = f < f_lo ? f : f_lo;
+        f_hi = f > f_hi ? f : f_hi;
+        s_lo = s < s_lo ? s : s_lo;
+        s_hi = s > s_hi ? s : s_hi;
+    }
+    sp->t0_us = t0_lo;
+    sp->t0_spread_us = t0_hi - t0_lo;
+    sp->first_spread_us = f_hi >= f_lo ? f_hi - f_lo : -1;
+    sp->start_spread_us = s_hi >= s_lo ? s_hi - s_lo : -1;
+}
+
 static int merge(struct corpus *c, struct shard *sh, int n, int created,
-                 int64_t *run_out, int64_t *spread_out, char *err)
+                 int64_t *run_out, int64_t *total, struct spread *sp,
+                 char *err)
 {
     int r = 0;
-    int64_t t0 = sh[0].t0_wall_us, started = sh[0].started_us, ended = 0;
-    int64_t first_lo = INT64_MAX, first_hi = INT64_MIN;
+    int64_t started = sh[0].started_us, ended = 0, errors = 0;
     int complete = 1;
+    spread_of(sh, n, sp); /* time zeros only: no first sends read yet */
     for (int i = 0; i < n; i++) {
-        if (sh[i].t0_wall_us < t0)
-            t0 = sh[i].t0_wall_us;
         if (sh[i].started_us < started)
             started = sh[i].started_us;
         if (sh[i].ended_us > ended)
             ended = sh[i].ended_us;
         complete &= !strcmp(sh[i].status, "complete");
+        sh[i].offset_us = sh[i].t0_wall_us - sp->t0_us;
     }
-    for (int i = 0; i < n; i++) {
-        sh[i].offset_us = sh[i].t0_wall_us - t0;
-        if (sh[i].first_sent_us >= 0) {
-            int64_t f = sh[i].t0_wall_us + sh[i].first_sent_us;
-            first_lo = f < first_lo ? f : first_lo;
-            first_hi = f > first_hi ? f : first_hi;
-        }
-    }
-    *spread_out = first_hi >= first_lo ? first_hi - first_lo : -1;
-    sqlite3_stmt *ins = NULL;
     /* attached before the transaction: SQLite refuses ATTACH inside one */
-    if ((r = attach(c, sh[0].path, err)))
+    if (created && (r = attach(c, sh[0].path, err)))
         return r;
-    if ((r = exec_sql(c, "BEGIN IMMEDIATE", "starting the merge", err))) {
-        detach(c);
+    if ((r = corpus_journal_ready(c, err)) ||
+        (r = exec_sql(c, "BEGIN IMMEDIATE", "starting the merge", err))) {
+        if (created)
+            detach(c);
         return r;
     }
+    c->hold = 1; /* one transaction: committed below or rolled back */
     char fp[160];
     if (created)
         r = copy_capture(c, sh[0].capture_id, err);
@@ -403,16 +555,12 @@ static int merge(struct corpus *c, struct shard *sh, int n, int created,
     if (r)
         goto fail;
     /* the merged run: the shards' options without their shard keys */
-    char summary[160];
-    snprintf(summary, sizeof summary, "{\"merged_shards\":%d,"
-             "\"start_spread_us\":%lld,\"t0_wall_us\":%lld}", n,
-             (long long)*spread_out, (long long)t0);
     sqlite3_stmt *st;
     if ((r = corpus_prepare(c, "INSERT INTO runs(capture_id, label, target,"
                             " mode, options, started_us, ended_us,"
-                            " tool_version, status, summary) VALUES"
+                            " tool_version, status) VALUES"
                             " (?, ?, ?, ?, json_set(?, '$.merged_shards', ?),"
-                            " ?, ?, ?, ?, ?)", &st, err)))
+                            " ?, ?, ?, ?)", &st, err)))
         goto fail;
     sqlite3_bind_int64(st, 1, sh[0].capture_id);
     sqlite3_bind_text(st, 2, sh[0].label, -1, SQLITE_STATIC);
@@ -425,7 +573,6 @@ static int merge(struct corpus *c, struct shard *sh, int n, int created,
     sqlite3_bind_text(st, 9, "reprise " RP_VERSION, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 10, complete ? "complete" : "interrupted", -1,
                       SQLITE_STATIC);
-    sqlite3_bind_text(st, 11, summary, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
@@ -433,33 +580,42 @@ static int merge(struct corpus *c, struct shard *sh, int n, int created,
         goto fail;
     }
     int64_t run = sqlite3_last_insert_rowid(c->db);
-    r = corpus_prepare(c, "INSERT INTO results(run_id, exchange_id, copy,"
-                       " loop, scheduled_us, sent_us, first_byte_us, done_us,"
-                       " connect_us, status, resp_bytes, body_hash,"
-                       " error_class, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?,"
-                       " ?, ?, ?, ?, ?, ?)", &ins, err);
-    for (int i = 0; i < n && !r; i++)
-        r = copy_results(c, &sh[i], n, run, ins, err);
-    sqlite3_finalize(ins);
-    ins = NULL;
-    if (!r)
-        r = run_i64(c, "UPDATE runs SET result_count = (SELECT COUNT(*)"
-                    " FROM results WHERE run_id = ?1), error_count = (SELECT"
-                    " COUNT(*) FROM results WHERE run_id = ?1 AND error_class"
-                    " IS NOT NULL AND error_class != 'not_sent') WHERE"
-                    " id = ?1", 1, run, 0, 0, "counting the merged results",
-                    err);
-    if (r)
+    if ((r = merge_results(c, sh, n, run, total, &errors, err)))
         goto fail;
-    if ((r = exec_sql(c, "COMMIT", "committing the merge", err)))
+    spread_of(sh, n, sp);
+    char summary[320];
+    snprintf(summary, sizeof summary, "{\"merged_shards\":%d,"
+             "\"results\":%lld,\"start_spread_us\":%lld,"
+             "\"first_send_spread_us\":%lld,\"t0_spread_us\":%lld,"
+             "\"t0_wall_us\":%lld}", n, (long long)*total,
+             (long long)sp->start_spread_us, (long long)sp->first_spread_us,
+             (long long)sp->t0_spread_us, (long long)sp->t0_us);
+    if ((r = corpus_prepare(c, "UPDATE runs SET result_count = ?,"
+                            " error_count = ?, summary = ? WHERE id = ?",
+                            &st, err)))
         goto fail;
-    detach(c);
+    sqlite3_bind_int64(st, 1, *total);
+    sqlite3_bind_int64(st, 2, errors);
+    sqlite3_bind_text(st, 3, summary, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, run);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        r = corpus_db_fail(c, rc, "counting the merged results", err);
+        goto fail;
+    }
+    c->hold = 0;
+    if ((r = corpus_commit(c, err)))
+        goto fail;
+    if (created)
+        detach(c);
     *run_out = run;
     return 0;
 fail:
-    sqlite3_finalize(ins);
+    c->hold = 0;
     sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-    detach(c);
+    if (created)
+        detach(c);
     return r;
 }
 
@@ -471,13 +627,20 @@ static void merge_usage(FILE *f)
         "one corpus file per shard) into one run in OUT.db, keeping every\n"
         "result, so that 'reprise analyze' judges the whole replay with exact\n"
         "percentiles. Each shard's times are put on the earliest shard's\n"
-        "clock; the spread of the shards' first sends is printed and stored\n"
-        "in the run's summary. OUT.db is created from the first shard's\n"
-        "capture when it does not exist; an existing OUT.db must hold the same\n"
-        "capture (a copy of the corpus the shards replayed).\n\n"
+        "clock (its time zero, t0_wall_us). The start spread (when each\n"
+        "shard's first send went out, against its due time), the spread of\n"
+        "the time zeros and of the first sends are printed and stored in the\n"
+        "run's summary (start_spread_us, t0_spread_us, first_send_spread_us).\n"
+        "OUT.db is created from the first shard's capture when it does not\n"
+        "exist; an existing OUT.db must hold the same capture (a copy of the\n"
+        "corpus the shards replayed). The results are merged in key order\n"
+        "and written in one transaction through the rollback journal (no\n"
+        "fsync into a new file).\n\n"
         "Refused, with exit 2 and OUT.db unchanged: shards of different\n"
-        "captures or of different replays (label, mode, options), a missing\n"
-        "or duplicated shard, shards that overlap.\n\n"
+        "captures or of different replays (label, mode, options other than\n"
+        "the shard's own and the generator's sizing: --threads,\n"
+        "--max-connections, --spin), a missing or duplicated shard, shards\n"
+        "that overlap.\n\n"
         "flags:\n"
         "  --label NAME   merge the latest run labelled NAME of each shard\n"
         "                 (default: the latest sharded run of each)\n"
@@ -536,48 +699,69 @@ int corpus_cmd_merge(int argc, char **argv)
             goto done;
         }
     }
-    /* every shard must be a readable corpus before anything is written */
-    for (int i = 0; i < n; i++) {
-        struct corpus *s;
-        if ((r = corpus_open(paths[i], CORPUS_READ, &s, err)))
-            goto done;
-        corpus_close(s, NULL);
+    /* A merge holds every shard open: let it have the descriptors. */
+    struct rlimit rl;
+    if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max &&
+        rl.rlim_cur < (rlim_t)n * 2 + 64) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
     }
-    created = stat(outp, &sb) != 0;
-    if ((r = corpus_open(outp, CORPUS_CREATE, &c, err)) ||
-        (r = corpus_flush(c, err)))
-        goto done;
     sh = calloc((size_t)n, sizeof *sh);
     if (!sh) {
         r = rp_fail(err, RP_ENOMEM, "out of memory");
         goto done;
     }
+    /* every shard, and OUT when it exists, is checked through read-only
+     * handles before anything is written */
     for (int i = 0; i < n && !r; i++) {
         sh[i].path = paths[i];
-        if (!(r = attach(c, paths[i], err)))
-            r = read_shard(c, &sh[i], label, err);
-        detach(c);
+        if (!(r = corpus_open(paths[i], CORPUS_READ, &sh[i].rd, err)))
+            r = read_shard(&sh[i], label, err);
     }
     if (!r)
         r = check_shards(sh, n, err);
-    int64_t run = 0, spread = -1, total = 0;
-    if (!r)
-        r = merge(c, sh, n, created, &run, &spread, err);
-    if (r)
+    created = stat(outp, &sb) != 0;
+    if (!r && !created) {
+        struct corpus *o;
+        char fp[160];
+        if (!(r = corpus_open(outp, CORPUS_READ, &o, err)))
+            r = fingerprint(o, "main", sh[0].capture_id, fp, sizeof fp, err);
+        corpus_close(o, NULL);
+        if (!r && strcmp(fp, sh[0].fingerprint))
+            r = rp_fail(err, RP_EINPUT, "%s does not hold the shards' "
+                        "capture %lld (or holds another copy of it): merge "
+                        "into a copy of the corpus the shards replayed, or "
+                        "a new file", outp, (long long)sh[0].capture_id);
+    }
+    if (r) {
+        created = 0; /* nothing was created: nothing to remove */
         goto done;
-    for (int i = 0; i < n; i++)
-        total += sh[i].results;
+    }
+    if ((r = corpus_open(outp, CORPUS_IMPORT, &c, err)))
+        goto done;
+    int64_t run = 0, total = 0;
+    struct spread sp;
+    if ((r = merge(c, sh, n, created, &run, &total, &sp, err)))
+        goto done;
     printf("merged %d shards of '%s' (capture %lld) into run %lld of %s: "
-           "%lld results; first sends %s%.3f ms apart\n", n, sh[0].label,
-           (long long)sh[0].capture_id, (long long)run, outp,
-           (long long)total, spread < 0 ? "unknown, " : "",
-           spread < 0 ? 0.0 : (double)spread / 1000.0);
+           "%lld results\n", n, sh[0].label, (long long)sh[0].capture_id,
+           (long long)run, outp, (long long)total);
+    if (sp.start_spread_us >= 0)
+        printf("start spread %.3f ms (the shards' first sends, each against "
+               "its due time); clocks' time zeros %.3f ms apart; first sends "
+               "%.3f ms apart\n", (double)sp.start_spread_us / 1000.0,
+               (double)sp.t0_spread_us / 1000.0,
+               (double)sp.first_spread_us / 1000.0);
+    else
+        printf("start spread unknown: no shard sent a request; clocks' time "
+               "zeros %.3f ms apart\n", (double)sp.t0_spread_us / 1000.0);
     for (int i = 0; i < n; i++)
         printf("  shard %d/%d  %-40s run %lld, %lld results, clock +%.3f ms, "
-               "first send at %.3f ms\n", sh[i].index, n, sh[i].path,
-               (long long)sh[i].run_id, (long long)sh[i].results,
+               "first send at %.3f ms (%.3f ms late)\n", sh[i].index, n,
+               sh[i].path, (long long)sh[i].run_id, (long long)sh[i].results,
                (double)sh[i].offset_us / 1000.0,
-               (double)sh[i].first_sent_us / 1000.0);
+               (double)sh[i].first_sent_us / 1000.0,
+               (double)sh[i].first_late_us / 1000.0);
 done:
     if (c) {
         char err2[RP_ERRLEN];

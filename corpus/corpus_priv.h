@@ -43,6 +43,9 @@ struct corpus {
     int bulk;                   /* opened CORPUS_IMPORT: rollback journal */
     int bulk_fresh;             /* ... into a new, empty file: no fsync */
     int64_t last_commit_us;     /* monotonic time of the last commit */
+    int hold;                   /* keep the write batch open until
+                                   corpus_commit (a merge is one
+                                   transaction): no once-a-second commit */
     sqlite3_stmt *stmt[ST__COUNT];
     uint8_t *zbuf;              /* compression scratch, reused */
     size_t zbuf_cap;

@@ -661,8 +661,8 @@ int replay_engine_new(struct rp_ctx *c, int idx, struct rp_engine **out,
     e->sess_depth = !e->tp->pipelines ? 1
                     : o->pipeline_set ? o->pipeline : SESS_DEPTH;
     if (o->mode == RM_MAX) {
-        int conc = o->concurrency / c->nengines +
-                   (idx < o->concurrency % c->nengines);
+        int conc = o->shard_concurrency / c->nengines +
+                   (idx < o->shard_concurrency % c->nengines);
         e->max_inflight = conc > 0 ? conc : 0;
         if (!o->http2 && !o->sessions &&
             e->max_inflight > share * pipe_depth)

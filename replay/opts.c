@@ -52,6 +52,22 @@ void replay_opts_usage(FILE *f)
 "                        waiting for its predecessor is sent late and its\n"
 "                        lateness is recorded\n"
 "\n"
+"many generators (see 'reprise merge'):\n"
+"  --shard I/N           replay shard I (0-based) of N: the sessions\n"
+"                        (captured connection and --scale copy) are split by\n"
+"                        a hash of the pair, so a session stays on one\n"
+"                        generator and the N shards together are exactly\n"
+"                        the unsharded replay; each request keeps its\n"
+"                        unsharded due time (--speed, --rate: a shard sends\n"
+"                        its share of the rate); --max gives each shard its\n"
+"                        share of --concurrency (the shares sum to it)\n"
+"  --start-at TIME       schedule time zero at a wall-clock instant: RFC 3339\n"
+"                        UTC (2026-12-07T08:00:00Z, fractional seconds\n"
+"                        allowed) or +DURATION from now (+5s), so shards on\n"
+"                        several hosts begin together (as well as their\n"
+"                        clocks agree); a time already past warns and starts\n"
+"                        at once. The summary records it as t0_wall_us\n"
+"\n"
 "engine:\n"
 "  --threads N           engine threads (default 1); captured connections are\n"
 "                        shared among them (conn id mod N); with --max and no\n"
@@ -256,6 +272,77 @@ static int flag_val(int argc, char **argv, int *i, const char *name,
     return 1;
 }
 
+/* --shard I/N: two decimal integers, 0 <= I < N, N >= 1. */
+static int parse_shard(const char *val, struct rp_opts *o, char *err)
+{
+    char *end;
+    const char *slash = strchr(val, '/');
+    if (!slash || slash == val || !slash[1] ||
+        strspn(val, "0123456789") != (size_t)(slash - val) ||
+        strspn(slash + 1, "0123456789") != strlen(slash + 1))
+        return rp_fail(err, RP_EUSAGE, "--shard '%s': expected I/N, shard "
+                       "I (0-based) of N, e.g. 0/3", val);
+    long i = strtol(val, &end, 10), n = strtol(slash + 1, &end, 10);
+    if (n < 1 || n > 100000)
+        return rp_fail(err, RP_EUSAGE, "--shard '%s': N must be from 1 to "
+                       "100000", val);
+    if (i >= n)
+        return rp_fail(err, RP_EUSAGE, "--shard '%s': I must be less than "
+                       "N (shards are numbered 0 to %ld)", val, n - 1);
+    o->shard_index = (int)i;
+    o->shard_count = (int)n;
+    return 0;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date. */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+int replay_parse_start_at(const char *s, int64_t now_wall_us, int64_t *out,
+                          char *err)
+{
+    if (s[0] == '+') {
+        int64_t d;
+        if (rp_parse_duration_us(s + 1, "--start-at", &d, err))
+            return RP_EUSAGE;
+        *out = now_wall_us + d;
+        return 0;
+    }
+    int y, mo, d, h, mi, se, n = 0;
+    if (sscanf(s, "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi,
+               &se, &n) != 6 || n != 19 || mo < 1 || mo > 12 || d < 1 ||
+        d > 31 || h > 23 || mi > 59 || se > 60 || y < 1970)
+        goto bad;
+    const char *p = s + n;
+    int64_t frac_us = 0;
+    if (*p == '.') {
+        int64_t scale = 100000;
+        p++;
+        if (*p < '0' || *p > '9')
+            goto bad;
+        for (; *p >= '0' && *p <= '9'; p++, scale /= 10)
+            frac_us += (*p - '0') * scale;
+    }
+    if (strcmp(p, "Z") && strcmp(p, "z") && strcmp(p, "+00:00"))
+        return rp_fail(err, RP_EUSAGE, "--start-at '%s': give the time in "
+                       "UTC, ending in Z (e.g. 2026-12-07T08:00:00Z)", s);
+    int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 +
+                   (se > 59 ? 59 : se);
+    *out = secs * 1000000 + frac_us;
+    return 0;
+bad:
+    return rp_fail(err, RP_EUSAGE, "--start-at '%s': expected an RFC 3339 "
+                   "UTC time (2026-12-07T08:00:00Z, fractional seconds "
+                   "allowed) or +DURATION from now (+5s)", s);
+}
+
 int replay_opts_parse(int argc, char **argv, struct rp_opts *o, int *help,
                       char *err)
 {
@@ -455,6 +542,17 @@ int replay_opts_parse(int argc, char **argv, struct rp_opts *o, int *help,
                 return rp_fail(err, RP_ENOMEM, "out of memory");
             }
             o->nrewrites++;
+        } else if ((m = VALUE("--shard"))) {
+            if (m < 0)
+                return m;
+            if (parse_shard(val, o, err))
+                return RP_EUSAGE;
+        } else if ((m = VALUE("--start-at"))) {
+            if (m < 0)
+                return m;
+            if (replay_parse_start_at(val, rp_wall_us(), &o->start_at_us,
+                                      err))
+                return RP_EUSAGE;
         } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
             o->quiet = 1;
         } else if (!strcmp(a, "--json")) {
@@ -483,6 +581,21 @@ int replay_opts_parse(int argc, char **argv, struct rp_opts *o, int *help,
     if (have_conc && o->mode != RM_MAX)
         return rp_fail(err, RP_EUSAGE, "--concurrency applies to --max "
                        "only (the open model sends when requests are due)");
+    if (o->shard_count && o->mode == RM_MAX) {
+        if (o->concurrency < o->shard_count)
+            return rp_fail(err, RP_EUSAGE, "--max --shard %d/%d: "
+                           "--concurrency %d cannot be shared by %d shards; "
+                           "give at least one request in flight per shard",
+                           o->shard_index, o->shard_count, o->concurrency,
+                           o->shard_count);
+    }
+    /* --max: the shards' shares of --concurrency sum to it exactly, the
+     * first (concurrency mod N) shards taking one more */
+    o->shard_concurrency = o->concurrency;
+    if (o->shard_count)
+        o->shard_concurrency = o->concurrency / o->shard_count +
+                               (o->shard_index <
+                                o->concurrency % o->shard_count);
     int rc = parse_target(o, err);
     if (rc)
         return rc;
@@ -564,6 +677,15 @@ int replay_opts_json(const struct rp_opts *o, struct rp_buf *b)
         rc = rp_buf_printf(b, ",\"engine\":\"%s\",\"pipeline\":%d",
                            o->engine == RE_RAW ? "raw" : "curl",
                            o->pipeline);
+    if (!rc && o->shard_count)
+        rc = rp_buf_printf(b, ",\"shard_index\":%d,\"shard_count\":%d",
+                           o->shard_index, o->shard_count);
+    if (!rc && o->shard_count && o->mode == RM_MAX)
+        rc = rp_buf_printf(b, ",\"shard_concurrency\":%d",
+                           o->shard_concurrency);
+    if (!rc && o->start_at_us)
+        rc = rp_buf_printf(b, ",\"start_at_us\":%lld",
+                           (long long)o->start_at_us);
     if (!rc)
         rc = json_opt_str(b, "cacert", o->cacert);
     if (!rc)

@@ -568,6 +568,14 @@ int replay_recorder_summary_json(struct rp_ctx *c, struct rp_buf *o,
                            (unsigned long long)atomic_load(&c->partial_bodies),
                            late_warning(c) ? "true" : "false");
     if (!rc)
+        rc = rp_buf_printf(o, "\"planned\":%lld,\"t0_wall_us\":%lld,"
+                              "\"first_sent_us\":%lld,",
+                           (long long)c->total, (long long)c->t0_wall_us,
+                           (long long)st->first_sent_us);
+    if (!rc && c->o->shard_count)
+        rc = rp_buf_printf(o, "\"shard_index\":%d,\"shard_count\":%d,",
+                           c->o->shard_index, c->o->shard_count);
+    if (!rc)
         rc = rp_buf_printf(o, "\"status_classes\":{\"1xx\":%llu,\"2xx\":%llu,"
                               "\"3xx\":%llu,\"4xx\":%llu,\"5xx\":%llu},"
                               "\"error_classes\":{",

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "replay/replay.h"
@@ -52,6 +53,41 @@ static void prime(struct rp_ctx *c)
 const struct rp_transport *replay_transport(const struct rp_opts *o)
 {
     return o->engine == RE_RAW ? &replay_tp_raw : &replay_tp_curl;
+}
+
+/* Sleeps until wall-clock time wall_us (CLOCK_REALTIME, absolute: a clock
+ * step by NTP while asleep moves the wake-up with it); returns early when
+ * the run is stopped. */
+static void sleep_until_wall(struct rp_ctx *c, int64_t wall_us)
+{
+    struct timespec ts = {(time_t)(wall_us / 1000000),
+                          (long)(wall_us % 1000000) * 1000};
+    while (!atomic_load(&c->stop) &&
+           clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, NULL) == EINTR)
+        ;
+}
+
+/* Fixes the run's time zero: START_DELAY_US from now, or the --start-at
+ * instant on the monotonic clock (read beside the wall clock just before
+ * it, so the anchor is as exact as the two readings are close). */
+static void fix_start(struct rp_ctx *c)
+{
+    int64_t at = c->o->start_at_us;
+    if (at) {
+        sleep_until_wall(c, at - START_DELAY_US);
+        int64_t w = rp_wall_us(), m = rp_mono_us();
+        if (at - w >= 0) {
+            atomic_store(&c->t0_mono_us, m + (at - w));
+            c->t0_wall_us = at;
+            return;
+        }
+        rp_warn("ready %.3f ms after --start-at: starting now (the "
+                "summary's t0_wall_us says when); give a later start",
+                (double)(w - at) / 1000.0);
+    }
+    int64_t w = rp_wall_us(), m = rp_mono_us();
+    atomic_store(&c->t0_mono_us, m + START_DELAY_US);
+    c->t0_wall_us = w + START_DELAY_US;
 }
 
 static const char *mode_name(enum rp_mode m)
@@ -158,13 +194,34 @@ static int run(struct rp_opts *o, char *err)
         goto done;
     run_open = 1;
     if (!o->quiet)
-        rp_info("run %lld: replaying %lld exchanges of capture %lld%s "
+    {
+        char shard[96] = "";
+        if (o->shard_count)
+            snprintf(shard, sizeof shard, ", shard %d/%d: %lld of %lld "
+                     "requests a pass", o->shard_index, o->shard_count,
+                     (long long)c.plan.nshard,
+                     (long long)(c.plan.nsel * c.plan.scale));
+        rp_info("run %lld: replaying %lld exchanges of capture %lld%s%s "
                 "against %s (%s mode, %s engine)",
                 (long long)c.run_id, (long long)c.plan.nsel,
-                (long long)c.plan.capture_id,
+                (long long)c.plan.capture_id, shard,
                 c.total >= 0 ? "" : " until --duration", o->target,
                 mode_name(o->mode), c.tp->name);
+    }
 
+    if (o->start_at_us) {
+        int64_t ahead = o->start_at_us - rp_wall_us();
+        if (ahead < START_DELAY_US)
+            rp_warn("--start-at is %s%.3f s %s: starting now, as soon as "
+                    "the replay is ready (the summary's t0_wall_us says "
+                    "when)", ahead < 0 ? "" : "only ",
+                    (double)(ahead < 0 ? -ahead : ahead) / 1e6,
+                    ahead < 0 ? "in the past" : "ahead");
+        else if (!o->quiet)
+            rp_info("waiting %.3f s for --start-at", (double)ahead / 1e6);
+        if (ahead < START_DELAY_US)
+            o->start_at_us = 0;
+    }
     /* Provisional start for the recorder's clock until the rings are
      * primed; the engines read t0 only once they start. */
     atomic_store(&c.t0_mono_us, rp_mono_us());
@@ -183,6 +240,11 @@ static int run(struct rp_opts *o, char *err)
     }
     feed_started = 1;
     prime(&c);
+    /* --start-at: the engines start (and open their first connections)
+     * shortly before time zero, not while a long wait lasts; they have up
+     * to PRIME_MAX_US to be ready */
+    if (o->start_at_us)
+        sleep_until_wall(&c, o->start_at_us - PRIME_MAX_US - 100000);
     for (int i = 0; i < c.nengines; i++) {
         if (pthread_create(&eng_t[i], NULL, replay_engine_main,
                            c.engines[i])) {
@@ -201,7 +263,7 @@ static int run(struct rp_opts *o, char *err)
         int64_t until = rp_mono_us() + PRIME_MAX_US;
         while (atomic_load(&c.ready) < c.nengines && rp_mono_us() < until)
             usleep(100);
-        atomic_store(&c.t0_mono_us, rp_mono_us() + START_DELAY_US);
+        fix_start(&c);
         atomic_store(&c.go, 1);
     }
 

@@ -95,7 +95,24 @@ struct rp_opts {
     int quiet, json;
     int ambiguous_send;       /* --ambiguous send: replay exchanges flagged
                                  ambiguous-framing or malformed too */
+    int shard_index;          /* --shard I/N: I (0-based) */
+    int shard_count;          /* N; 0 when not sharded */
+    int shard_concurrency;    /* --max sharded: this shard's share of
+                                 --concurrency (the shares sum to it) */
+    int64_t start_at_us;      /* --start-at: wall clock of time zero, µs
+                                 since the epoch; 0 = as soon as ready */
 };
+
+/* 1 when session (captured connection conn_id, copy) belongs to shard
+ * `index` of `count` (always 1 when count <= 1): splitmix64 of the pair,
+ * reduced by multiply-shift, so shards are even and independent of how
+ * connection ids are spaced. */
+int replay_shard_has(int index, int count, int64_t conn_id, int copy);
+/* Parses "+DUR" (from now) or an RFC 3339 UTC instant
+ * ("2026-12-07T08:00:00Z", optional fractional seconds, "Z" or "+00:00")
+ * into µs since the epoch. 0 or RP_EUSAGE with err filled. */
+int replay_parse_start_at(const char *s, int64_t now_wall_us, int64_t *out,
+                          char *err);
 
 /* Parses argv into *o; RP_EUSAGE with err filled on bad input. help is set
  * to 1 when --help was given (nothing else is checked then). Free with
@@ -159,6 +176,10 @@ struct rp_plan {
     enum rp_mode mode;
     double speed, rate;
     int64_t duration_us;  /* 0 = none */
+    int shard_index, shard_count; /* --shard I/N; count 0 = unsharded */
+    int64_t nshard;       /* requests of one pass in this shard: the
+                             (exchange, copy) pairs whose session it has;
+                             nsel * scale when unsharded */
 };
 
 /* Due time in µs since the run's start of one scheduled request: exchange
@@ -166,7 +187,7 @@ struct rp_plan {
  * RM_MAX returns 0 (sent when a slot is free). */
 int64_t replay_sched_due(const struct rp_plan *p, int64_t t_us, int64_t idx,
                          int copy, int64_t loop);
-/* Total scheduled requests when finite (nsel * scale * loops), else -1. */
+/* Total scheduled requests when finite (nshard * loops), else -1. */
 int64_t replay_sched_total(const struct rp_plan *p);
 
 /* ---- prepared requests and jobs ----------------------------------------- */
@@ -357,6 +378,8 @@ struct rp_ctx {
     struct corpus *wr;          /* recorder's write handle */
     int64_t run_id;
     atomic_int_least64_t t0_mono_us; /* monotonic time of the run's start */
+    int64_t t0_wall_us;         /* wall clock of that start (--start-at,
+                                   or as read when it was fixed) */
     atomic_int ready;           /* engines set up and waiting for go */
     atomic_int go;              /* t0 is final: engines start */
     int nengines;

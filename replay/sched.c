@@ -58,7 +58,30 @@ int64_t replay_sched_total(const struct rp_plan *p)
 {
     if (p->loops <= 0)
         return -1;
-    return p->nsel * p->scale * p->loops;
+    return p->nshard * p->loops;
+}
+
+static uint64_t splitmix64(uint64_t x)
+{
+    x += 0x9E3779B97F4A7C15ull;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+}
+
+int replay_shard_has(int index, int count, int64_t conn_id, int copy)
+{
+    if (count <= 1)
+        return 1;
+    uint64_t h = splitmix64(splitmix64((uint64_t)conn_id) + (uint64_t)copy);
+    return (int)(((h >> 32) * (uint64_t)count) >> 32) == index;
+}
+
+/* 1 when this run schedules copy `copy` of an exchange of captured
+ * connection conn_id. */
+static int in_shard(const struct rp_plan *p, int64_t conn_id, int copy)
+{
+    return replay_shard_has(p->shard_index, p->shard_count, conn_id, copy);
 }
 
 int replay_sched_plan(struct rp_ctx *c, char *err)
@@ -66,7 +89,7 @@ int replay_sched_plan(struct rp_ctx *c, char *err)
     struct corpus_ex_cursor *cur = NULL;
     struct corpus_exchange ex;
     struct rp_plan *p = &c->plan;
-    int64_t first = 0, last = 0, n = 0;
+    int64_t first = 0, last = 0, n = 0, nshard = 0;
     int rc, have_origin = 0;
 
     if (c->o->capture_id > 0) {
@@ -93,6 +116,9 @@ int replay_sched_plan(struct rp_ctx *c, char *err)
             first = ex.req.first_us;
         last = ex.req.first_us;
         n++;
+        for (int k = 0; k < c->o->scale; k++)
+            nshard += replay_shard_has(c->o->shard_index, c->o->shard_count,
+                                       ex.conn_id, k);
     }
     corpus_ex_close(cur);
     if (rc < 0)
@@ -123,6 +149,13 @@ int replay_sched_plan(struct rp_ctx *c, char *err)
     p->rate = c->o->rate;
     p->duration_us = c->o->duration_us;
     p->loops = c->o->loops ? c->o->loops : (c->o->duration_us ? 0 : 1);
+    p->shard_index = c->o->shard_index;
+    p->shard_count = c->o->shard_count;
+    p->nshard = nshard;
+    if (p->shard_count && !nshard)
+        rp_warn("shard %d/%d holds none of the %lld selected sessions: its "
+                "run records no requests (fewer shards would do)",
+                p->shard_index, p->shard_count, (long long)n * p->scale);
     return 0;
 }
 
@@ -306,6 +339,8 @@ static int schedule_rq(struct feeder *f, struct rp_rq *rq, int64_t idx,
         j.seq = f->seq++;
         if (p->duration_us && p->mode != RM_MAX && j.due_us >= p->duration_us)
             continue;
+        if (!in_shard(p, rq->conn_id, k))
+            continue;
         replay_rq_ref(rq);
         if (replay_heap_push(&f->reorder, &j)) {
             replay_rq_unref(rq);
@@ -397,6 +432,8 @@ static int feed_pass(struct feeder *f, int64_t loop)
                 }
                 if (atomic_load(&c->stop) >= 2)
                     break;
+                if (!in_shard(&c->plan, ex.conn_id, k))
+                    continue;
                 atomic_fetch_add(&c->scheduled, 1);
                 notsent_add(f, ex.id, k, (int)loop, due);
             }
@@ -432,6 +469,7 @@ void *replay_feeder_main(void *arg)
     pthread_setname_np(pthread_self(), "rp-feeder");
     /* The rings hold seconds of work ahead: let the engines go first. */
     setpriority(PRIO_PROCESS, (id_t)gettid(), 5);
+    f.finished = c->plan.nshard == 0; /* an empty shard */
     for (int64_t loop = 0; !f.finished && !open_ended_stop(&f) &&
                            (c->plan.loops == 0 || loop < c->plan.loops);
          loop++) {

@@ -2,7 +2,8 @@
  * test_merge.c: `reprise merge`. A capture of 30 exchanges is copied into
  * three corpus files, each given the run of one shard (shard i holds the
  * exchanges whose index is i mod 3, two copies each, its clock started i ms
- * after shard 0's). Merged, they give one run with every result once, on
+ * after shard 0's, its generator sized differently: threads,
+ * max_connections, spin). Merged, they give one run with every result once, on
  * the earliest shard's clock; and every refusal (a missing shard, a shard
  * given twice, another capture, another replay, overlapping shards, a
  * shard that is also the output) exits 2 and leaves OUT as it was, or
@@ -74,13 +75,15 @@ static void add_shard_run(const char *path, int64_t first, int idx,
                           int count, const char *label, double speed,
                           int all)
 {
-    char err[RP_ERRLEN], opts[256], sum[128];
+    char err[RP_ERRLEN], opts[384], sum[128];
     struct corpus *c;
     assert_int_equal(corpus_open(path, CORPUS_WRITE, &c, err), 0);
     snprintf(opts, sizeof opts, "{\"target\":\"http://127.0.0.1:1\","
              "\"mode\":\"speed\",\"speed\":%g,\"scale\":2,"
+             "\"threads\":%d,\"max_connections\":%d,\"spin_us\":%d,"
              "\"shard_index\":%d,\"shard_count\":%d,\"start_at_us\":%lld}",
-             speed, idx, count, (long long)T0);
+             speed, 1 + idx, 256 * (idx + 1), 2000 * idx, idx, count,
+             (long long)T0);
     struct corpus_run_info ri = {1, label, "http://127.0.0.1:1", "speed",
                                  opts, T0 + idx * 1000};
     int64_t run;
@@ -179,10 +182,15 @@ static void test_merge_exact(void **state)
                                          " r.exchange_id WHERE e.target ="
                                          " '/item/2' AND copy = 0"),
                         "2210\n");
-    /* first sends: shard 0's at 10 us, shard 2's at 2 ms + 210 us */
+    /* first sends: shard 0's at 10 us, shard 2's at 2 ms + 210 us; each
+     * 10 us late, so their schedules began 2 ms apart, as their clocks */
     assert_string_equal(query_rows(out, "SELECT json_extract(summary,"
-                                         " '$.start_spread_us') FROM runs"),
-                        "2200\n");
+                                         " '$.first_send_spread_us'),"
+                                         " json_extract(summary,"
+                                         " '$.start_spread_us'),"
+                                         " json_extract(summary,"
+                                         " '$.t0_spread_us') FROM runs"),
+                        "2200|2000|2000\n");
     /* the capture came along */
     assert_string_equal(query_rows(out, "SELECT COUNT(*) FROM exchanges"),
                         "30\n");

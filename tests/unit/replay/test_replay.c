@@ -302,6 +302,7 @@ static void test_sched_due(void **state)
     /* --loop: the second pass starts one gap after the first one's end. */
     p.scale = 1;
     p.loops = 3;
+    p.nshard = 10; /* unsharded: every (exchange, copy) */
     assert_int_equal(replay_sched_due(&p, 1000000, 0, 0, 1), 1000000);
     assert_int_equal(replay_sched_due(&p, 1900000, 9, 0, 2), 2900000);
     assert_int_equal(replay_sched_total(&p), 30);
@@ -364,6 +365,73 @@ static void test_errclass(void **state)
                      CORPUS_ERR_TLS);
     assert_int_equal(replay_curl_errclass(CURLE_WEIRD_SERVER_REPLY),
                      CORPUS_ERR_PROTOCOL);
+}
+
+/* --shard I/N and --start-at: accepted forms, refusals with exit 2, the
+ * --concurrency shares, and the hash: every session in exactly one shard,
+ * shards about even. */
+static void test_shard_opts(void **state)
+{
+    (void)state;
+    struct rp_opts o;
+    char err[RP_ERRLEN];
+    int help;
+    char *ok[] = {"replay", "db", "--target", "http://127.0.0.1:1", "--max",
+                  "--concurrency", "5", "--shard", "2/3"};
+    assert_int_equal(replay_opts_parse(9, ok, &o, &help, err), 0);
+    assert_int_equal(o.shard_index, 2);
+    assert_int_equal(o.shard_count, 3);
+    assert_int_equal(o.shard_concurrency, 1); /* 2 + 2 + 1 = 5 */
+    replay_opts_cleanup(&o);
+    const char *bad[] = {"3/3", "0/0", "-1/3", "1", "a/3", "1/", "/3",
+                         "1/3x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *argv[] = {"replay", "db", "--target", "http://127.0.0.1:1",
+                        "--shard", (char *)bad[i]};
+        assert_int_equal(replay_opts_parse(6, argv, &o, &help, err),
+                         RP_EUSAGE);
+        replay_opts_cleanup(&o);
+    }
+    char *few[] = {"replay", "db", "--target", "http://127.0.0.1:1", "--max",
+                   "--concurrency", "2", "--shard", "0/3"};
+    assert_int_equal(replay_opts_parse(9, few, &o, &help, err), RP_EUSAGE);
+    replay_opts_cleanup(&o);
+
+    int64_t t;
+    assert_int_equal(replay_parse_start_at("2026-12-07T08:00:00Z", 0, &t,
+                                           err), 0);
+    assert_int_equal(t, 1796630400000000LL);
+    assert_int_equal(replay_parse_start_at("2026-12-07T08:00:00.25Z", 0, &t,
+                                           err), 0);
+    assert_int_equal(t, 1796630400250000LL);
+    assert_int_equal(replay_parse_start_at("1970-01-01T00:00:01+00:00", 0,
+                                           &t, err), 0);
+    assert_int_equal(t, 1000000);
+    assert_int_equal(replay_parse_start_at("+5s", 1000, &t, err), 0);
+    assert_int_equal(t, 5001000);
+    const char *bad_t[] = {"2026-12-07 08:00", "2026-12-07T08:00:00",
+                           "2026-12-07T08:00:00+01:00", "2026-13-07T08:00:00Z",
+                           "+x", "tomorrow", "2026-12-07T08:00:00.Z"};
+    for (size_t i = 0; i < sizeof bad_t / sizeof bad_t[0]; i++)
+        assert_int_equal(replay_parse_start_at(bad_t[i], 0, &t, err),
+                         RP_EUSAGE);
+
+    /* 3000 sessions (1000 consecutive connection ids, 3 copies) over 7
+     * shards: each in exactly one, every shard within 20% of 3000/7 */
+    int count[7] = {0};
+    for (int64_t conn = 1; conn <= 1000; conn++)
+        for (int copy = 0; copy < 3; copy++) {
+            int in = 0;
+            for (int s = 0; s < 7; s++)
+                if (replay_shard_has(s, 7, conn, copy)) {
+                    in++;
+                    count[s]++;
+                }
+            assert_int_equal(in, 1);
+        }
+    for (int s = 0; s < 7; s++)
+        assert_in_range(count[s], 3000 / 7 * 8 / 10, 3000 / 7 * 12 / 10);
+    assert_true(replay_shard_has(0, 1, 42, 0));
 }
 
 static void test_opts(void **state)
@@ -1197,6 +1265,7 @@ int main(void)
         cmocka_unit_test(test_heap),
         cmocka_unit_test(test_errclass),
         cmocka_unit_test(test_opts),
+        cmocka_unit_test(test_shard_opts),
     };
     const struct CMUnitTest runs[] = {
         cmocka_unit_test_setup_teardown(test_replay_two_requests, fx_setup,
