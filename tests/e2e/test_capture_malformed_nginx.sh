@@ -112,5 +112,6 @@ rc=$?
 set -e
 [ "$rc" -eq 2 ] && grep -q "give skip or send" "$TMP/r3.out" ||
     fail "--ambiguous maybe: exit $rc: $(cat "$TMP/r3.out")"
-"$REPRISE" replay --help | grep -q -- "--ambiguous skip|send" || fail "--help lacks --ambiguous"
+"$REPRISE" replay --help > "$TMP/help.txt"
+grep -q -- "--ambiguous skip|send" "$TMP/help.txt" || fail "--help lacks --ambiguous"
 pass "replay --ambiguous skip (default) and send"
