@@ -538,6 +538,8 @@ void *replay_engine_main(void *arg)
                 for (struct rp_sess *s = e->sess.tab[i]; s; s = s->next)
                     ready_push(e, s);
         }
+        if (!time_up && atomic_load(&c->time_up))
+            time_up = 1; /* a --stop-if ended the steps */
         if (!time_up && o->mode == RM_MAX && o->duration_us &&
             now >= o->duration_us) {
             time_up = 1;

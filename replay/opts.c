@@ -103,6 +103,24 @@ void replay_opts_usage(FILE *f)
 "  -k, --insecure        do not verify the server's certificate\n"
 "  --cacert FILE         CA bundle to verify the server with\n"
 "\n"
+"load steps (find the limit):\n"
+"  --steps M1,M2,...     one run in steps: step k replays the capture at\n"
+"                        M_k times its speed (or M_k times --rate) for\n"
+"                        --step-duration, looping the capture within the\n"
+"                        step, the schedule re-anchored at each step's\n"
+"                        start (open model); multiples positive and\n"
+"                        increasing, at most 64. Not with --max, --duration\n"
+"                        or --loop. The summary lists the steps\n"
+"  --step-duration D     length of each step (default 10s, at least 100ms)\n"
+"  --step-by speed|scale what a step multiplies: the speed (default) or the\n"
+"                        copies (--scale M_k, whole numbers)\n"
+"  --stop-if EXPR        end the run after the first step that breaks EXPR,\n"
+"                        judged on that step's requests: METRIC OP VALUE,\n"
+"                        absolute (p50 p90 p95 p99 p99.9 max mean in us/ms/s\n"
+"                        of latency, errors in % of requests: transport\n"
+"                        errors and 5xx), e.g. 'p99>200ms', 'errors>5%';\n"
+"                        repeatable (any breaks)\n"
+"\n"
 "request shaping:\n"
 "  --filter KEY=VALUE    select exchanges (repeatable; the same key repeated\n"
 "                        means any of them, different keys must all match):\n"
@@ -240,6 +258,90 @@ static int parse_target(struct rp_opts *o, char *err)
     return 0;
 }
 
+/* "1,2,4,8": positive, increasing multiples. */
+static int parse_steps(const char *val, struct rp_opts *o, char *err)
+{
+    const char *p = val;
+    o->nsteps = 0;
+    for (;;) {
+        char *end;
+        double v = strtod(p, &end);
+        if (end == p || (*end && *end != ',') || !(v > 0) || v > 1e6)
+            return rp_fail(err, RP_EUSAGE, "--steps '%s': expected positive "
+                           "multiples separated by commas, e.g. 1,2,4,8",
+                           val);
+        if (o->nsteps && v <= o->steps[o->nsteps - 1])
+            return rp_fail(err, RP_EUSAGE, "--steps '%s': the multiples must "
+                           "increase (%g after %g)", val, v,
+                           o->steps[o->nsteps - 1]);
+        if (o->nsteps == RP_MAX_STEPS)
+            return rp_fail(err, RP_EUSAGE, "--steps '%s': at most %d steps",
+                           val, RP_MAX_STEPS);
+        o->steps[o->nsteps++] = v;
+        if (!*end)
+            return 0;
+        p = end + 1;
+    }
+}
+
+int replay_stopif_parse(const char *s, struct rp_stopif *out, char *err)
+{
+    static const struct {
+        const char *name;
+        enum rp_stop_metric m;
+    } ms[] = {{"p99.9", RS_P999}, {"p50", RS_P50}, {"p90", RS_P90},
+              {"p95", RS_P95},    {"p99", RS_P99}, {"max", RS_MAX},
+              {"mean", RS_MEAN},  {"errors", RS_ERRORS}};
+    memset(out, 0, sizeof *out);
+    snprintf(out->text, sizeof out->text, "%s", s);
+    const char *p = s;
+    size_t i;
+    for (i = 0; i < sizeof ms / sizeof *ms; i++) {
+        size_t n = strlen(ms[i].name);
+        if (!strncasecmp(p, ms[i].name, n) &&
+            (p[n] == '>' || p[n] == '<' || p[n] == ' ')) {
+            out->metric = ms[i].m;
+            p += n;
+            break;
+        }
+    }
+    if (i == sizeof ms / sizeof *ms)
+        goto bad;
+    while (*p == ' ')
+        p++;
+    if (*p != '>' && *p != '<')
+        goto bad;
+    out->op = p[1] == '=' ? (*p == '>' ? 'g' : 'l') : *p;
+    p += 1 + (p[1] == '=');
+    while (*p == ' ')
+        p++;
+    if (*p == '+')
+        return rp_fail(err, RP_EUSAGE, "--stop-if '%s': values are absolute "
+                       "(a step has no baseline), e.g. 'p99>200ms'", s);
+    char *end;
+    double v = strtod(p, &end);
+    if (end == p || !(v >= 0) || v > 1e15)
+        goto bad;
+    if (out->metric == RS_ERRORS) {
+        if (*end && strcmp(end, "%"))
+            return rp_fail(err, RP_EUSAGE, "--stop-if '%s': errors is a "
+                           "rate; give a percentage, e.g. 'errors>5%%'", s);
+    } else if (!strcmp(end, "ms")) {
+        v *= 1e3;
+    } else if (!strcmp(end, "s")) {
+        v *= 1e6;
+    } else if (strcmp(end, "us")) {
+        return rp_fail(err, RP_EUSAGE, "--stop-if '%s': give a latency with "
+                       "its unit (us, ms, s), e.g. 'p99>200ms'", s);
+    }
+    out->value = v;
+    return 0;
+bad:
+    return rp_fail(err, RP_EUSAGE, "--stop-if '%s': expected METRIC OP VALUE, "
+                   "e.g. 'p99>200ms' or 'errors>5%%' (metrics: p50 p90 p95 "
+                   "p99 p99.9 max mean errors)", s);
+}
+
 static int push_str(const char ***v, int *n, const char *s)
 {
     const char **nv = realloc(*v, (size_t)(*n + 1) * sizeof *nv);
@@ -347,6 +449,7 @@ int replay_opts_parse(int argc, char **argv, struct rp_opts *o, int *help,
                       char *err)
 {
     int have_speed = 0, have_rate = 0, have_max = 0, have_conc = 0;
+    int have_step_by = 0, have_scale = 0, rc0;
     const char *engine_arg = NULL;
     int64_t v;
     memset(o, 0, sizeof *o);
@@ -425,6 +528,7 @@ int replay_opts_parse(int argc, char **argv, struct rp_opts *o, int *help,
             if (m < 0 || rp_parse_i64(val, "--scale", 1, 10000, &v, err))
                 return RP_EUSAGE;
             o->scale = (int)v;
+            have_scale = 1;
         } else if (!strcmp(a, "--sessions")) {
             o->sessions = 1;
         } else if ((m = VALUE("--threads"))) {
@@ -553,6 +657,35 @@ int replay_opts_parse(int argc, char **argv, struct rp_opts *o, int *help,
             if (replay_parse_start_at(val, rp_wall_us(), &o->start_at_us,
                                       err))
                 return RP_EUSAGE;
+        } else if ((m = VALUE("--steps"))) {
+            if (m < 0)
+                return m;
+            if ((rc0 = parse_steps(val, o, err)))
+                return rc0;
+        } else if ((m = VALUE("--step-duration"))) {
+            if (m < 0 || rp_parse_duration_us(val, "--step-duration",
+                                              &o->step_us, err))
+                return RP_EUSAGE;
+            if (o->step_us < 100000)
+                return rp_fail(err, RP_EUSAGE, "--step-duration must be at "
+                               "least 100ms");
+        } else if ((m = VALUE("--step-by"))) {
+            if (m < 0)
+                return m;
+            if (strcmp(val, "speed") && strcmp(val, "scale"))
+                return rp_fail(err, RP_EUSAGE, "--step-by '%s': give speed "
+                               "or scale", val);
+            o->step_by_scale = !strcmp(val, "scale");
+            have_step_by = 1;
+        } else if ((m = VALUE("--stop-if"))) {
+            if (m < 0)
+                return m;
+            if (o->nstopif == RP_MAX_STOPIF)
+                return rp_fail(err, RP_EUSAGE, "at most %d --stop-if",
+                               RP_MAX_STOPIF);
+            if (replay_stopif_parse(val, &o->stopif[o->nstopif], err))
+                return RP_EUSAGE;
+            o->nstopif++;
         } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
             o->quiet = 1;
         } else if (!strcmp(a, "--json")) {
@@ -596,6 +729,34 @@ int replay_opts_parse(int argc, char **argv, struct rp_opts *o, int *help,
         o->shard_concurrency = o->concurrency / o->shard_count +
                                (o->shard_index <
                                 o->concurrency % o->shard_count);
+    if (o->nsteps) {
+        if (o->mode == RM_MAX)
+            return rp_fail(err, RP_EUSAGE, "--steps steps an open-model "
+                           "load (--speed or --rate); --max has no offered "
+                           "load to step");
+        if (o->duration_us || o->loops)
+            return rp_fail(err, RP_EUSAGE, "--steps sets the run's length "
+                           "(steps x --step-duration, the capture looping "
+                           "within each step): leave out --duration and "
+                           "--loop");
+        if (o->step_by_scale && have_scale)
+            return rp_fail(err, RP_EUSAGE, "--step-by scale sets --scale "
+                           "per step: leave out --scale");
+        if (o->step_by_scale)
+            for (int k = 0; k < o->nsteps; k++)
+                if (o->steps[k] != (double)(int)o->steps[k] ||
+                    o->steps[k] > 10000)
+                    return rp_fail(err, RP_EUSAGE, "--steps with --step-by "
+                                   "scale: give whole copies (1..10000), "
+                                   "not %g", o->steps[k]);
+        if (!o->step_us)
+            o->step_us = 10000000;
+    } else if (o->step_us || have_step_by || o->nstopif) {
+        return rp_fail(err, RP_EUSAGE, "%s needs --steps (e.g. --steps "
+                       "1,2,4,8 --step-duration 10s)",
+                       o->nstopif ? "--stop-if" : o->step_us
+                           ? "--step-duration" : "--step-by");
+    }
     int rc = parse_target(o, err);
     if (rc)
         return rc;
@@ -686,6 +847,25 @@ int replay_opts_json(const struct rp_opts *o, struct rp_buf *b)
     if (!rc && o->start_at_us)
         rc = rp_buf_printf(b, ",\"start_at_us\":%lld",
                            (long long)o->start_at_us);
+    if (!rc && o->nsteps) {
+        rc = rp_buf_printf(b, ",\"step_by\":\"%s\",\"step_duration_us\":"
+                              "%lld,\"steps\":[",
+                           o->step_by_scale ? "scale" : "speed",
+                           (long long)o->step_us);
+        for (int k = 0; !rc && k < o->nsteps; k++)
+            rc = rp_buf_printf(b, "%s%g", k ? "," : "", o->steps[k]);
+        if (!rc)
+            rc = rp_buf_puts(b, "],\"stop_if\":[");
+        for (int k = 0; !rc && k < o->nstopif; k++) {
+            if (k)
+                rc = rp_buf_puts(b, ",");
+            if (!rc)
+                rc = rp_buf_json_str(b, o->stopif[k].text,
+                                     strlen(o->stopif[k].text));
+        }
+        if (!rc)
+            rc = rp_buf_puts(b, "]");
+    }
     if (!rc)
         rc = json_opt_str(b, "cacert", o->cacert);
     if (!rc)

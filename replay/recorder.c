@@ -99,6 +99,117 @@ static int64_t hist_pct(const struct rp_hist *h, double p)
     return rp_hist_value_at_percentile(h, p);
 }
 
+/* ---- steps (--steps, --stop-if) ----------------------------------------- */
+
+/* Counts r in the step it was scheduled in. */
+static void step_add(struct rp_ctx *c, const struct rp_res *r)
+{
+    const struct rp_opts *o = c->o;
+    if (!o->nsteps || r->scheduled_us < 0)
+        return;
+    int64_t k = r->scheduled_us / o->step_us;
+    if (k >= o->nsteps)
+        return;
+    struct rp_step_stats *s = &c->step[k];
+    s->results++;
+    if (r->error_class == CORPUS_ERR_NOT_SENT) {
+        s->not_sent++;
+        return;
+    }
+    if (r->error_class != CORPUS_ERR_NONE || r->status >= 500)
+        s->errors++;
+    if (r->error_class == CORPUS_ERR_NONE && r->done_us >= 0) {
+        s->ok++;
+        if (!s->latency)
+            s->latency = rp_hist_new();
+        if (s->latency)
+            (void)rp_hist_record(s->latency, r->done_us - r->scheduled_us);
+    }
+}
+
+/* The value of condition k on step stats s with h its latencies. */
+static double stop_value(const struct rp_stopif *k,
+                         const struct rp_step_stats *s, uint64_t pending,
+                         const struct rp_hist *h)
+{
+    static const double pct[] = {50, 90, 95, 99, 99.9};
+    uint64_t sent = s->results - s->not_sent + pending;
+    switch (k->metric) {
+    case RS_ERRORS:
+        return sent ? 100.0 * (double)s->errors / (double)sent : 0;
+    case RS_MAX:
+        return h ? (double)rp_hist_max(h) : 0;
+    case RS_MEAN:
+        return h ? rp_hist_mean(h) : 0;
+    default:
+        return h && rp_hist_count(h)
+                   ? (double)hist_pct(h, pct[k->metric]) : 0;
+    }
+}
+
+static int stop_holds(const struct rp_stopif *k, double v)
+{
+    switch (k->op) {
+    case '>': return v > k->value;
+    case '<': return v < k->value;
+    case 'g': return v >= k->value;
+    default: return v <= k->value;
+    }
+}
+
+/* Judges every step that has ended and whose results are in (or whose
+ * grace has passed: requests still in flight then count with the latency
+ * they have so far, a lower bound). The first step that breaks a --stop-if
+ * ends the run: the later steps are not part of it (time_up). final: the
+ * run is over, judge what is left. */
+static void steps_judge(struct rp_ctx *c, int final)
+{
+    const struct rp_opts *o = c->o;
+    int64_t now = replay_now(c);
+    int64_t grace = o->timeout_us < 1000000 ? o->timeout_us : 1000000;
+    if (!o->nsteps || c->stopped_step >= 0)
+        return;
+    while (c->nsteps_run < o->nsteps) {
+        int k = c->nsteps_run;
+        struct rp_step_stats *s = &c->step[k];
+        int64_t end = (int64_t)(k + 1) * o->step_us;
+        uint64_t sched = atomic_load(&c->step_sched[k]);
+        uint64_t pending = sched > s->results ? sched - s->results : 0;
+        if (!final && (now < end || (pending && now < end + grace)))
+            return;
+        if (final && !sched && !s->results)
+            return; /* never reached (interrupted) */
+        struct rp_hist *h = s->latency;
+        struct rp_hist *tmp = NULL;
+        if (pending && o->nstopif && (tmp = rp_hist_new())) {
+            if (h)
+                (void)rp_hist_merge(tmp, h);
+            (void)rp_hist_record_n(tmp, now - end > 0 ? now - end : 0,
+                                   pending);
+            h = tmp;
+        }
+        s->evaluated = 1;
+        c->nsteps_run = k + 1;
+        for (int i = 0; i < o->nstopif; i++) {
+            double v = stop_value(&o->stopif[i], s, pending, h);
+            if (stop_holds(&o->stopif[i], v)) {
+                c->stopped_step = k;
+                c->stopped_cond = i;
+                c->stopped_value = v;
+                break;
+            }
+        }
+        rp_hist_free(tmp);
+        if (c->stopped_step >= 0) {
+            atomic_store(&c->time_up, 1);
+            for (int i = 0; i < c->nengines; i++)
+                if (c->engines[i])
+                    replay_engine_wake(c->engines[i]);
+            return;
+        }
+    }
+}
+
 /* "850us", "12.30ms", "4.56s". */
 static const char *fmt_us(int64_t v, char *buf, size_t n)
 {
@@ -261,6 +372,7 @@ void *replay_recorder_main(void *arg)
             size_t k = 0;
             while (k < DRAIN_MAX && replay_spsc_pop(&q->q[i], &r)) {
                 stats_add(&c->st, &r);
+                step_add(c, &r);
                 write_result(c, &wb, &r); /* frees r.error when written */
                 k++;
             }
@@ -269,8 +381,11 @@ void *replay_recorder_main(void *arg)
         }
         write_flush(c, &wb); /* what one round drained */
         progress(c, &pg, 0);
-        if (!n && end)
+        steps_judge(c, 0);
+        if (!n && end) {
+            steps_judge(c, 1);
             break;
+        }
         if (!backlog)
             nanosleep(&idle, NULL); /* batch the next drain */
     }
@@ -279,6 +394,8 @@ void *replay_recorder_main(void *arg)
 }
 
 /* ---- summary ------------------------------------------------------------ */
+
+static void steps_text(struct rp_ctx *c, FILE *f);
 
 static int64_t count_notsent(const struct rp_stats *st)
 {
@@ -494,6 +611,7 @@ void replay_recorder_summary(struct rp_ctx *c, FILE *f, int64_t elapsed_us,
                 fmt_us(hist_pct(rows[i].h, 99.9), e, sizeof e),
                 fmt_us(rp_hist_max(rows[i].h), g, sizeof g), rows[i].what);
     }
+    steps_text(c, f);
     uint64_t caps = atomic_load(&c->cap_hits);
     if (caps)
         fprintf(f, "  %llu requests waited for a connection "
@@ -536,6 +654,95 @@ static int json_hist(struct rp_buf *o, const char *name,
                          (long long)hist_pct(h, 99),
                          (long long)hist_pct(h, 99.9),
                          (long long)rp_hist_max(h), rp_hist_mean(h));
+}
+
+static const char *step_by_name(const struct rp_ctx *c)
+{
+    return c->o->step_by_scale ? "scale"
+           : c->o->mode == RM_RATE ? "rate" : "speed";
+}
+
+/* ,"steps":[{step, multiple, start_us, end_us, ...}],"stopped_by":... */
+static int steps_json(struct rp_ctx *c, struct rp_buf *o)
+{
+    const struct rp_opts *op = c->o;
+    int rc = rp_buf_printf(o, ",\"step_by\":\"%s\",\"step_duration_us\":"
+                              "%lld,\"steps\":[", step_by_name(c),
+                           (long long)op->step_us);
+    for (int k = 0; !rc && k < c->nsteps_run; k++) {
+        const struct rp_step_stats *s = &c->step[k];
+        double secs = (double)op->step_us / 1e6;
+        rc = rp_buf_printf(o, "%s{\"step\":%d,\"multiple\":%g,"
+                              "\"start_us\":%lld,\"end_us\":%lld,"
+                              "\"scheduled\":%llu,\"responses\":%llu,"
+                              "\"errors\":%llu,\"offered_rps\":%.2f,"
+                              "\"p99_us\":",
+                           k ? "," : "", k + 1, op->steps[k],
+                           (long long)((int64_t)k * op->step_us),
+                           (long long)((int64_t)(k + 1) * op->step_us),
+                           (unsigned long long)s->results,
+                           (unsigned long long)s->ok,
+                           (unsigned long long)s->errors,
+                           (double)s->results / secs);
+        if (!rc)
+            rc = s->latency && rp_hist_count(s->latency)
+                     ? rp_buf_printf(o, "%lld}",
+                                     (long long)hist_pct(s->latency, 99))
+                     : rp_buf_puts(o, "null}");
+    }
+    if (!rc)
+        rc = rp_buf_puts(o, "],\"stopped_by\":");
+    if (!rc && c->stopped_step >= 0) {
+        const struct rp_stopif *k = &op->stopif[c->stopped_cond];
+        rc = rp_buf_printf(o, "{\"step\":%d,\"multiple\":%g,"
+                              "\"condition\":", c->stopped_step + 1,
+                           op->steps[c->stopped_step]);
+        if (!rc)
+            rc = rp_buf_json_str(o, k->text, strlen(k->text));
+        if (!rc)
+            rc = rp_buf_printf(o, ",\"value\":%.3f,\"unit\":\"%s\"}",
+                               c->stopped_value,
+                               k->metric == RS_ERRORS ? "%" : "us");
+    } else if (!rc) {
+        rc = rp_buf_puts(o, "null");
+    }
+    return rc;
+}
+
+/* The steps as text lines. */
+static void steps_text(struct rp_ctx *c, FILE *f)
+{
+    const struct rp_opts *op = c->o;
+    char a[32];
+    double secs = (double)op->step_us / 1e6;
+    for (int k = 0; k < c->nsteps_run; k++) {
+        const struct rp_step_stats *s = &c->step[k];
+        fprintf(f, "  step %-3d %s x%g: %.1f req/s scheduled, %.1f "
+                   "responses/s, %llu errors, p99 %s\n", k + 1,
+                step_by_name(c), op->steps[k], (double)s->results / secs,
+                (double)s->ok / secs, (unsigned long long)s->errors,
+                s->latency && rp_hist_count(s->latency)
+                    ? fmt_us(hist_pct(s->latency, 99), a, sizeof a)
+                    : "none");
+    }
+    if (c->stopped_step >= 0) {
+        const struct rp_stopif *k = &op->stopif[c->stopped_cond];
+        if (k->metric == RS_ERRORS)
+            snprintf(a, sizeof a, "%.2f%%", c->stopped_value);
+        else
+            fmt_us((int64_t)c->stopped_value, a, sizeof a);
+        fprintf(f, "  stopped   after step %d (x%g): --stop-if '%s' broke "
+                   "(%s)\n", c->stopped_step + 1,
+                op->steps[c->stopped_step], k->text, a);
+    }
+}
+
+void replay_recorder_steps_cleanup(struct rp_ctx *c)
+{
+    for (int k = 0; k < RP_MAX_STEPS; k++) {
+        rp_hist_free(c->step[k].latency);
+        c->step[k].latency = NULL;
+    }
 }
 
 int replay_recorder_summary_json(struct rp_ctx *c, struct rp_buf *o,
@@ -628,6 +835,8 @@ int replay_recorder_summary_json(struct rp_ctx *c, struct rp_buf *o,
         rc = rp_buf_puts(o, ",");
     if (!rc)
         rc = json_hist(o, "lateness", st->lateness);
+    if (!rc && c->o->nsteps)
+        rc = steps_json(c, o);
     if (!rc)
         rc = rp_buf_puts(o, "}");
     return rc;

@@ -109,6 +109,7 @@ static int run(struct rp_opts *o, char *err)
     rp_buf_init(&opts_json, 0);
     rp_buf_init(&sum_json, 0);
     c.o = o;
+    c.stopped_step = -1;
     c.tp = replay_transport(o);
     c.tty = isatty(STDERR_FILENO);
     if (replay_stats_init(&c.st)) {
@@ -330,6 +331,7 @@ done:
     free(eng_t);
     replay_resq_cleanup(&c.resq);
     replay_stats_cleanup(&c.st);
+    replay_recorder_steps_cleanup(&c);
     corpus_close(c.rd, NULL);
     if (c.wr) {
         char err3[RP_ERRLEN];

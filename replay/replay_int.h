@@ -55,6 +55,22 @@ struct rp_rewrite {
     char *replacement; /* malloc'd; \0..\9 are back references */
 };
 
+#define RP_MAX_STEPS 64
+#define RP_MAX_STOPIF 16
+
+/* A --stop-if condition, absolute: METRIC OP VALUE with METRIC one of
+ * p50 p90 p95 p99 p99.9 max mean (latency, µs) or errors (percent). */
+enum rp_stop_metric { RS_P50, RS_P90, RS_P95, RS_P99, RS_P999, RS_MAX,
+                      RS_MEAN, RS_ERRORS };
+struct rp_stopif {
+    char text[64];
+    enum rp_stop_metric metric;
+    int op;            /* '>' '<', or 'g' (>=) 'l' (<=) */
+    double value;      /* µs, or percent for errors */
+};
+/* Parses one --stop-if expression: 0 or RP_EUSAGE with err filled. */
+int replay_stopif_parse(const char *s, struct rp_stopif *out, char *err);
+
 struct rp_opts {
     const char *db;
     const char *target;       /* as given */
@@ -101,6 +117,12 @@ struct rp_opts {
                                  --concurrency (the shares sum to it) */
     int64_t start_at_us;      /* --start-at: wall clock of time zero, µs
                                  since the epoch; 0 = as soon as ready */
+    double steps[RP_MAX_STEPS]; /* --steps: multiples, increasing */
+    int nsteps;               /* 0 = not stepped */
+    int64_t step_us;          /* --step-duration */
+    int step_by_scale;        /* --step-by scale (else speed) */
+    struct rp_stopif stopif[RP_MAX_STOPIF]; /* --stop-if */
+    int nstopif;
 };
 
 /* 1 when session (captured connection conn_id, copy) belongs to shard
@@ -396,6 +418,18 @@ struct rp_ctx {
     int64_t total;              /* planned requests, -1 when open-ended */
     struct rp_stats st;         /* the recorder's; read after it ends */
     int tty;                    /* progress on a terminal */
+    /* --steps: per step, requests scheduled (by the feeder) and the
+     * recorder's view of its results */
+    atomic_uint_least64_t step_sched[RP_MAX_STEPS];
+    struct rp_step_stats {
+        uint64_t results, ok, errors, not_sent;
+        struct rp_hist *latency; /* owned */
+        int evaluated;
+    } step[RP_MAX_STEPS];
+    int nsteps_run;             /* steps that ran (up to the stopping one) */
+    int stopped_step;           /* -1, or the step a --stop-if broke */
+    int stopped_cond;           /* its condition index */
+    double stopped_value;       /* the value that broke it */
     int64_t result_errors;      /* corpus write failures */
     char rec_err[RP_ERRLEN];
     char feed_err[RP_ERRLEN];
@@ -440,6 +474,8 @@ void replay_stats_cleanup(struct rp_stats *st);
 void *replay_recorder_main(void *arg);
 void replay_recorder_summary(struct rp_ctx *c, FILE *f, int64_t elapsed_us,
                              const char *status);
+/* Frees the per-step histograms (accepts a zeroed context). */
+void replay_recorder_steps_cleanup(struct rp_ctx *c);
 int replay_recorder_summary_json(struct rp_ctx *c, struct rp_buf *out,
                                  int64_t elapsed_us, const char *status);
 

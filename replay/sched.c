@@ -156,6 +156,10 @@ int replay_sched_plan(struct rp_ctx *c, char *err)
         rp_warn("shard %d/%d holds none of the %lld selected sessions: its "
                 "run records no requests (fewer shards would do)",
                 p->shard_index, p->shard_count, (long long)n * p->scale);
+    if (c->o->nsteps) { /* the steps end the run; the capture loops */
+        p->duration_us = c->o->step_us * c->o->nsteps;
+        p->loops = 0;
+    }
     return 0;
 }
 
@@ -220,7 +224,22 @@ struct feeder {
                                   its last response ended */
         int64_t conn_id, resp_last_us;
     } *pipe;
+    struct rp_plan sp;         /* the plan of the current step (the run's
+                                  plan when not stepped) */
+    int64_t off_us;            /* the current step's start */
+    int64_t loop_base;         /* loops of the steps before */
+    int64_t pass;              /* passes over the corpus so far */
 };
+
+/* Counts one scheduled request in its step (--steps). */
+static void step_count(struct rp_ctx *c, int64_t due_us)
+{
+    if (!c->o->nsteps)
+        return;
+    int64_t k = due_us / c->o->step_us;
+    if (k >= 0 && k < c->o->nsteps)
+        atomic_fetch_add(&c->step_sched[k], 1);
+}
 
 /* 1 when the captured client sent ex before the response to its previous
  * request on the same connection had ended (pipelining). Exchanges come in
@@ -283,14 +302,19 @@ static void emit_job(struct feeder *f, struct rp_job *j)
         f->draining = 1;
     if (!f->draining) {
         atomic_fetch_add(&c->scheduled, 1);
+        int64_t due = j->due_us;
+        step_count(c, due); /* before the push: the engine owns j then */
         if (!ring_push(c, &c->rings[route(f, j)], j))
             return;
         f->draining = 1;
         atomic_fetch_sub(&c->scheduled, 1);
+        if (c->o->nsteps && due / c->o->step_us < c->o->nsteps)
+            atomic_fetch_sub(&c->step_sched[due / c->o->step_us], 1);
     }
     /* --max --duration: requests after the end are not part of the run. */
     if (!atomic_load(&c->time_up) && atomic_load(&c->stop) < 2) {
         atomic_fetch_add(&c->scheduled, 1);
+        step_count(c, j->due_us);
         notsent_add(f, j->rq->ex_id, j->copy, j->loop, j->due_us);
     }
     replay_rq_unref(j->rq);
@@ -314,6 +338,8 @@ static int open_ended_stop(struct feeder *f)
     struct rp_ctx *c = f->c;
     if (atomic_load(&c->time_up) || atomic_load(&c->stop) >= 2)
         return 1;
+    if (atomic_load(&c->stop) && c->o->nsteps)
+        return 1; /* later steps are not part of an interrupted run */
     return atomic_load(&c->stop) && c->plan.mode == RM_MAX &&
            c->plan.loops == 0;
 }
@@ -323,7 +349,7 @@ static int open_ended_stop(struct feeder *f)
 static int schedule_rq(struct feeder *f, struct rp_rq *rq, int64_t idx,
                        int64_t loop)
 {
-    const struct rp_plan *p = &f->c->plan;
+    const struct rp_plan *p = &f->sp;
     int64_t due0 = replay_sched_due(p, rq->t_us, idx, 0, loop);
     if (p->duration_us && p->mode != RM_MAX && due0 >= p->duration_us) {
         f->finished = 1;
@@ -334,13 +360,14 @@ static int schedule_rq(struct feeder *f, struct rp_rq *rq, int64_t idx,
         struct rp_job j = {0};
         j.rq = rq;
         j.copy = k;
-        j.loop = (int)loop;
+        j.loop = (int)(f->loop_base + loop);
         j.due_us = replay_sched_due(p, rq->t_us, idx, k, loop);
         j.seq = f->seq++;
         if (p->duration_us && p->mode != RM_MAX && j.due_us >= p->duration_us)
             continue;
         if (!in_shard(p, rq->conn_id, k))
             continue;
+        j.due_us += f->off_us;
         replay_rq_ref(rq);
         if (replay_heap_push(&f->reorder, &j)) {
             replay_rq_unref(rq);
@@ -350,7 +377,7 @@ static int schedule_rq(struct feeder *f, struct rp_rq *rq, int64_t idx,
     }
     replay_rq_unref(rq);
     /* Later requests are due no earlier than this one's first copy. */
-    emit_until(f, due0);
+    emit_until(f, due0 + f->off_us);
     return 0;
 }
 
@@ -399,7 +426,7 @@ static int feed_pass(struct feeder *f, int64_t loop)
     int64_t idx = 0;
     int rc;
 
-    if (loop > 0 && !f->cache_off && f->cache) {
+    if (f->pass > 0 && !f->cache_off && f->cache) {
         for (size_t i = 0; i < f->ncache && !f->finished; i++) {
             if (open_ended_stop(f))
                 return 0;
@@ -421,11 +448,11 @@ static int feed_pass(struct feeder *f, int64_t loop)
         struct rp_rq *rq = NULL;
         if (f->draining || atomic_load(&c->stop)) {
             /* Stopped: the due time is all a NOT_SENT result needs. */
-            for (int k = 0; k < c->plan.scale; k++) {
+            for (int k = 0; k < f->sp.scale; k++) {
                 int64_t due =
-                    replay_sched_due(&c->plan, ex.req.first_us, idx, k, loop);
-                if (c->plan.duration_us && c->plan.mode != RM_MAX &&
-                    due >= c->plan.duration_us) {
+                    replay_sched_due(&f->sp, ex.req.first_us, idx, k, loop);
+                if (f->sp.duration_us && f->sp.mode != RM_MAX &&
+                    due >= f->sp.duration_us) {
                     if (k == 0)
                         f->finished = 1;
                     continue;
@@ -435,7 +462,9 @@ static int feed_pass(struct feeder *f, int64_t loop)
                 if (!in_shard(&c->plan, ex.conn_id, k))
                     continue;
                 atomic_fetch_add(&c->scheduled, 1);
-                notsent_add(f, ex.id, k, (int)loop, due);
+                step_count(c, due + f->off_us);
+                notsent_add(f, ex.id, k, (int)(f->loop_base + loop),
+                            due + f->off_us);
             }
             f->draining = 1;
             idx++;
@@ -444,14 +473,15 @@ static int feed_pass(struct feeder *f, int64_t loop)
         if ((rc = replay_rq_build(c, &ex, was_pipelined(f, &ex), &rq,
                                   c->feed_err)))
             break;
-        if (loop == 0)
+        if (f->pass == 0)
             cache_add(f, rq);
         if ((rc = schedule_rq(f, rq, idx, loop)))
             break;
         idx++;
     }
     corpus_ex_close(cur);
-    if (loop == 0 && f->cache && !f->cache_off && (size_t)idx != f->ncache)
+    if (f->pass == 0 && f->cache && !f->cache_off &&
+        (size_t)idx != f->ncache)
         cache_drop(f); /* stopped early: the cache is partial */
     return rc < 0 ? rc : 0;
 }
@@ -470,11 +500,35 @@ void *replay_feeder_main(void *arg)
     /* The rings hold seconds of work ahead: let the engines go first. */
     setpriority(PRIO_PROCESS, (id_t)gettid(), 5);
     f.finished = c->plan.nshard == 0; /* an empty shard */
-    for (int64_t loop = 0; !f.finished && !open_ended_stop(&f) &&
-                           (c->plan.loops == 0 || loop < c->plan.loops);
-         loop++) {
-        if ((rc = feed_pass(&f, loop)))
-            break;
+    f.sp = c->plan;
+    if (!c->o->nsteps) {
+        for (int64_t loop = 0; !f.finished && !open_ended_stop(&f) &&
+                               (c->plan.loops == 0 || loop < c->plan.loops);
+             loop++, f.pass++) {
+            if ((rc = feed_pass(&f, loop)))
+                break;
+        }
+    }
+    /* --steps: each step its own plan (multiple, duration), re-anchored at
+     * its start; the loop numbers continue so results stay distinct. */
+    for (int k = 0; !rc && k < c->o->nsteps && !open_ended_stop(&f); k++) {
+        double m = c->o->steps[k];
+        f.sp = c->plan;
+        f.sp.duration_us = c->o->step_us;
+        f.sp.loops = 0;
+        if (c->o->step_by_scale)
+            f.sp.scale = (int)m;
+        else if (f.sp.mode == RM_RATE)
+            f.sp.rate = c->plan.rate * m;
+        else
+            f.sp.speed = c->plan.speed * m;
+        f.off_us = (int64_t)k * c->o->step_us;
+        f.finished = c->plan.nshard == 0;
+        int64_t loop = 0;
+        for (; !f.finished && !open_ended_stop(&f); loop++, f.pass++)
+            if ((rc = feed_pass(&f, loop)))
+                break;
+        f.loop_base += loop;
     }
     emit_until(&f, -1);
     notsent_flush(&f);
