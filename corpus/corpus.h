@@ -355,6 +355,24 @@ int corpus_run_label_latest(struct corpus *c, const char *label,
 int corpus_run_latest(struct corpus *c, int n, struct corpus_run_row *out,
                       char *err);
 
+/* The load steps of a run replayed with --steps, from its summary JSON. */
+#define CORPUS_MAX_STEPS 64
+struct corpus_run_steps {
+    int n;                   /* steps that ran; 0 when not stepped */
+    struct corpus_run_step {
+        double multiple;     /* the step's multiple of speed, rate or scale */
+        int64_t start_us, end_us; /* due times of its requests, µs since
+                                     the run's start: [start, end) */
+    } step[CORPUS_MAX_STEPS];
+    char step_by[16];        /* "speed", "rate" or "scale" */
+    int stopped_step;        /* 1-based step a --stop-if broke, 0 none */
+    char stopped_by[64];     /* its condition */
+};
+/* Reads run_id's steps into *out (n = 0 for a run without steps or whose
+ * summary is missing or damaged). 0 or RP_EIO. */
+int corpus_run_steps_get(struct corpus *c, int64_t run_id,
+                         struct corpus_run_steps *out, char *err);
+
 /* ---- samples (read by analyze) ----------------------------------------- */
 
 /* A measured outcome of one request: either a replay result or, for a

@@ -353,6 +353,41 @@ static int run_query(struct corpus *c, const char *where, const char *text,
     return r;
 }
 
+int corpus_run_steps_get(struct corpus *c, int64_t run_id,
+                         struct corpus_run_steps *out, char *err)
+{
+    sqlite3_stmt *st;
+    memset(out, 0, sizeof *out);
+    int r = corpus_prepare(
+        c, "SELECT json_extract(j.value, '$.multiple'),"
+           " json_extract(j.value, '$.start_us'),"
+           " json_extract(j.value, '$.end_us'),"
+           " json_extract(runs.summary, '$.step_by'),"
+           " json_extract(runs.summary, '$.stopped_by.step'),"
+           " json_extract(runs.summary, '$.stopped_by.condition')"
+           " FROM runs, json_each(runs.summary, '$.steps') AS j"
+           " WHERE runs.id = ?1 AND json_valid(runs.summary)"
+           " ORDER BY j.key", &st, err);
+    if (r)
+        return r;
+    sqlite3_bind_int64(st, 1, run_id);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && out->n < CORPUS_MAX_STEPS) {
+        struct corpus_run_step *k = &out->step[out->n++];
+        k->multiple = sqlite3_column_double(st, 0);
+        k->start_us = sqlite3_column_int64(st, 1);
+        k->end_us = sqlite3_column_int64(st, 2);
+        copy_str(out->step_by, sizeof out->step_by, text_or(st, 3, ""));
+        out->stopped_step = sqlite3_column_int(st, 4);
+        copy_str(out->stopped_by, sizeof out->stopped_by,
+                 text_or(st, 5, ""));
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        r = corpus_db_fail(c, rc, "reading a run's steps", err);
+    sqlite3_finalize(st);
+    return r;
+}
+
 /* Case-insensitive edit distance of a and b (Levenshtein), or a large
  * number when either is too long to matter as a typo. */
 static int label_distance(const char *a, const char *b)
