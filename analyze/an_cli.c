@@ -369,6 +369,7 @@ static void set_from_run(struct an_set *s, const struct corpus_run_row *r)
     s->rate = r->rate;
     s->concurrency = r->concurrency;
     s->scale = r->scale;
+    s->max_connections = r->max_connections;
     s->started_us = r->started_us;
     s->wall_us = r->ended_us > r->started_us ? r->ended_us - r->started_us : 0;
 }
@@ -498,6 +499,9 @@ int an_cmd(int argc, char **argv)
     if ((rc = corpus_open(o.db, CORPUS_READ, &c, err)))
         goto done;
     if ((rc = resolve(c, &a, err)))
+        goto done;
+    if ((rc = an_capacity_open(&a, c, AN_BASE, err)) ||
+        (rc = an_capacity_open(&a, c, AN_CAND, err)))
         goto done;
     if ((rc = an_load(&a, c, err)))
         goto done;

@@ -53,6 +53,7 @@ static void group_cleanup(struct an_group *g)
     free(g->key);
     for (int i = 0; i < AN_NSIDES; i++)
         side_cleanup(&g->side[i]);
+    an_gstep_free(g);
 }
 
 void an_analysis_init(struct an_analysis *a, struct an_opts *o)
@@ -76,8 +77,10 @@ void an_analysis_cleanup(struct an_analysis *a)
             rp_hist_free(a->tl[k].tick[i].lat);
         free(a->tl[k].tick);
     }
-    for (int i = 0; i < AN_NSIDES; i++)
+    for (int i = 0; i < AN_NSIDES; i++) {
         rp_hist_free(a->set[i].lateness);
+        an_capacity_free(a->set[i].cap);
+    }
     free(a->order);
     free(a->fail);
     memset(a, 0, sizeof *a);
@@ -395,6 +398,8 @@ static int record(struct an_analysis *a, int which,
     }
     const char *key = g->key;
     *gout = g;
+    if (set->cap && an_capacity_add(a, which, g, s))
+        return RP_ENOMEM;
     if (s->t_us < a->o->warmup_us) { /* still diffed for correctness */
         set->warmup++;
         return 0;

@@ -51,7 +51,7 @@ extern const char *const an_pct_key[AN_NPCT];  /* "p50", ... "p999" */
 enum an_cond_metric {
     AN_CM_P50, AN_CM_P90, AN_CM_P95, AN_CM_P99, AN_CM_P999, /* = pct idx */
     AN_CM_MAX, AN_CM_MEAN, AN_CM_ERRORS, AN_CM_STATUS_CHANGED,
-    AN_CM_BODY_CHANGED, AN_CM_STATUS_MIX
+    AN_CM_BODY_CHANGED, AN_CM_STATUS_MIX, AN_CM_CAPACITY
 };
 enum an_cond_op { AN_OP_GT, AN_OP_GE, AN_OP_LT, AN_OP_LE };
 struct an_cond {
@@ -101,6 +101,92 @@ struct an_opts {
     int top;                /* rows in the text table (0: all) */
 };
 
+/* ---- capacity (a run replayed with --steps) ---------------------------- */
+
+#define AN_CAP_SERIES 512   /* monitored series followed per run */
+#define AN_CAP_POINTS 3600  /* points kept per charted series */
+#define AN_CAP_CHARTED 8    /* series drawn in the HTML report */
+#define AN_KEEP_UP 0.95     /* a step keeps up: achieved >= 95% of offered */
+
+/* One load step of a stepped run, accumulated from its samples. */
+struct an_cap_step {
+    double multiple;
+    int64_t start_us, end_us;  /* its window, µs since the run's start */
+    uint64_t due;              /* requests due in the window */
+    uint64_t done;             /* answered without error (status < 500) in
+                                  the window: achieved throughput */
+    uint64_t errors;           /* of the requests due in it */
+    double busy_us;            /* integral of requests in flight (sent to
+                                  done) over the window */
+    double done_lat_us;        /* latencies of the requests done in it */
+    uint64_t done_n;
+    struct rp_hist *lat;       /* latency of the requests due in it */
+    struct rp_hist *late;      /* their lateness (sent - scheduled) */
+    /* computed by an_capacity_compute */
+    double offered_rps, achieved_rps, error_pct;
+    double inflight;           /* measured mean in flight */
+    double little;             /* achieved x mean latency (Little's law) */
+    int64_t p50_us, p90_us, p99_us, late_p99_us; /* -1 none */
+    int kept_up, slo_ok;
+    int gen_limited;           /* late, without the connection cap reached */
+};
+
+/* A monitored series of the run (--monitor, --monitor-pid). */
+struct an_cap_series {
+    char *source, *name;       /* name with its labels */
+    int gauge;                 /* a gauge (TYPE gauge, or from /proc) */
+    double max, min;
+    double step_sum[CORPUS_MAX_STEPS];
+    uint64_t step_n[CORPUS_MAX_STEPS];
+    double step_mean[CORPUS_MAX_STEPS]; /* NAN when no point */
+    int64_t *t_us;             /* points, for the chart (up to
+                                  AN_CAP_POINTS) */
+    double *v;
+    size_t npoints;
+    /* computed */
+    int saturated;
+    char why[160];
+};
+
+struct an_capacity {
+    int nsteps;
+    struct an_cap_step step[CORPUS_MAX_STEPS];
+    char step_by[16];
+    int stopped_step;          /* 1-based, 0 none */
+    char stopped_by[64];
+    int max_connections;
+    struct an_cap_series *series;
+    size_t nseries;
+    uint64_t series_dropped;   /* over AN_CAP_SERIES */
+    uint64_t scrapes, scrapes_failed;
+    char scrape_error[160];    /* the first failure's message */
+    /* computed */
+    int knee;                  /* 0-based step, -1 none */
+    char knee_why[200];
+    int sustained;             /* step of max_sustained_rps, -1 none */
+    double max_sustained_rps;
+    int gen_limited;           /* the generator, not the target, fell behind
+                                  at the knee */
+    struct an_usl {
+        int ok;
+        double lambda, sigma, kappa; /* X(N) = lambda N / (1 + sigma (N-1)
+                                        + kappa N (N-1)) */
+        double peak_n, peak_rps;     /* peak_n INFINITY: an asymptote */
+        double r2;
+    } usl;
+    char limiting[AN_KEYLEN];  /* "" none */
+    double limiting_ratio;     /* its p90 at the knee / at the first step */
+    double limiting_share;     /* its share of the service demand */
+};
+
+/* Per step of a stepped set: one endpoint's latencies, for the limiting
+ * endpoint. */
+struct an_gstep {
+    uint64_t n;
+    double svc_sum_us;
+    struct rp_hist *lat;
+};
+
 struct an_set {
     int present;
     enum corpus_set_kind kind;
@@ -112,6 +198,7 @@ struct an_set {
     char status[32];
     double speed, rate;     /* runs: the mode's multiple or rate */
     int concurrency, scale;
+    int max_connections;    /* runs: --max-connections, 0 unknown */
     char engine[16];
     int64_t started_us;
     int64_t wall_us;        /* runs: ended - started (wall), 0 unknown */
@@ -132,6 +219,7 @@ struct an_set {
     } msg[AN_MAX_MSGS];
     int nmsg;
     uint64_t msg_other;     /* failed requests whose message did not fit */
+    struct an_capacity *cap; /* runs replayed with --steps, else NULL */
 };
 
 /* A status key: an HTTP status (100..599), 0 for no response, or -(error
@@ -214,6 +302,7 @@ struct an_group {
     double mix_p;           /* its significance (smallest per-key p-value,
                                Bonferroni-corrected); 1 when undecidable */
     int failed;             /* a --fail-if held here */
+    struct an_gstep *gstep[2]; /* baseline and candidate, stepped sets */
 };
 
 /* One bucket of the candidate's timeline: requests that became due in it,
@@ -346,6 +435,34 @@ void an_cond_label(const struct an_cond *k, char *out, size_t n);
 /* The value of failure x as text ("change +12.30%", "+3.20 points"). */
 void an_failure_value(const struct an_analysis *a,
                       const struct an_failure *x, char *out, size_t n);
+
+/* capacity.c */
+/* Reads run set `which`'s steps and monitored series (a->set[which].cap
+ * stays NULL for a run without steps). 0 or a negative RP_E*. */
+int an_capacity_open(struct an_analysis *a, struct corpus *c, int which,
+                     char *err);
+/* Adds sample s of group g (side AN_BASE or AN_CAND) to the steps. */
+int an_capacity_add(struct an_analysis *a, int which, struct an_group *g,
+                    const struct corpus_sample *s);
+/* Per-step table, knee, maximum sustained throughput, USL, limiting
+ * endpoint and saturated series of every stepped side. */
+void an_capacity_compute(struct an_analysis *a);
+void an_capacity_free(struct an_capacity *k);
+void an_gstep_free(struct an_group *g);
+/* Change of the candidate's maximum sustained throughput from the
+ * baseline's, in percent; NAN unless both are stepped and measured. */
+double an_capacity_change(const struct an_analysis *a);
+/* "run 4 'v2' sustains 160 req/s (knee at step 5, x4)" into out. */
+void an_capacity_sentence(const struct an_analysis *a, int which, char *out,
+                          size_t n);
+
+/* report_capacity.c: the capacity section of each format */
+void an_capacity_report_text(const struct an_analysis *a, FILE *f);
+void an_capacity_report_md(const struct an_analysis *a, FILE *f);
+void an_capacity_report_json(const struct an_capacity *k, FILE *f);
+/* The per-step table and the sentences of side `which` (stepped). */
+void an_capacity_report_html_table(const struct an_analysis *a, int which,
+                                   FILE *f);
 
 /* saturation.c */
 /* Looks for the point where the candidate's target stopped keeping pace

@@ -314,6 +314,7 @@ int an_compute(struct an_analysis *a, char *err)
     an_judge(&a->all, a);
     for (size_t i = 0; i < a->ngroups; i++)
         an_judge(a->groups[i], a);
+    an_capacity_compute(a);
     int rc = an_decide(a, err);
     if (rc)
         return rc;

@@ -27,7 +27,19 @@
  *   latency_us, status, endpoint}), timeline ({bucket_us, buckets: [{t_us,
  *   rps, sent_per_s, completed_per_s, errors, p50_us, p99_us}]}) and
  *   saturation (null or {t_us, rps: achieved, offered_rps,
- *   inflight_start, inflight_end, little_inflight, p50_us}).
+ *   inflight_start, inflight_end, little_inflight, p50_us}), capacity
+ *   (null unless the candidate was replayed with --steps; else
+ *   {max_sustained_rps, sustained_step, knee_step, knee_multiple,
+ *   knee_reason, generator_limited, step_by, stopped_by, limiting_endpoint,
+ *   limiting_endpoint_p90_ratio, limiting_endpoint_demand_share,
+ *   saturated_series: [names], saturated: [{name, source, why}], usl
+ *   ({lambda, sigma, kappa, peak_inflight, peak_rps, r2} or null), monitor
+ *   ({series, scrapes, scrapes_failed, first_error, series_dropped}),
+ *   steps: [{step, multiple, start_us, end_us, due, offered_rps,
+ *   achieved_rps, p50_us, p90_us, p99_us, errors, error_rate, inflight,
+ *   little_inflight, lateness_p99_us, kept_up, slo_ok, generator_limited,
+ *   series: {gauge name: mean}}]}), capacity_baseline (the same, when the
+ *   baseline is stepped) and capacity_change_pct (null unless both are).
  * An endpoint object: endpoint, count (candidate requests), baseline and
  * candidate summaries ({count, errors, error_rate, status {"2xx": n...},
  * errors_by_class, timed, mean_us, p50_us, p90_us, p95_us, p99_us,
@@ -419,6 +431,14 @@ int an_report_json(const struct an_analysis *a, FILE *f)
     } else {
         fputs("null", f);
     }
+    fputs(",\n\"capacity\": ", f);
+    an_capacity_report_json(a->set[AN_CAND].cap, f);
+    if (a->set[AN_BASE].cap) {
+        fputs(",\n\"capacity_baseline\": ", f);
+        an_capacity_report_json(a->set[AN_BASE].cap, f);
+    }
+    fputs(",\n\"capacity_change_pct\": ", f);
+    num(f, an_capacity_change(a));
     fputs("\n}\n", f);
     return ferror(f) ? RP_EIO : 0;
 }

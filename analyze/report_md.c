@@ -167,5 +167,6 @@ int an_report_md(const struct an_analysis *a, FILE *f)
         if (hdr >= 20)
             break;
     }
+    an_capacity_report_md(a, f);
     return ferror(f) ? RP_EIO : 0;
 }

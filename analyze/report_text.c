@@ -211,6 +211,7 @@ int an_report_text(const struct an_analysis *a, FILE *f, int color)
                 a->sat.offered_rps, a->sat.inflight_start,
                 a->sat.inflight_end, a->sat.little, t2);
     }
+    an_capacity_report_text(a, f);
     if (a->nslow) {
         fprintf(f, "\nslowest candidate exchanges ('reprise show %s ID'):\n"
                 "  %8s  %4s  %4s  %9s  %6s  %s\n", o->db, "ID", "COPY",

@@ -36,7 +36,7 @@ static const struct {
     {"max", AN_CM_MAX}, {"mean", AN_CM_MEAN}, {"errors", AN_CM_ERRORS},
     {"status-changed", AN_CM_STATUS_CHANGED},
     {"body-changed", AN_CM_BODY_CHANGED},
-    {"status-mix", AN_CM_STATUS_MIX},
+    {"status-mix", AN_CM_STATUS_MIX}, {"capacity", AN_CM_CAPACITY},
 };
 #define NMETRICS (sizeof cond_metrics / sizeof cond_metrics[0])
 
@@ -74,6 +74,19 @@ int an_cond_parse(const char *s, struct an_cond *out, char *err)
     }
     while (*p == ' ')
         p++;
+    if (out->metric == AN_CM_CAPACITY) {
+        /* capacity<-10%: the change of the maximum sustained throughput
+         * from the baseline's, signed */
+        char *e;
+        double v = strtod(p, &e);
+        if (e == p || !isfinite(v) || strcmp(e, "%"))
+            return rp_fail(err, RP_EUSAGE, "--fail-if '%s': capacity is "
+                           "judged by its change from the baseline, in "
+                           "percent, e.g. 'capacity<-10%%'", s);
+        out->relative = out->percent = 1;
+        out->value = v;
+        return 0;
+    }
     if (*p == '+') {
         out->relative = 1;
         p++;
@@ -120,8 +133,9 @@ bad:
     return rp_fail(err, RP_EUSAGE, "--fail-if '%s': expected METRIC OP "
                    "VALUE, e.g. 'p99>+10%%', 'p50>+5ms', 'p95>250ms', "
                    "'errors>1%%', 'status-changed>0.5%%', 'status-mix>1%%', "
-                   "'body-changed>1%%' (metrics: p50 p90 p95 p99 p99.9 max "
-                   "mean errors status-changed status-mix body-changed)", s);
+                   "'body-changed>1%%', 'capacity<-10%%' (metrics: p50 p90 p95 "
+                   "p99 p99.9 max mean errors status-changed status-mix "
+                   "body-changed capacity)", s);
 }
 
 /* The default gates, each standing in for a condition of its kind that
@@ -521,6 +535,8 @@ static int evaluate(struct an_analysis *a, int ignore_noise, size_t *nlat,
             continue;
         for (int k = 0; k < o->ncond; k++) {
             const struct an_cond *c = &o->cond[k];
+            if (c->metric == AN_CM_CAPACITY) /* the run's, below */
+                continue;
             if (whole && !c->dflt)
                 continue;
             if (ignore_noise && !an_cond_is_latency(c->metric))
@@ -574,6 +590,60 @@ static void note_failures(struct an_analysis *a, int starved)
              n == 1 ? "group" : "groups", a->fail[first].group->key, v,
              untrusted ? ", measured by a starved generator: not trusted"
                        : "");
+    }
+}
+
+/* The capacity conditions (capacity<-10%): the change of the maximum
+ * sustained throughput, when both runs are stepped and the candidate's
+ * knee is the target's. Counts those that held and those that could not
+ * be judged. */
+static void judge_capacity(struct an_analysis *a, int *held, int *unjudged)
+{
+    const struct an_opts *o = a->o;
+    char sb[256], sc[256], label[96];
+    double ch = an_capacity_change(a);
+    *held = *unjudged = 0;
+    const struct an_capacity *kc = a->set[AN_CAND].cap;
+    const struct an_capacity *kb = a->set[AN_BASE].cap;
+    if (kc)
+        an_capacity_sentence(a, AN_CAND, sc, sizeof sc);
+    if (kb)
+        an_capacity_sentence(a, AN_BASE, sb, sizeof sb);
+    if (kc && kb && isfinite(ch))
+        note(a, AN_NOTE_INFO, "capacity: %s, %s: %+.0f%%", sc, sb, ch);
+    for (int k = 0; k < o->ncond; k++) {
+        const struct an_cond *c = &o->cond[k];
+        if (c->metric != AN_CM_CAPACITY)
+            continue;
+        an_cond_label(c, label, sizeof label);
+        if (!kc || !kb) {
+            (*unjudged)++;
+            note(a, AN_NOTE_INCONCLUSIVE, "%s needs two stepped runs "
+                 "(replay both with --steps): %s", label,
+                 !kc ? (kb ? sc : "the candidate is not stepped")
+                     : "the baseline is not a stepped run");
+            continue;
+        }
+        if (!isfinite(ch)) {
+            (*unjudged)++;
+            note(a, AN_NOTE_INCONCLUSIVE, "%s could not be judged: %s; "
+                 "%s (start the steps lower)", label, sc, sb);
+            continue;
+        }
+        if (kc->gen_limited || kb->gen_limited) {
+            (*unjudged)++;
+            note(a, AN_NOTE_INCONCLUSIVE, "%s could not be judged: the "
+                 "generator of the %s fell behind at its knee, so that "
+                 "knee is reprise's, not the target's (more --threads, a "
+                 "quieter machine)", label,
+                 kc->gen_limited ? "candidate" : "baseline");
+            continue;
+        }
+        if (op_holds(c->op, ch, c->value)) {
+            (*held)++;
+            note(a, AN_NOTE_FAIL, "%s held: %s, %s: %+.1f%%", label, sc, sb,
+                 ch);
+        }
     }
 }
 
@@ -653,6 +723,9 @@ int an_decide(struct an_analysis *a, char *err)
     for (int i = AN_BASE; i <= AN_CAND; i++)
         starved |= latency_gated && a->set[i].present && a->set[i].starved;
     note_failures(a, starved);
+    int cap_held, cap_unjudged;
+    judge_capacity(a, &cap_held, &cap_unjudged);
+    nother += (size_t)cap_held;
     int nothing = !c->count || !b->count;
     if (!c->count)
         note(a, AN_NOTE_INCONCLUSIVE, "the candidate has no results to "
@@ -703,6 +776,7 @@ int an_decide(struct an_analysis *a, char *err)
     int unjudged_moved = 0;
     for (int k = 0; k < o->ncond; k++)
         unjudged_moved |= a->unjudged_moved[k] > 0;
+    unjudged_moved |= cap_unjudged > 0;
 
     if (nother || (all_failed && !o->allow_all_errors))
         a->verdict = AN_FAIL;

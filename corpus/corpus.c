@@ -180,6 +180,31 @@ static const char *const migrations[CORPUS_SCHEMA_VERSION] = {
      * target SP version" (malformed, extra tokens, HTTP/0.9); NULL for
      * every older row, whose request lines were all of that form */
     "ALTER TABLE exchanges ADD COLUMN request_line TEXT;\n",
+    /* 3 -> 4: what --monitor and --monitor-pid saw of the target during a
+     * run: every series, its points and every scrape, failed ones too */
+    "CREATE TABLE monitor_series (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id),\n"
+    "  source TEXT NOT NULL,\n"
+    "  name TEXT NOT NULL,\n"
+    "  type TEXT NOT NULL,\n"
+    "  UNIQUE (run_id, source, name)\n"
+    ");\n"
+    "CREATE TABLE monitor_points (\n"
+    "  series_id INTEGER NOT NULL REFERENCES monitor_series(id),\n"
+    "  t_us INTEGER NOT NULL,\n"
+    "  value REAL NOT NULL,\n"
+    "  PRIMARY KEY (series_id, t_us)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TABLE monitor_scrapes (\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id),\n"
+    "  source TEXT NOT NULL,\n"
+    "  t_us INTEGER NOT NULL,\n"
+    "  took_us INTEGER NOT NULL,\n"
+    "  series INTEGER NOT NULL,\n"
+    "  error TEXT\n"
+    ");\n"
+    "CREATE INDEX monitor_scrapes_run ON monitor_scrapes(run_id);\n",
 };
 
 /* Inserting exchanges, one row or CORPUS_EX_BATCH rows per statement (the

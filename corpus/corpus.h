@@ -24,7 +24,7 @@
 
 #include "../common/rp.h"
 
-#define CORPUS_SCHEMA_VERSION 3
+#define CORPUS_SCHEMA_VERSION 4
 /* The oldest schema version that reading commands read as it is: version 2
  * only reordered the results table's key, which the queries do not depend
  * on (they sort when the file's order differs). Writers upgrade. */
@@ -338,6 +338,7 @@ struct corpus_run_row {
     int scale;               /* --scale copies */
     char engine[16];         /* the transport that ran, e.g. "curl" */
     char tool_version[32];   /* reprise version that recorded the run */
+    int max_connections;     /* --max-connections (0 when not recorded) */
 };
 
 /* Finds a run by numeric id or by label (the latest run with that label).
@@ -372,6 +373,37 @@ struct corpus_run_steps {
  * summary is missing or damaged). 0 or RP_EIO. */
 int corpus_run_steps_get(struct corpus *c, int64_t run_id,
                          struct corpus_run_steps *out, char *err);
+
+/* ---- monitored series (replay --monitor, --monitor-pid) ---------------- */
+
+/* One scrape of one source at t_us (µs since the run's start): its points
+ * (names with their labels, e.g. 'pool_busy{pool="db"}'), or its error. */
+struct corpus_monitor_point {
+    const char *name;
+    const char *type;        /* "gauge", "counter", "untyped", ... */
+    double value;
+};
+struct corpus_monitor_scrape {
+    const char *source;      /* the URL, or "pid:PID" */
+    int64_t t_us, took_us;
+    const char *error;       /* NULL when it succeeded */
+    const struct corpus_monitor_point *point;
+    size_t npoints;
+};
+/* Stores the scrapes of run_id in one transaction. 0 or RP_EIO. */
+int corpus_monitor_write(struct corpus *c, int64_t run_id,
+                         const struct corpus_monitor_scrape *s, size_t n,
+                         char *err);
+/* Calls fn for every point of run_id, by series then time; then, with
+ * name NULL, once per failed scrape (value: its time, error in type).
+ * A corpus older than schema v4 has none. 0, fn's non-zero return, or
+ * RP_EIO. */
+typedef int (*corpus_monitor_fn)(void *arg, const char *source,
+                                 const char *name, const char *type,
+                                 int64_t t_us, double value);
+int corpus_monitor_read(struct corpus *c, int64_t run_id,
+                        corpus_monitor_fn fn, void *arg, uint64_t *scrapes,
+                        char *err);
 
 /* ---- samples (read by analyze) ----------------------------------------- */
 
