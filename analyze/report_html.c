@@ -9,7 +9,10 @@
  * endpoint, and requests/s and latency over time with the baseline drawn
  * beside the candidate. Every mark has a tooltip (an SVG <title>).
  * Sections carry ids (verdict, runs, notices, failed, endpoints, errors,
- * transitions, contributions, saturation, charts, slowest) for tests.
+ * transitions, contributions, saturation, capacity, capacity-baseline,
+ * charts, slowest) for tests. A stepped run adds its capacity: the per-step
+ * table, offered vs achieved throughput and latency per step with the knee
+ * marked, and the monitored series over the run with the step boundaries.
  */
 #include "analyze/an_priv.h"
 
@@ -316,6 +319,199 @@ struct html_ctx {
     FILE *f;
 };
 
+
+/* ---- capacity (stepped runs) ------------------------------------------- */
+
+static double step_x(int i, int n)
+{
+    return ML + (n > 1 ? (double)i / (n - 1) : 0.5) * (W - ML - MR - 20) + 10;
+}
+
+static void knee_mark(FILE *f, const struct an_capacity *k, int h)
+{
+    if (k->knee < 0)
+        return;
+    double x = step_x(k->knee, k->nsteps);
+    fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" "
+            "stroke=\"red\" stroke-dasharray=\"4 3\"/><text x=\"%.1f\" "
+            "y=\"%d\" fill=\"red\">knee</text>\n", x, MT, x, h - MB, x + 3,
+            MT + 12);
+}
+
+static void step_axis(FILE *f, const struct an_capacity *k, int h)
+{
+    for (int i = 0; i < k->nsteps; i++)
+        fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">x%g"
+                "</text>\n", step_x(i, k->nsteps), h - MB + 14,
+                k->step[i].multiple);
+}
+
+static void throughput_chart(const struct an_capacity *k, FILE *f)
+{
+    double top = 1;
+    for (int i = 0; i < k->nsteps; i++) {
+        if (k->step[i].offered_rps > top)
+            top = k->step[i].offered_rps;
+        if (k->step[i].achieved_rps > top)
+            top = k->step[i].achieved_rps;
+    }
+    top *= 1.1;
+    svg_open(f, "Offered vs achieved requests/s per step", H);
+    legend(f, ML, BASE_COLOR, "offered");
+    legend(f, ML + 90, CAND_COLOR, "achieved");
+    fprintf(f, "<text x=\"4\" y=\"%d\">%.0f/s</text><text x=\"4\" y=\"%d\">"
+            "0</text>\n", MT + 10, top, H - MB);
+    for (int line = 0; line < 2; line++) {
+        fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\""
+                "%s points=\"", line ? CAND_COLOR : BASE_COLOR,
+                line ? "" : " stroke-dasharray=\"6 4\"");
+        for (int i = 0; i < k->nsteps; i++) {
+            double v = line ? k->step[i].achieved_rps
+                            : k->step[i].offered_rps;
+            fprintf(f, "%.1f,%.1f ", step_x(i, k->nsteps),
+                    H - MB - v / top * (H - MT - MB));
+        }
+        fputs("\"/>\n", f);
+        for (int i = 0; i < k->nsteps; i++) {
+            double v = line ? k->step[i].achieved_rps
+                            : k->step[i].offered_rps;
+            fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\">"
+                    "<title>step %d x%g: %s %.1f req/s</title></circle>\n",
+                    step_x(i, k->nsteps), H - MB - v / top * (H - MT - MB),
+                    line ? CAND_COLOR : BASE_COLOR, i + 1,
+                    k->step[i].multiple, line ? "achieved" : "offered", v);
+        }
+    }
+    if (k->sustained >= 0) {
+        double y = H - MB - k->max_sustained_rps / top * (H - MT - MB);
+        fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" "
+                "stroke=\"green\" stroke-dasharray=\"2 3\"/><text x=\"%d\" "
+                "y=\"%.1f\" fill=\"green\">max sustained %.0f/s</text>\n",
+                ML, y, W - MR, y, ML + 4, y - 3, k->max_sustained_rps);
+    }
+    knee_mark(f, k, H);
+    step_axis(f, k, H);
+    fputs("</svg>\n", f);
+}
+
+static void latency_step_chart(const struct an_capacity *k, FILE *f)
+{
+    static const char *const color[3] = {"#2980b9", "#8e44ad", CAND_COLOR};
+    static const char *const name[3] = {"p50", "p90", "p99"};
+    double lo = 1e12, hi = 1;
+    for (int i = 0; i < k->nsteps; i++) {
+        int64_t v[3] = {k->step[i].p50_us, k->step[i].p90_us,
+                        k->step[i].p99_us};
+        for (int j = 0; j < 3; j++)
+            if (v[j] > 0) {
+                if (v[j] < lo)
+                    lo = (double)v[j];
+                if (v[j] > hi)
+                    hi = (double)v[j];
+            }
+    }
+    if (lo >= hi) {
+        lo = hi / 10;
+        if (lo < 1)
+            lo = 1;
+    }
+    lo /= 1.5;
+    hi *= 1.5;
+    char a[32], b[32];
+    an_fmt_us(hi, a, sizeof a);
+    an_fmt_us(lo, b, sizeof b);
+    svg_open(f, "Latency per step (p50, p90, p99; log scale)", H);
+    for (int j = 0; j < 3; j++)
+        legend(f, ML + 70 * j, color[j], name[j]);
+    fprintf(f, "<text x=\"4\" y=\"%d\">%s</text><text x=\"4\" y=\"%d\">%s"
+            "</text>\n", MT + 10, a, H - MB, b);
+    for (int j = 0; j < 3; j++) {
+        fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\""
+                " points=\"", color[j]);
+        for (int i = 0; i < k->nsteps; i++) {
+            int64_t v = j == 0 ? k->step[i].p50_us
+                        : j == 1 ? k->step[i].p90_us : k->step[i].p99_us;
+            if (v <= 0)
+                continue;
+            double y = H - MB - (log((double)v) - log(lo)) /
+                                    (log(hi) - log(lo)) * (H - MT - MB);
+            fprintf(f, "%.1f,%.1f ", step_x(i, k->nsteps), y);
+        }
+        fputs("\"/>\n", f);
+    }
+    knee_mark(f, k, H);
+    step_axis(f, k, H);
+    fputs("</svg>\n", f);
+}
+
+/* One monitored series over the run's time, the step boundaries dashed. */
+static void series_chart(const struct an_capacity *k,
+                         const struct an_cap_series *s, FILE *f)
+{
+    const int h = 180;
+    int64_t t_end = k->step[k->nsteps - 1].end_us;
+    for (size_t i = 0; i < s->npoints; i++)
+        if (s->t_us[i] > t_end)
+            t_end = s->t_us[i];
+    if (t_end <= 0)
+        t_end = 1;
+    double top = s->max > 0 ? s->max * 1.1 : 1, bot = s->min < 0 ? s->min : 0;
+    char title[AN_KEYLEN + 64];
+    snprintf(title, sizeof title, "%s%s", s->name,
+             s->saturated ? " (saturated at the knee)" : "");
+    svg_open(f, title, h);
+    fprintf(f, "<text x=\"4\" y=\"%d\">%.4g</text><text x=\"4\" y=\"%d\">"
+            "%.4g</text>\n", MT + 10, top, h - MB, bot);
+    double span = (double)(W - ML - MR);
+    for (int i = 0; i < k->nsteps; i++) {
+        double x = ML + (double)k->step[i].start_us / (double)t_end * span;
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" "
+                "stroke=\"%s\" stroke-dasharray=\"3 3\"/><text x=\"%.1f\" "
+                "y=\"%d\">x%g</text>\n", x, MT, x, h - MB,
+                i == k->knee ? "red" : "#aaa", x + 2, h - MB + 14,
+                k->step[i].multiple);
+    }
+    fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" "
+            "points=\"", CAND_COLOR);
+    for (size_t i = 0; i < s->npoints; i++)
+        fprintf(f, "%.1f,%.1f ", ML + (double)s->t_us[i] / (double)t_end *
+                                          span,
+                h - MB - (s->v[i] - bot) / (top - bot) * (h - MT - MB));
+    fputs("\"><title>", f);
+    html_str(f, s->source);
+    fputs("</title></polyline>\n</svg>\n", f);
+}
+
+static void capacity_section(const struct an_analysis *a, FILE *f)
+{
+    for (int which = AN_BASE; which <= AN_CAND; which++) {
+        const struct an_capacity *k = a->set[which].cap;
+        if (!k)
+            continue;
+        char name[200];
+        an_set_name(&a->set[which], name, sizeof name);
+        fprintf(f, "<h2 id=\"capacity%s\">Capacity of the %s, ",
+                which == AN_BASE ? "-baseline" : "", an_side_name(which));
+        html_str(f, name);
+        fputs("</h2>\n", f);
+        an_capacity_report_html_table(a, which, f);
+        throughput_chart(k, f);
+        latency_step_chart(k, f);
+        /* the saturated series first, then the other gauges */
+        int drawn = 0;
+        for (int pass = 0; pass < 2; pass++)
+            for (size_t i = 0; i < k->nseries && drawn < AN_CAP_CHARTED;
+                 i++) {
+                const struct an_cap_series *s = &k->series[i];
+                if (pass == 0 ? !s->saturated : s->saturated || !s->gauge ||
+                                                    s->max == s->min)
+                    continue;
+                series_chart(k, s, f);
+                drawn++;
+            }
+    }
+}
+
 static void li_line(void *arg, int side, const char *line)
 {
     (void)side;
@@ -533,6 +729,7 @@ int an_report_html(const struct an_analysis *a, FILE *f)
                 a->sat.inflight_start, a->sat.inflight_end, a->sat.little,
                 y);
     }
+    capacity_section(a, f);
     fputs("<h2 id=\"charts\">Charts</h2>\n", f);
     cdf_chart(a, f);
     bar_chart(a, f);

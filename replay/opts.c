@@ -4,9 +4,11 @@
  * text, which must describe every flag truthfully, and the JSON form of the
  * options that is stored with the run.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "replay/replay_int.h"
 
@@ -120,6 +122,16 @@ void replay_opts_usage(FILE *f)
 "                        of latency, errors in % of requests: transport\n"
 "                        errors and 5xx), e.g. 'p99>200ms', 'errors>5%';\n"
 "                        repeatable (any breaks)\n"
+"\n"
+"watching the target (stored with the run; see 'reprise analyze'):\n"
+"  --monitor URL         scrape URL (Prometheus text format, parsed\n"
+"                        strictly) once a second from the run's start to its\n"
+"                        end; a scrape that fails or is malformed is\n"
+"                        recorded as failed, the run goes on; at most 1000\n"
+"                        series per URL. Repeatable (up to 8)\n"
+"  --monitor-pid PID     sample a local process's CPU (cores), resident\n"
+"                        memory, threads and open files from /proc once a\n"
+"                        second. Repeatable (up to 8)\n"
 "\n"
 "request shaping:\n"
 "  --filter KEY=VALUE    select exchanges (repeatable; the same key repeated\n"
@@ -686,6 +698,33 @@ int replay_opts_parse(int argc, char **argv, struct rp_opts *o, int *help,
             if (replay_stopif_parse(val, &o->stopif[o->nstopif], err))
                 return RP_EUSAGE;
             o->nstopif++;
+        } else if ((m = VALUE("--monitor"))) {
+            if (m < 0)
+                return m;
+            if (o->nmonitor == RP_MAX_MONITOR)
+                return rp_fail(err, RP_EUSAGE, "at most %d --monitor",
+                               RP_MAX_MONITOR);
+            if (strncmp(val, "http://", 7) && strncmp(val, "https://", 8))
+                return rp_fail(err, RP_EUSAGE, "--monitor '%s': give an "
+                               "http:// or https:// URL of a Prometheus "
+                               "endpoint, e.g. http://127.0.0.1:9100/metrics",
+                               val);
+            o->monitor[o->nmonitor++] = val;
+        } else if ((m = VALUE("--monitor-pid"))) {
+            int64_t pid;
+            if (m < 0 || rp_parse_i64(val, "--monitor-pid", 1, 4194304, &pid,
+                                      err))
+                return RP_EUSAGE;
+            if (o->nmonitor_pid == RP_MAX_MONITOR)
+                return rp_fail(err, RP_EUSAGE, "at most %d --monitor-pid",
+                               RP_MAX_MONITOR);
+            char path[32];
+            snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);
+            if (access(path, R_OK))
+                return rp_fail(err, RP_EUSAGE, "--monitor-pid %lld: no such "
+                               "process here (%s)", (long long)pid,
+                               strerror(errno));
+            o->monitor_pid[o->nmonitor_pid++] = (int)pid;
         } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
             o->quiet = 1;
         } else if (!strcmp(a, "--json")) {
@@ -863,6 +902,21 @@ int replay_opts_json(const struct rp_opts *o, struct rp_buf *b)
                 rc = rp_buf_json_str(b, o->stopif[k].text,
                                      strlen(o->stopif[k].text));
         }
+        if (!rc)
+            rc = rp_buf_puts(b, "]");
+    }
+    if (!rc && (o->nmonitor || o->nmonitor_pid)) {
+        rc = rp_buf_puts(b, ",\"monitor\":[");
+        for (int k = 0; !rc && k < o->nmonitor; k++) {
+            if (k)
+                rc = rp_buf_puts(b, ",");
+            if (!rc)
+                rc = rp_buf_json_str(b, o->monitor[k], strlen(o->monitor[k]));
+        }
+        if (!rc)
+            rc = rp_buf_puts(b, "],\"monitor_pid\":[");
+        for (int k = 0; !rc && k < o->nmonitor_pid; k++)
+            rc = rp_buf_printf(b, "%s%d", k ? "," : "", o->monitor_pid[k]);
         if (!rc)
             rc = rp_buf_puts(b, "]");
     }

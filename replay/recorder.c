@@ -612,6 +612,7 @@ void replay_recorder_summary(struct rp_ctx *c, FILE *f, int64_t elapsed_us,
                 fmt_us(rp_hist_max(rows[i].h), g, sizeof g), rows[i].what);
     }
     steps_text(c, f);
+    replay_monitor_text(c->mon, f);
     uint64_t caps = atomic_load(&c->cap_hits);
     if (caps)
         fprintf(f, "  %llu requests waited for a connection "
@@ -837,6 +838,8 @@ int replay_recorder_summary_json(struct rp_ctx *c, struct rp_buf *o,
         rc = json_hist(o, "lateness", st->lateness);
     if (!rc && c->o->nsteps)
         rc = steps_json(c, o);
+    if (!rc && c->mon)
+        rc = replay_monitor_json(c->mon, o);
     if (!rc)
         rc = rp_buf_puts(o, "}");
     return rc;

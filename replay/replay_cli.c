@@ -267,6 +267,10 @@ static int run(struct rp_opts *o, char *err)
         fix_start(&c);
         atomic_store(&c.go, 1);
     }
+    /* the target watched from time zero (a failure to start it is the
+     * run's failure: the user asked for the evidence) */
+    if ((rc = replay_monitor_start(&c, &c.mon, err)))
+        atomic_store(&c.stop, 2);
 
 done:
     atomic_store(&c.go, 1); /* engines started before a failure must run */
@@ -281,8 +285,17 @@ done:
         sigaction(SIGTERM, &old_term, NULL);
         sig_ctx = NULL;
     }
+    replay_monitor_stop(c.mon);
     if (run_open) {
         int64_t elapsed = replay_now(&c);
+        if (c.mon) {
+            char err3[RP_ERRLEN];
+            int rc3 = replay_monitor_store(c.mon, c.wr, c.run_id, err3);
+            if (rc3 && !rc) {
+                rc = rc3;
+                snprintf(err, RP_ERRLEN, "%s", err3);
+            }
+        }
         /* a run whose results could not all be written is not complete */
         const char *status =
             atomic_load(&c.stop) || rc || c.feed_rc || c.result_errors
@@ -317,6 +330,8 @@ done:
                          "analyze'); the run is recorded as run %lld",
                          (unsigned long long)sent_n, (long long)c.run_id);
     }
+    replay_monitor_free(c.mon);
+    c.mon = NULL;
     for (int i = 0; c.engines && i < c.nengines; i++)
         replay_engine_free(c.engines[i]);
     for (int i = 0; c.rings && i < c.nengines; i++) {

@@ -57,6 +57,7 @@ struct rp_rewrite {
 
 #define RP_MAX_STEPS 64
 #define RP_MAX_STOPIF 16
+#define RP_MAX_MONITOR 8
 
 /* A --stop-if condition, absolute: METRIC OP VALUE with METRIC one of
  * p50 p90 p95 p99 p99.9 max mean (latency, µs) or errors (percent). */
@@ -122,6 +123,10 @@ struct rp_opts {
     int64_t step_us;          /* --step-duration */
     int step_by_scale;        /* --step-by scale (else speed) */
     struct rp_stopif stopif[RP_MAX_STOPIF]; /* --stop-if */
+    const char *monitor[RP_MAX_MONITOR]; /* --monitor URL */
+    int nmonitor;
+    int monitor_pid[RP_MAX_MONITOR];     /* --monitor-pid PID */
+    int nmonitor_pid;
     int nstopif;
 };
 
@@ -392,8 +397,25 @@ struct rp_stats {
 
 struct rp_transport;
 
+struct replay_monitor;
+struct rp_ctx;
+/* monitor.c: --monitor and --monitor-pid (a thread of their own, from time
+ * zero to the end of the run; stored with the run when it ends). start
+ * leaves *out NULL when neither is given. */
+int replay_monitor_start(struct rp_ctx *c, struct replay_monitor **out,
+                         char *err);
+void replay_monitor_stop(struct replay_monitor *m);
+int replay_monitor_store(struct replay_monitor *m, struct corpus *wr,
+                         int64_t run_id, char *err);
+/* ,"monitor":[{source, scrapes, failed, series, series_dropped,
+ * first_error}] */
+int replay_monitor_json(const struct replay_monitor *m, struct rp_buf *b);
+void replay_monitor_text(const struct replay_monitor *m, FILE *f);
+void replay_monitor_free(struct replay_monitor *m);
+
 struct rp_ctx {
     const struct rp_opts *o;
+    struct replay_monitor *mon; /* NULL without --monitor */
     const struct rp_transport *tp; /* raw or curl (transport.h) */
     struct rp_plan plan;
     struct corpus *rd;          /* feeder's read handle */

@@ -7,7 +7,8 @@ ms, sleeping, so the CPU is not what limits it) and waits for a free slot
 first. Capacity = W / mean service time of the traffic mix, e.g. W=4 and a
 half/half mix of 20 ms and 5 ms: 4 / 0.0125 = 320 req/s. /metrics answers
 at once (outside the pool) in the Prometheus text format with the busy-slot
-gauge, the pool's size and a request counter.
+gauge, the pool's size and a request counter; /metrics-bad answers a
+malformed exposition (for the strict parser).
 
 usage: capapp.py PORT WORKERS SLOW_MS FAST_MS
 """
@@ -55,6 +56,9 @@ class Handler(BaseHTTPRequestHandler):
                     "# TYPE capapp_requests_total counter\n"
                     "capapp_requests_total %d\n" % (b, WORKERS, n))
             self.reply(body.encode(), "text/plain; version=0.0.4")
+            return
+        if self.path == "/metrics-bad":
+            self.reply(b"capapp_pool_busy{pool=\"a\" 3\n", "text/plain")
             return
         with pool:
             with lock:
