@@ -718,10 +718,10 @@ static void steps_text(struct rp_ctx *c, FILE *f)
     double secs = (double)op->step_us / 1e6;
     for (int k = 0; k < c->nsteps_run; k++) {
         const struct rp_step_stats *s = &c->step[k];
-        fprintf(f, "  step %-3d %s x%g: %.1f req/s scheduled, %.1f "
-                   "responses/s, %llu errors, p99 %s\n", k + 1,
+        fprintf(f, "  step %-3d %s x%g: %.1f req/s scheduled, %llu "
+                   "answered, %llu errors, p99 %s\n", k + 1,
                 step_by_name(c), op->steps[k], (double)s->results / secs,
-                (double)s->ok / secs, (unsigned long long)s->errors,
+                (unsigned long long)s->ok, (unsigned long long)s->errors,
                 s->latency && rp_hist_count(s->latency)
                     ? fmt_us(hist_pct(s->latency, 99), a, sizeof a)
                     : "none");

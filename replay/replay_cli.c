@@ -206,7 +206,8 @@ static int run(struct rp_opts *o, char *err)
                 "against %s (%s mode, %s engine)",
                 (long long)c.run_id, (long long)c.plan.nsel,
                 (long long)c.plan.capture_id, shard,
-                c.total >= 0 ? "" : " until --duration", o->target,
+                c.total >= 0 ? "" : o->nsteps ? " in load steps"
+                                              : " until --duration", o->target,
                 mode_name(o->mode), c.tp->name);
     }
 
