@@ -181,8 +181,10 @@ static const char *const migrations[CORPUS_SCHEMA_VERSION] = {
      * every older row, whose request lines were all of that form */
     "ALTER TABLE exchanges ADD COLUMN request_line TEXT;\n",
     /* 3 -> 4: what --monitor and --monitor-pid saw of the target during a
-     * run: every series, its points and every scrape, failed ones too */
-    "CREATE TABLE monitor_series (\n"
+     * run: every series, its points and every scrape, failed ones too
+     * (IF NOT EXISTS: a file whose version was lowered by hand may have
+     * them already) */
+    "CREATE TABLE IF NOT EXISTS monitor_series (\n"
     "  id INTEGER PRIMARY KEY,\n"
     "  run_id INTEGER NOT NULL REFERENCES runs(id),\n"
     "  source TEXT NOT NULL,\n"
@@ -190,13 +192,13 @@ static const char *const migrations[CORPUS_SCHEMA_VERSION] = {
     "  type TEXT NOT NULL,\n"
     "  UNIQUE (run_id, source, name)\n"
     ");\n"
-    "CREATE TABLE monitor_points (\n"
+    "CREATE TABLE IF NOT EXISTS monitor_points (\n"
     "  series_id INTEGER NOT NULL REFERENCES monitor_series(id),\n"
     "  t_us INTEGER NOT NULL,\n"
     "  value REAL NOT NULL,\n"
     "  PRIMARY KEY (series_id, t_us)\n"
     ") WITHOUT ROWID;\n"
-    "CREATE TABLE monitor_scrapes (\n"
+    "CREATE TABLE IF NOT EXISTS monitor_scrapes (\n"
     "  run_id INTEGER NOT NULL REFERENCES runs(id),\n"
     "  source TEXT NOT NULL,\n"
     "  t_us INTEGER NOT NULL,\n"
@@ -204,7 +206,7 @@ static const char *const migrations[CORPUS_SCHEMA_VERSION] = {
     "  series INTEGER NOT NULL,\n"
     "  error TEXT\n"
     ");\n"
-    "CREATE INDEX monitor_scrapes_run ON monitor_scrapes(run_id);\n",
+    "CREATE INDEX IF NOT EXISTS monitor_scrapes_run ON monitor_scrapes(run_id);\n",
 };
 
 /* Inserting exchanges, one row or CORPUS_EX_BATCH rows per statement (the
