@@ -72,7 +72,7 @@ static void each_line(const struct an_analysis *a, int which, FILE *f,
                       line_fn fn)
 {
     const struct an_capacity *k = a->set[which].cap;
-    char line[AN_NOTELEN], t[256];
+    char line[1024], t[256];
     an_capacity_sentence(a, which, t, sizeof t);
     if (k->knee >= 0)
         snprintf(line, sizeof line, "%s; the knee: %s%s", t, k->knee_why,

@@ -78,7 +78,7 @@ int corpus_monitor_write(struct corpus *c, int64_t run_id,
             break;
         }
         for (size_t k = 0; !r && k < x->npoints; k++) {
-            int64_t id;
+            int64_t id = 0;
             if ((r = series_id(c, get, add, run_id, x->source, &x->point[k],
                                &id, err)))
                 break;

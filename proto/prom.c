@@ -262,7 +262,8 @@ int proto_prom_parse(const char *buf, size_t len, proto_prom_fn fn,
             e = end;
         if (e > s && e[-1] == '\r')
             e--;
-        if (memchr(s, 0, (size_t)(e - s))) {
+        size_t ll = e > s ? (size_t)(e - s) : 0;
+        if (ll && memchr(s, 0, ll)) {
             rc = bad(&p, "a NUL byte");
             break;
         }

@@ -5,7 +5,7 @@
 # sample pcap (the corpus's background writer beside the capture thread),
 # and replays against nginx with both engines (feeder, recorder and two
 # engine threads; --max with --duration, the open model with --sessions,
-# and a run stopped by SIGINT). Any report fails it (halt_on_error). Run
+# load steps with the monitor thread, and a run stopped by SIGINT). Any report fails it (halt_on_error). Run
 # by tests/run.sh (TSAN=0 skips it); about a minute on 2 cores, most of
 # it the build.
 set -euo pipefail
@@ -31,6 +31,10 @@ for e in raw curl; do
 done
 r --engine raw --pipeline 4 --max --concurrency 32 --duration 200ms \
     || fail "replay --pipeline under TSan failed"
+# load steps judged by the recorder, the monitor thread scraping beside it
+r --engine raw --rate 200 --steps 1,2 --step-duration 1200ms --stop-if "p99>1s" \
+    --monitor "http://127.0.0.1:$P/metrics" --monitor-pid $$ 2> /dev/null \
+    || fail "replay --steps --monitor under TSan failed"
 "$REPRISE" replay "$TMP/c.db" --target "http://127.0.0.1:$P" --quiet --loop 50 \
     --threads 2 & rp=$!
 sleep 0.5
