@@ -122,13 +122,15 @@ struct an_cap_step {
     uint64_t done_n;
     struct rp_hist *lat;       /* latency of the requests due in it */
     struct rp_hist *late;      /* their lateness (sent - scheduled) */
+    struct rp_hist *svc;       /* their service time (done - sent) */
     /* computed by an_capacity_compute */
     double offered_rps, achieved_rps, error_pct;
     double inflight;           /* measured mean in flight */
     double little;             /* achieved x mean latency (Little's law) */
     int64_t p50_us, p90_us, p99_us, late_p99_us; /* -1 none */
+    int64_t svc_p90_us;
     int kept_up, slo_ok;
-    int gen_limited;           /* late, without the connection cap reached */
+    int gen_limited;           /* late while the target's service time held */
 };
 
 /* A monitored series of the run (--monitor, --monitor-pid). */

@@ -17,9 +17,11 @@
  *   - the maximum sustained throughput: the highest achieved rate of a step
  *     before the knee (it kept up and met the SLO);
  *   - the generator fell behind, not the target, when the knee step's p99
- *     lateness exceeds --max-lateness while fewer requests were in flight
- *     than 90% of --max-connections (waiting for a connection the target
- *     holds is the target's doing);
+ *     lateness exceeds --max-lateness while the target's service time
+ *     (done - sent) held: its p90 under 1.5x (and 1 ms over) the first
+ *     step's. A target at its limit queues what it is sent, so its service
+ *     time grows; a generator that cannot send fast enough (CPU, or too few
+ *     --max-connections) leaves it flat;
  *   - the limiting endpoint: of the endpoints whose p90 at the knee is at
  *     least 1.5x (and 1ms over) their p90 at the first step, the one with
  *     the largest share of the service demand (requests x mean service
@@ -157,6 +159,7 @@ void an_capacity_free(struct an_capacity *k)
     for (int i = 0; i < CORPUS_MAX_STEPS; i++) {
         rp_hist_free(k->step[i].lat);
         rp_hist_free(k->step[i].late);
+        rp_hist_free(k->step[i].svc);
     }
     for (size_t i = 0; i < k->nseries; i++) {
         free(k->series[i].source);
@@ -206,6 +209,8 @@ int an_capacity_add(struct an_analysis *a, int which, struct an_group *g,
             return RP_ENOMEM;
         if (s->service_us >= 0 && s->latency_us >= s->service_us &&
             hist_add(&st->late, s->latency_us - s->service_us))
+            return RP_ENOMEM;
+        if (answered && s->service_us >= 0 && hist_add(&st->svc, s->service_us))
             return RP_ENOMEM;
         if (g && answered) {
             if (!g->gstep[which] &&
@@ -486,10 +491,14 @@ static void compute_side(struct an_analysis *a, int which)
         st->kept_up = st->due && st->achieved_rps >=
                                      AN_KEEP_UP * st->offered_rps;
         st->slo_ok = k->stopped_step != i + 1;
-        st->gen_limited =
-            st->late_p99_us > o->max_lateness_us &&
-            (!k->max_connections ||
-             st->inflight < 0.9 * (double)k->max_connections);
+        st->svc_p90_us = pct_or(st->svc, 90);
+    }
+    int64_t svc0 = k->nsteps ? k->step[0].svc_p90_us : -1;
+    for (int i = 0; i < k->nsteps; i++) {
+        struct an_cap_step *st = &k->step[i];
+        st->gen_limited = st->late_p99_us > o->max_lateness_us && svc0 >= 0 &&
+                          st->svc_p90_us >= 0 &&
+                          (double)st->svc_p90_us < 1.5 * (double)svc0 + 1000;
     }
     k->knee = -1;
     for (int i = 0; i < k->nsteps && k->knee < 0; i++) {

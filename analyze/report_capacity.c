@@ -77,8 +77,9 @@ static void each_line(const struct an_analysis *a, int which, FILE *f,
     if (k->knee >= 0)
         snprintf(line, sizeof line, "%s; the knee: %s%s", t, k->knee_why,
                  k->gen_limited ? ". The generator fell behind there (p99 "
-                 "lateness over --max-lateness with connections to spare): "
-                 "the knee is reprise's, not the target's" : "");
+                 "lateness over --max-lateness while the target's service "
+                 "time held): the knee is reprise's, not the target's "
+                 "(more --threads or --max-connections, a quieter machine)" : "");
     else
         snprintf(line, sizeof line, "%s; every step kept up: the limit "
                  "lies above the last step", t);

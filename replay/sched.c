@@ -480,9 +480,12 @@ static int feed_pass(struct feeder *f, int64_t loop)
         idx++;
     }
     corpus_ex_close(cur);
+    /* stopped before the end of the capture (a stop, an error, or a step
+     * or --duration ending within the pass: f->finished): the cache is
+     * partial, and a later pass or step must read the whole capture */
     if (f->pass == 0 && f->cache && !f->cache_off &&
-        (size_t)idx != f->ncache)
-        cache_drop(f); /* stopped early: the cache is partial */
+        (f->finished || rc != 0 || (size_t)idx != f->ncache))
+        cache_drop(f);
     return rc < 0 ? rc : 0;
 }
 

@@ -100,6 +100,19 @@ json "$TMP/a1.json" 'r["capacity"]["saturated_series"]' | grep -q "'capapp_pool_
 grep -q "limiting endpoint: GET /slow/:id" "$TMP/a1.txt" || fail "text report: limiting endpoint"
 pass "W=4: maximum sustained $m4 req/s vs wrk $w4 (within 10%); limiting GET /slow/:id; capapp_pool_busy saturated"
 
+# each step offered its multiple of the rate (a step whose capture pass did
+# not fit in it once left later steps with only that part of the capture)
+offered_ok() { # JSON RATE
+    $PY - "$1" "$2" <<'EOF'
+import json, sys
+r, rate = json.load(open(sys.argv[1])), float(sys.argv[2])
+bad = [(s["step"], s["offered_rps"]) for s in r["capacity"]["steps"]
+       if abs(s["offered_rps"] - rate * s["multiple"]) > 0.02 * rate * s["multiple"] + 1]
+sys.exit("offered rates off: %s" % bad if bad else 0)
+EOF
+}
+offered_ok "$TMP/a1.json" 150 || fail "v1 steps"
+
 # release v2: half the pool
 stepped "$p2" 75 v2 > "$TMP/v2.json" 2> "$TMP/v2.err" || fail "v2 replay: $(cat "$TMP/v2.err")"
 r=$(rc "$TMP/cmp.txt" "$TMP/cmp.err" "$REPRISE" analyze "$db" --baseline v1 --candidate v2 \
@@ -114,6 +127,7 @@ json "$TMP/cmp.json" 'r["verdict_reasons"]' | grep -q "capacity<-10% held: run .
     fail "capacity_baseline"
 grep -q "because: capacity<-10% held" "$TMP/cmp.txt" || fail "text: reason"
 grep -q "Capacity of the baseline" "$TMP/cmp.md" || fail "markdown: capacity"
+offered_ok "$TMP/cmp.json" 75 || fail "v2 steps"
 pass "W=2 vs W=4: capacity change $ch%, --fail-if 'capacity<-10%' FAIL (exit 1)"
 
 if command -v chromium > /dev/null; then

@@ -8,8 +8,9 @@
  * is the one holding the pool longer, Little's law agrees with the
  * measured in-flight count, and a gauge that reaches its ceiling (a
  * sibling named _max) at the knee is saturated while one that does not is
- * not; a step broken by --stop-if is a knee too; a generator that fell
- * behind with connections to spare is said to be the generator.
+ * not; a step broken by --stop-if is a knee too; a generator that cannot
+ * send fast enough is said to be the generator, a late generator against
+ * a target at its limit is not.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -36,7 +37,9 @@ struct sim {
     char key[2][32];
 };
 
-static void setup_sim(struct sim *s, int64_t late_us, int maxconn)
+/* late_us: every request sent that late; send_rps: the generator cannot
+ * send faster than that (0: no limit). */
+static void setup_sim(struct sim *s, int64_t late_us, double send_rps)
 {
     memset(s, 0, sizeof *s);
     s->o.max_lateness_us = 5000;
@@ -58,17 +61,20 @@ static void setup_sim(struct sim *s, int64_t late_us, int maxconn)
         k->step[i].end_us = (int64_t)(i + 1) * STEP_US;
     }
     snprintf(k->step_by, sizeof k->step_by, "rate");
-    k->max_connections = maxconn;
+    k->max_connections = 256;
     s->a.set[AN_CAND].present = 1;
     s->a.set[AN_CAND].cap = k;
     /* the pool: requests due at a fixed rate per step, FIFO on 2 slots */
-    int64_t slot[2] = {0, 0};
+    int64_t slot[2] = {0, 0}, last_sent = -1000000;
     long n = 0;
     for (int i = 0; i < NSTEPS; i++) {
         double gap = 1e6 / rates[i];
         for (double t = (double)i * STEP_US; t < (double)(i + 1) * STEP_US;
              t += gap, n++) {
             int64_t due = (int64_t)t, sent = due + late_us;
+            if (send_rps > 0 && sent < last_sent + (int64_t)(1e6 / send_rps))
+                sent = last_sent + (int64_t)(1e6 / send_rps);
+            last_sent = sent;
             int slow = n % 2 == 0;
             int64_t svc = slow ? 8000 : 2000;
             int w = slot[0] <= slot[1] ? 0 : 1;
@@ -118,7 +124,7 @@ static void test_known_capacity(void **state)
 {
     (void)state;
     struct sim s;
-    setup_sim(&s, 0, 256);
+    setup_sim(&s, 0, 0);
     struct an_capacity *k = s.a.set[AN_CAND].cap;
     static const double busy[NSTEPS] = {0.5, 1, 1.5, 1.8, 1.95, 2, 2};
     static const double max[NSTEPS] = {2, 2, 2, 2, 2, 2, 2};
@@ -161,7 +167,7 @@ static void test_slo_knee(void **state)
 {
     (void)state;
     struct sim s;
-    setup_sim(&s, 0, 256);
+    setup_sim(&s, 0, 0);
     struct an_capacity *k = s.a.set[AN_CAND].cap;
     k->stopped_step = 3; /* --stop-if broke at step 3 (300 req/s) */
     snprintf(k->stopped_by, sizeof k->stopped_by, "p99>5ms");
@@ -176,19 +182,22 @@ static void test_generator_behind(void **state)
 {
     (void)state;
     struct sim s;
-    /* every request sent 20 ms late: beyond --max-lateness (5 ms), with
-     * 256 connections allowed and few in flight */
-    setup_sim(&s, 20000, 256);
+    /* a generator that cannot send more than 300 req/s against a target
+     * of 400: the knee is at 360 offered, lateness grows, and the target's
+     * service time stays what it was: the generator's knee */
+    setup_sim(&s, 0, 300);
     an_capacity_compute(&s.a);
     struct an_capacity *k = s.a.set[AN_CAND].cap;
-    assert_int_equal(k->knee, 5);
+    assert_int_equal(k->knee, 3);
     assert_true(k->gen_limited);
     free_sim(&s);
-    /* the same lateness with the connection cap at 2: waiting for a
-     * connection the target holds is the target's doing */
-    setup_sim(&s, 20000, 2);
+    /* every request 20 ms late, the target's own limit at 440: its
+     * service time grows at the knee, so the knee is the target's */
+    setup_sim(&s, 20000, 0);
     an_capacity_compute(&s.a);
-    assert_false(s.a.set[AN_CAND].cap->gen_limited);
+    k = s.a.set[AN_CAND].cap;
+    assert_int_equal(k->knee, 5);
+    assert_false(k->gen_limited);
     free_sim(&s);
 }
 
