@@ -24,7 +24,7 @@
 #include "replay/replay_int.h"
 
 #define CONN_LIMIT 64          /* connections at once */
-#define PER_IP_LIMIT 32        /* connections from one address */
+#define PER_IP_LIMIT 16        /* connections from one address */
 #define CONN_TIMEOUT_S 10      /* idle connection closed after this */
 #define CONN_MEMORY (32 * 1024) /* per connection: headers beyond are 431 */
 #define BODY_MAX 4096          /* a POST body beyond this is refused */
