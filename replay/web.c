@@ -10,13 +10,15 @@
  * per-connection idle timeout and a per-connection memory pool, so a
  * slowloris client times out and a huge header is refused (431) without
  * allocating more. Everything outside the routes is a 404, a wrong method
- * a 405 with Allow, a bad parameter a 400.
+ * a 405 with Allow, a bad parameter a 400; on a loopback address a Host
+ * naming another host (DNS rebinding) is a 403.
  */
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -37,6 +39,7 @@ struct rp_web {
     struct MHD_Daemon *d;
     struct rp_ctx *c;
     char token[2 * TOKEN_BYTES + 1];
+    int loopback;      /* bound to a loopback address */
 };
 
 /* Per-request state: how much of a POST body was seen (and dropped). */
@@ -99,6 +102,28 @@ static int token_ok(const struct rp_web *w, struct MHD_Connection *conn)
     for (size_t i = 0; i < n; i++)
         diff |= (unsigned char)(t[i] ^ w->token[i]);
     return diff == 0;
+}
+
+/* On a loopback address, a Host that names another host is a web page that
+ * rebound its own name to 127.0.0.1 (DNS rebinding): it must not read the
+ * run's endpoints. Names of this host are 127.0.0.1, localhost, [::1] and
+ * the bound address, with or without a port; no Host (HTTP/1.0) passes. */
+static int host_ok(const struct rp_web *w, struct MHD_Connection *conn)
+{
+    const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                "Host");
+    if (!w->loopback || !h)
+        return 1;
+    size_t n = strlen(h);
+    const char *colon = strrchr(h, ':');
+    if (colon && (h[0] != '[' || colon > strchr(h, ']')))
+        n = (size_t)(colon - h);
+    const char *names[] = {"127.0.0.1", "localhost", "[::1]",
+                           w->c->o->web_addr};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (strlen(names[i]) == n && !strncasecmp(h, names[i], n))
+            return 1;
+    return 0;
 }
 
 static void stop_run(struct rp_ctx *c)
@@ -172,6 +197,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn,
                                  "large", NULL);
         return MHD_YES;
     }
+    if (!host_ok(w, conn))
+        return send_json_msg(conn, 403, "error", "this dashboard answers to "
+                             "127.0.0.1 and localhost only (its Host was "
+                             "another name)", NULL);
     int get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
     int post = !strcmp(method, "POST");
     struct rp_ctx *c = w->c;
@@ -244,11 +273,13 @@ int replay_web_start(struct rp_ctx *c, struct rp_web **out, char *err)
     if (inet_pton(AF_INET, o->web_addr, &s4->sin_addr) == 1) {
         s4->sin_family = AF_INET;
         s4->sin_port = htons((uint16_t)o->web_port);
+        w->loopback = (ntohl(s4->sin_addr.s_addr) >> 24) == 127;
     } else {
         inet_pton(AF_INET6, o->web_addr, &s6->sin6_addr);
         s6->sin6_family = AF_INET6;
         s6->sin6_port = htons((uint16_t)o->web_port);
         flags |= MHD_USE_IPv6;
+        w->loopback = IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr);
     }
     w->d = MHD_start_daemon(
         flags, (uint16_t)o->web_port, NULL, NULL, handler, w,

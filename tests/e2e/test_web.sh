@@ -55,6 +55,10 @@ code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 [ "$(code -X POST "$BASE/metrics")" = 405 ] || fail "POST /metrics not 405"
 [ "$(code -X DELETE "$BASE/")" = 405 ] || fail "DELETE / not 405"
 [ "$(code "$BASE/api/stop")" = 405 ] || fail "GET /api/stop not 405"
+[ "$(code -H 'Host: evil.example:80' "$BASE/api/stats")" = 403 ] \
+    || fail "a rebound Host name was served"
+[ "$(code -H "Host: localhost:$WPORT" "$BASE/api/stats")" = 200 ] \
+    || fail "Host localhost refused"
 curl -sI "$BASE/" | grep -qi '^Content-Security-Policy: default-src .none.' \
     || fail "the page has no Content-Security-Policy"
 curl -s "$BASE/" > "$TMP/page.html"
