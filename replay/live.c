@@ -311,8 +311,11 @@ static int json_run(struct rp_buf *o, const struct rp_ctx *c)
     int fin = atomic_load(&c->finished);
     int64_t elapsed = fin ? (int64_t)atomic_load(&c->run_end_us)
                           : replay_now(c);
-    int rc = rp_buf_printf(o, "{\"run_id\":%lld,\"label\":",
-                           (long long)c->run_id);
+    /* run_id is written before go is set (seq_cst), read after it */
+    int rc = atomic_load(&c->go)
+                 ? rp_buf_printf(o, "{\"run_id\":%lld,\"label\":",
+                                 (long long)c->run_id)
+                 : rp_buf_puts(o, "{\"run_id\":null,\"label\":");
     if (!rc)
         rc = c->o->label ? rp_buf_json_str(o, c->o->label,
                                            strlen(c->o->label))

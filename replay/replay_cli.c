@@ -191,6 +191,10 @@ static int run(struct rp_opts *o, char *err)
         rp_fail(err, rc, "out of memory");
         goto done;
     }
+    /* Before the run is opened, so a port in use leaves the corpus as it
+     * was; the page shows the run once it is under way (go). */
+    if (o->web && (rc = replay_web_start(&c, &web, err)))
+        goto done;
     /* From here a signal ends the run in order (interrupted, not_sent
      * rows); before, nothing was written and the default action is fine. */
     sig_ctx = &c;
@@ -240,9 +244,6 @@ static int run(struct rp_opts *o, char *err)
                 c.total >= 0 ? "" : " until --duration", o->target,
                 mode_name(o->mode), c.tp->name);
     }
-
-    if (o->web && (rc = replay_web_start(&c, &web, err)))
-        goto done;
 
     if (o->start_at_us) {
         int64_t ahead = o->start_at_us - rp_wall_us();
