@@ -10,8 +10,9 @@
 # slowloris trickling headers on 12 connections, a 1 MiB header) are bounded
 # and leave the dashboard answering and the replay without errors. The
 # controls: stop and speed without the token are 403; with it the speed
-# change is recorded in the run's summary and the stop ends the run
-# (interrupted); --web-linger keeps the final numbers up until SIGINT.
+# change is recorded in the run's summary, and the page opened with the
+# token stops the run from its button in Chromium (interrupted);
+# --web-linger keeps the final numbers up until SIGINT.
 source "$SRC/tests/lib.sh"
 
 command -v nginx >/dev/null || skip "nginx not installed"
@@ -20,6 +21,8 @@ CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
 [ -n "$CHROMIUM" ] || skip "chromium not installed"
 /usr/bin/python3 -c 'import prometheus_client' 2>/dev/null \
     || skip "python3-prometheus-client not installed"
+/usr/bin/python3 -c 'import websocket' 2>/dev/null \
+    || skip "python3-websocket not installed"
 
 "$REPRISE" capture -r "$SRC/samples/shop.pcap" -o "$TMP/c.db" --quiet \
     || fail "capture of samples/shop.pcap failed"
@@ -240,10 +243,65 @@ after=$(stat '["sent"]')
 [ "$(stat '["errors"]')" = 0 ] || fail "the replay had errors"
 echo "hostile: 1 MiB header answered '$(cat "$TMP/huge.txt")'; sent $before -> $after"
 
-# 6. Stop with the token: the run ends interrupted, the dashboard lingers
-# with the final numbers, SIGINT ends the linger.
-[ "$(code -X POST -H "X-Reprise-Token: $TOKEN" "$BASE/api/stop")" = 200 ] \
-    || fail "stop with the token refused"
+# 6. Stopped from the browser: Chromium opens the URL with the token, and
+# the page's own stop button is clicked through the DevTools protocol (the
+# confirm dialog answered yes); the run ends interrupted, the dashboard
+# lingers with the final numbers, SIGINT ends the linger.
+DP=$(free_port)
+"$CHROMIUM" --headless --no-sandbox --disable-gpu --user-data-dir="$TMP/chrome-ctl" \
+    --no-first-run --disable-background-networking --disable-component-update \
+    --disable-sync --disable-default-apps --disable-extensions \
+    --host-resolver-rules='MAP * ~NOTFOUND, EXCLUDE 127.0.0.1' \
+    --remote-debugging-address=127.0.0.1 --remote-debugging-port="$DP" \
+    "$BASE/#token=$TOKEN" 2> "$TMP/ctl.chrome.log" &
+CH=$!
+track_pid "$CH"
+wait_port "$DP"
+/usr/bin/python3 - "$DP" "$BASE" <<'PY' || fail "stopping the run from the browser"
+import json, sys, time, urllib.request
+import websocket  # Debian python3-websocket
+dp, base = sys.argv[1], sys.argv[2]
+deadline = time.time() + 30
+ws_url = None
+while not ws_url and time.time() < deadline:
+    try:
+        for t in json.load(urllib.request.urlopen(f"http://127.0.0.1:{dp}/json/list")):
+            if t.get("type") == "page" and t["url"].startswith(base):
+                ws_url = t["webSocketDebuggerUrl"]
+    except OSError:
+        pass
+    time.sleep(0.2)
+assert ws_url, "no page target in Chromium"
+ws = websocket.create_connection(ws_url, timeout=10, suppress_origin=True)
+seq = 0
+def ev(expr):
+    global seq
+    seq += 1
+    ws.send(json.dumps({"id": seq, "method": "Runtime.evaluate",
+                        "params": {"expression": expr, "returnByValue": True}}))
+    while True:
+        m = json.loads(ws.recv())
+        if m.get("id") == seq:
+            return m["result"]["result"].get("value")
+while time.time() < deadline:
+    if ev("document.getElementById('state').textContent") == "running":
+        break
+    time.sleep(0.2)
+assert ev("document.getElementById('controls').hidden") is False, "no controls with the token"
+assert ev("document.getElementById('readonly').hidden") is True
+assert ev("document.getElementById('stop').disabled") is False
+ev("window.confirm = () => true; document.getElementById('stop').click(); 1")
+state = None
+while time.time() < deadline:
+    state = ev("document.getElementById('state').textContent")
+    if state == "finished":
+        break
+    time.sleep(0.2)
+assert state == "finished", f"the page says {state!r} after the stop button"
+assert ev("document.getElementById('stop').disabled") is True
+print("browser: the stop button ended the run; the page says finished")
+PY
+kill "$CH" 2>/dev/null || true
 for i in $(seq 1 100); do
     [ "$(stat '["state"]')" = finished ] && break
     sleep 0.1
