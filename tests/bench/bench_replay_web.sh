@@ -11,7 +11,8 @@
 # (bench_lib.sh). Never asserts.
 #   BUILD=build-rel ROUNDS=6 DUR=5 tests/bench/bench_replay_web.sh
 # QUIET_WAIT (default 60; 0: none) is how long each round first waits for a
-# quiet moment. Use a build without sanitizers.
+# quiet moment; SCRAPE=0 leaves the dashboard unread (the server's idle
+# cost only). Use a build without sanitizers.
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/lib.sh"
 source "$SRC/tests/bench/bench_lib.sh"
 
@@ -48,7 +49,7 @@ run_one() {
         --target "$URL" --max --concurrency 32 --threads 1 \
         --duration "${DUR}s" --quiet --json "${web[@]}" > "$TMP/out" 2> "$TMP/err" &
     local rp=$!
-    if [ "$name" = web ]; then
+    if [ "$name" = web ] && [ "${SCRAPE:-1}" != 0 ]; then
         # the page's poll and a Prometheus scrape, once a second (bounded)
         (
             for i in $(seq 1 100); do grep -q "control token" "$TMP/err" && break; sleep 0.05; done
@@ -86,7 +87,7 @@ print("  round %s %-5s %8.0f req/s (%s responses, %s errors); CPU/request %.1fus
 ' "$round" "$name" "$rate" "$n" "$err" "$tool_s" "$steal" "$others" "$late"
 }
 
-echo "replay --max --concurrency 32 with and without --web (GET /), $ROUNDS rounds of ${DUR}s:"
+echo "replay --max --concurrency 32 with and without --web (GET /; the dashboard $( [ "${SCRAPE:-1}" = 0 ] && echo "unread" || echo "read twice a second: /api/stats and /metrics")), $ROUNDS rounds of ${DUR}s:"
 uptime
 for round in $(seq "$ROUNDS"); do
     [ "${QUIET_WAIT:-60}" = 0 ] || wait_quiet
