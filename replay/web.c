@@ -266,7 +266,7 @@ int replay_web_start(struct rp_ctx *c, struct rp_web **out, char *err)
                        "the control token");
     }
     for (int i = 0; i < TOKEN_BYTES; i++)
-        snprintf(w->token + 2 * i, 3, "%02x", rnd[i]);
+        snprintf(w->token + (size_t)2 * i, 3, "%02x", rnd[i]);
     memset(&ss, 0, sizeof ss);
     struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
     struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
