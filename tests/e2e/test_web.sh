@@ -17,6 +17,7 @@ source "$SRC/tests/lib.sh"
 
 command -v nginx >/dev/null || skip "nginx not installed"
 command -v curl >/dev/null || skip "curl not installed"
+command -v sqlite3 >/dev/null || skip "sqlite3 shell not installed"
 CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
 [ -n "$CHROMIUM" ] || skip "chromium not installed"
 /usr/bin/python3 -c 'import prometheus_client' 2>/dev/null \
@@ -45,9 +46,9 @@ BASE=$(grep -o 'dashboard on http://127\.0\.0\.1:[0-9]*' "$TMP/err.txt" | grep -
 TOKEN=$(grep -o 'control token [0-9a-f]*' "$TMP/err.txt" | awk '{print $3}')
 [ ${#TOKEN} -eq 32 ] || fail "token '$TOKEN' is not 32 hex digits"
 WPORT=${BASE##*:}
-stat() { curl -sf "$BASE/api/stats" | python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+stats_get() { curl -sf "$BASE/api/stats" | python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 # wait for the first responses
-for i in $(seq 1 50); do [ "$(stat '["responses"]')" -gt 0 ] && break; sleep 0.1; done
+for i in $(seq 1 50); do [ "$(stats_get '["responses"]')" -gt 0 ] && break; sleep 0.1; done
 
 # 1. Routes and methods.
 code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
@@ -74,14 +75,14 @@ fi
 [ "$(code -X POST -H 'X-Reprise-Token: 0123' "$BASE/api/stop")" = 403 ] \
     || fail "stop with a wrong token not 403"
 [ "$(code -X POST "$BASE/api/speed?speed=2")" = 403 ] || fail "speed without token not 403"
-[ "$(stat '["state"]')" = running ] || fail "the run stopped without the token"
+[ "$(stats_get '["state"]')" = running ] || fail "the run stopped without the token"
 [ "$(code -X POST -H "X-Reprise-Token: $TOKEN" "$BASE/api/speed?speed=abc")" = 400 ] \
     || fail "bad speed not 400"
 [ "$(code -X POST -H "X-Reprise-Token: $TOKEN" "$BASE/api/speed?speed=-1")" = 400 ] \
     || fail "negative speed not 400"
 [ "$(code -X POST -H "X-Reprise-Token: $TOKEN" "$BASE/api/speed?speed=1.5")" = 200 ] \
     || fail "speed with the token refused"
-[ "$(stat '["multiple"]')" = 1.5 ] || fail "multiple not 1.5 after the change"
+[ "$(stats_get '["multiple"]')" = 1.5 ] || fail "multiple not 1.5 after the change"
 
 # 3. A real browser: endpoints rendered, numbers growing, nothing fetched
 # from another host, a screenshot kept.
@@ -192,7 +193,7 @@ print(f"metrics: requests_total {t1:.0f} -> {t2:.0f}, {len(eps)} endpoints")
 PY
 
 # 5. Hostile clients: a slowloris on 12 connections and a 1 MiB header.
-before=$(stat '["sent"]')
+before=$(stats_get '["sent"]')
 python3 - "$WPORT" <<'PY' &
 import socket, sys, time
 port = int(sys.argv[1])
@@ -238,9 +239,9 @@ for i in 1 2 3; do
     sleep 0.5
 done
 wait "$LORIS" || true
-after=$(stat '["sent"]')
+after=$(stats_get '["sent"]')
 [ "$after" -gt "$before" ] || fail "the replay stalled during the hostile clients"
-[ "$(stat '["errors"]')" = 0 ] || fail "the replay had errors"
+[ "$(stats_get '["errors"]')" = 0 ] || fail "the replay had errors"
 echo "hostile: 1 MiB header answered '$(cat "$TMP/huge.txt")'; sent $before -> $after"
 
 # 6. Stopped from the browser: Chromium opens the URL with the token, and
@@ -303,14 +304,14 @@ print("browser: the stop button ended the run; the page says finished")
 PY
 kill "$CH" 2>/dev/null || true
 for i in $(seq 1 100); do
-    [ "$(stat '["state"]')" = finished ] && break
+    [ "$(stats_get '["state"]')" = finished ] && break
     sleep 0.1
 done
-[ "$(stat '["state"]')" = finished ] || fail "the run did not end after stop"
+[ "$(stats_get '["state"]')" = finished ] || fail "the run did not end after stop"
 [ -s "$TMP/sum.json" ] || sleep 0.5
-final=$(stat '["responses"]')
+final=$(stats_get '["responses"]')
 sleep 1.1
-[ "$(stat '["responses"]')" = "$final" ] || fail "final numbers still moving"
+[ "$(stats_get '["responses"]')" = "$final" ] || fail "final numbers still moving"
 [ "$(code -X POST -H "X-Reprise-Token: $TOKEN" "$BASE/api/stop")" = 409 ] \
     || fail "stop after the end not 409"
 kill -0 "$RP" || fail "reprise did not linger"
