@@ -291,6 +291,14 @@ while time.time() < deadline:
 assert ev("document.getElementById('controls').hidden") is False, "no controls with the token"
 assert ev("document.getElementById('readonly').hidden") is True
 assert ev("document.getElementById('stop').disabled") is False
+# the table sorts by the header clicked: endpoint ascending, then count
+rows = "[...document.querySelectorAll('#endpoints tbody tr')].map(r => r.cells[%d].textContent)"
+ev("document.querySelector('th[data-k=endpoint]').click(); 1")
+names = ev(rows % 0)
+assert len(names) >= 5 and names == sorted(names), names
+ev("document.querySelector('th[data-k=count]').click(); 1")
+counts = [int(x.replace(",", "")) for x in ev(rows % 1)]
+assert counts == sorted(counts, reverse=True), counts
 ev("window.confirm = () => true; document.getElementById('stop').click(); 1")
 state = None
 while time.time() < deadline:
@@ -300,7 +308,7 @@ while time.time() < deadline:
     time.sleep(0.2)
 assert state == "finished", f"the page says {state!r} after the stop button"
 assert ev("document.getElementById('stop').disabled") is True
-print("browser: the stop button ended the run; the page says finished")
+print("browser: the table sorts; the stop button ended the run; the page says finished")
 PY
 kill "$CH" 2>/dev/null || true
 for i in $(seq 1 100); do
