@@ -201,8 +201,8 @@ static int parse_args(int argc, char **argv, struct an_opts *o, char *err)
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             return 1;
         } else if (!strcmp(a, "--keep-query")) {
-            an_templater_free(o->tmpl);
-            if (!(o->tmpl = an_templater_new(1)))
+            http_templater_free(o->tmpl);
+            if (!(o->tmpl = http_templater_new(1)))
                 return RP_ENOMEM;
         } else if (!strcmp(a, "--color")) {
             o->color = 1;
@@ -233,7 +233,7 @@ static int parse_args(int argc, char **argv, struct an_opts *o, char *err)
         } else if (FLAG("--template")) {
             if (miss)
                 goto missing;
-            if ((rc = an_templater_add(o->tmpl, v, err)))
+            if ((rc = http_templater_add(o->tmpl, v, err)))
                 return rc;
         } else if (FLAG("--group-by")) {
             if (miss)
@@ -494,7 +494,7 @@ int an_cmd(int argc, char **argv)
     o.top = 50;
     o.max_lateness_us = 5000;
     an_analysis_init(&a, &o);
-    o.tmpl = an_templater_new(0);
+    o.tmpl = http_templater_new(0);
     if (!o.tmpl) {
         rc = rp_fail(err, RP_ENOMEM, "out of memory");
         goto done;
@@ -535,7 +535,7 @@ done:
     }
 out:
     an_analysis_cleanup(&a);
-    an_templater_free(o.tmpl);
+    http_templater_free(o.tmpl);
     corpus_close(c, NULL);
     return exit_code;
 }

@@ -168,7 +168,7 @@ static void group_key(const struct an_analysis *a,
 {
     switch (a->o->group_by) {
     case AN_BY_ENDPOINT:
-        an_endpoint(a->o->tmpl, s->method, s->target, key, AN_KEYLEN);
+        http_endpoint(a->o->tmpl, s->method, s->target, key, AN_KEYLEN);
         break;
     case AN_BY_HOST:
         snprintf(key, AN_KEYLEN, "%s",

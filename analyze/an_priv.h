@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "analyze/endpoint.h"
+#include "proto/endpoint.h"
 #include "common/hist.h"
 #include "analyze/stats.h"
 #include "corpus/corpus.h"
@@ -77,7 +77,7 @@ struct an_opts {
                                "previous"; "capture:ID"; RUN */
     const char *candidate;  /* NULL: latest run */
     const char *noise;      /* A/A partner run of the baseline, or NULL */
-    struct an_templater *tmpl;
+    struct http_templater *tmpl;
     enum an_group_by group_by;
     enum an_metric metric;
     double alpha;           /* significance level */

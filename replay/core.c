@@ -63,6 +63,7 @@ struct rp_engine {
     int sess_depth;             /* requests of one session in flight */
     int capped;                 /* due requests wait for the cap */
     int stopping;
+    int warp_seen;              /* speed changes applied to the heap */
     struct rp_sess_table sess;
     struct rp_sess *ready_head, *ready_tail; /* sessions to look at */
     struct rp_res batch[BATCH];
@@ -127,6 +128,7 @@ static void job_not_sent(struct rp_engine *e, struct rp_job *j,
 {
     struct rp_res *r = batch_next(e);
     r->exchange_id = j->rq->ex_id;
+    r->endpoint = j->rq->endpoint;
     r->copy = j->copy;
     r->loop = j->loop;
     r->scheduled_us = j->due_us;
@@ -143,6 +145,7 @@ static void record(struct rp_engine *e, struct rp_job *j,
 {
     struct rp_res *r = batch_next(e);
     r->exchange_id = j->rq->ex_id;
+    r->endpoint = j->rq->endpoint;
     r->copy = j->copy;
     r->loop = j->loop;
     r->scheduled_us = j->due_us;
@@ -323,9 +326,13 @@ static void pull_ring(struct rp_engine *e)
     /* Read done first: once it is set and the ring is seen empty, no job
      * can follow. */
     int done = atomic_load_explicit(&r->done, memory_order_acquire);
-    while (e->heap.n < e->heap_fill && replay_spsc_pop(&r->q, &j))
+    while (e->heap.n < e->heap_fill && replay_spsc_pop(&r->q, &j)) {
+        /* the ring holds schedule time, the heap run time */
+        if (e->warp_seen)
+            j.due_us = replay_warp_due_n(e->c, j.due_us, e->warp_seen);
         if (replay_heap_push(&e->heap, &j))
             job_not_sent(e, &j, CORPUS_ERR_OTHER, "out of memory");
+    }
     e->ring_n = replay_spsc_len(&r->q);
     e->ring_done = done;
 }
@@ -373,6 +380,31 @@ static void dispatch_due(struct rp_engine *e, int64_t now)
             replay_sess_idle_unlink(&e->sess, ss);
         start_job(e, &j, ss);
     }
+}
+
+/* The multiple changed (replay_warp_set): the jobs in the heap due after
+ * the change move to the new pace from there, as warp_due would have
+ * placed them, and the heap is rebuilt (the order is kept, but rounding
+ * may tie two due times). */
+static void rewarp(struct rp_engine *e, int n)
+{
+    struct rp_ctx *c = e->c;
+    for (int i = e->warp_seen; i < n; i++) {
+        int64_t at = atomic_load(&c->warp.seg[i].r_us);
+        double kp = i ? atomic_load(&c->warp.seg[i - 1].k) : 1.0;
+        double ratio = atomic_load(&c->warp.seg[i].k) / kp;
+        struct rp_heap h = {0};
+        struct rp_job j;
+        while (replay_heap_pop(&e->heap, &j)) {
+            if (j.due_us > at)
+                j.due_us = at + (int64_t)((double)(j.due_us - at) * ratio);
+            if (replay_heap_push(&h, &j))
+                job_not_sent(e, &j, CORPUS_ERR_OTHER, "out of memory");
+        }
+        replay_heap_free(&e->heap);
+        e->heap = h;
+    }
+    e->warp_seen = n;
 }
 
 /* Stopping: every job not yet sent becomes a NOT_SENT result. */
@@ -545,6 +577,9 @@ void *replay_engine_main(void *arg)
             time_up = 1;
             atomic_store(&c->time_up, 1);
         }
+        int wn = atomic_load_explicit(&c->warp.n, memory_order_acquire);
+        if (wn != e->warp_seen)
+            rewarp(e, wn);
         pull_ring(e);
         expire_idle(e, now);
         if (time_up) {

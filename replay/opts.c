@@ -5,6 +5,7 @@
  * options that is stored with the run.
  */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -173,6 +174,20 @@ void replay_opts_usage(FILE *f)
 "  Response bodies are hashed as received, without decoding\n"
 "  Content-Encoding. Proxy variables of the environment (http_proxy...) are\n"
 "  ignored.\n"
+"\n"
+"live dashboard:\n"
+"  --web [ADDR:]PORT     serve a live dashboard during the run on ADDR\n"
+"                        (127.0.0.1 unless given; [::1]:PORT for IPv6; PORT\n"
+"                        0 picks a free one, printed at start): / is the\n"
+"                        page (self-contained, works offline), /api/stats\n"
+"                        its numbers as JSON, /metrics the Prometheus\n"
+"                        exposition. A random token is printed on the\n"
+"                        terminal: POST /api/stop and POST /api/speed\n"
+"                        (?speed=X or ?rate=R) need it in the header\n"
+"                        X-Reprise-Token (the printed URL carries it for\n"
+"                        the page); without it the page is read-only\n"
+"  --web-linger D        keep serving D after the run ends, with the final\n"
+"                        numbers (default 0)\n"
 "\n"
 "output:\n"
 "  -q, --quiet           no progress line and no text summary\n"
@@ -384,6 +399,38 @@ static int flag_val(int argc, char **argv, int *i, const char *name,
         return -1;
     *val = argv[++*i];
     return 1;
+}
+
+/* --web [ADDR:]PORT: ADDR an IPv4 address or a bracketed IPv6 one. */
+static int parse_web(const char *v, struct rp_opts *o, char *err)
+{
+    const char *colon = strrchr(v, ':'), *port = v;
+    o->web = v;
+    snprintf(o->web_addr, sizeof o->web_addr, "127.0.0.1");
+    if (colon) {
+        size_t n = (size_t)(colon - v);
+        if (n && v[0] == '[' && v[n - 1] == ']') {
+            v++;
+            n -= 2;
+        }
+        unsigned char sa[16];
+        if (!n || n >= sizeof o->web_addr)
+            return rp_fail(err, RP_EUSAGE, "--web '%s': expected [ADDR:]PORT",
+                           o->web);
+        memcpy(o->web_addr, v, n);
+        o->web_addr[n] = '\0';
+        if (inet_pton(AF_INET, o->web_addr, sa) != 1 &&
+            inet_pton(AF_INET6, o->web_addr, sa) != 1)
+            return rp_fail(err, RP_EUSAGE, "--web '%s': '%s' is not an IP "
+                           "address (127.0.0.1, 0.0.0.0, [::1])", o->web,
+                           o->web_addr);
+        port = colon + 1;
+    }
+    int64_t p;
+    if (rp_parse_i64(port, "--web port", 0, 65535, &p, err))
+        return RP_EUSAGE;
+    o->web_port = (int)p;
+    return 0;
 }
 
 /* --shard I/N: two decimal integers, 0 <= I < N, N >= 1. */
@@ -725,6 +772,13 @@ int replay_opts_parse(int argc, char **argv, struct rp_opts *o, int *help,
                                "process here (%s)", (long long)pid,
                                strerror(errno));
             o->monitor_pid[o->nmonitor_pid++] = (int)pid;
+        } else if ((m = VALUE("--web-linger"))) {
+            if (m < 0 || rp_parse_duration_us(val, "--web-linger",
+                                              &o->web_linger_us, err))
+                return RP_EUSAGE;
+        } else if ((m = VALUE("--web"))) {
+            if (m < 0 || parse_web(val, o, err))
+                return RP_EUSAGE;
         } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
             o->quiet = 1;
         } else if (!strcmp(a, "--json")) {
@@ -808,6 +862,8 @@ int replay_opts_parse(int argc, char **argv, struct rp_opts *o, int *help,
     o->engine = engine_arg ? (!strcmp(engine_arg, "raw") ? RE_RAW : RE_CURL)
                 : need_curl ? RE_CURL
                             : RE_RAW;
+    if (o->web_linger_us && !o->web)
+        return rp_fail(err, RP_EUSAGE, "--web-linger needs --web");
     if (o->pipeline_set && o->engine != RE_RAW)
         return rp_fail(err, RP_EUSAGE, "--pipeline needs the raw engine "
                        "(libcurl does not pipeline HTTP/1.1)");

@@ -235,6 +235,8 @@ static int64_t plan_end_us(const struct rp_ctx *c)
                                p->scale - 1, p->loops - 1);
     else if (p->mode == RM_RATE && p->loops > 0)
         end = replay_sched_due(p, 0, p->nsel - 1, p->scale - 1, p->loops - 1);
+    if (end >= 0)
+        end = replay_warp_due(c, end);
     if (p->duration_us && (end < 0 || end > p->duration_us))
         end = p->duration_us;
     return end;
@@ -351,9 +353,20 @@ static void write_result(struct rp_ctx *c, struct wbatch *w,
         write_flush(c, w);
 }
 
+static void live_rec(struct rp_live_rec *l, const struct rp_res *r)
+{
+    l->endpoint = r->endpoint;
+    l->status = r->status;
+    l->cls = r->error_class;
+    l->scheduled_us = r->scheduled_us;
+    l->sent_us = r->sent_us;
+    l->done_us = r->done_us;
+}
+
 void *replay_recorder_main(void *arg)
 {
     struct rp_ctx *c = arg;
+    struct rp_live_rec lv[DRAIN_MAX];
     struct rp_resq *q = &c->resq;
     struct progress pg = {0};
     struct timespec idle = {0, IDLE_NS};
@@ -373,12 +386,20 @@ void *replay_recorder_main(void *arg)
             while (k < DRAIN_MAX && replay_spsc_pop(&q->q[i], &r)) {
                 stats_add(&c->st, &r);
                 step_add(c, &r);
+                if (c->live)
+                    live_rec(&lv[k], &r);
                 write_result(c, &wb, &r); /* frees r.error when written */
                 k++;
             }
+            if (c->live && k)
+                replay_live_add(c->live, lv, k, -1, 0);
             n += k;
             backlog |= k == DRAIN_MAX;
         }
+        if (c->live) /* the clock and the in-flight gauge */
+            replay_live_add(c->live, NULL, 0,
+                            atomic_load(&c->go) ? replay_now(c) : -1,
+                            atomic_load(&c->inflight));
         write_flush(c, &wb); /* what one round drained */
         progress(c, &pg, 0);
         steps_judge(c, 0);
@@ -613,6 +634,14 @@ void replay_recorder_summary(struct rp_ctx *c, FILE *f, int64_t elapsed_us,
     }
     steps_text(c, f);
     replay_monitor_text(c->mon, f);
+    int nw = atomic_load(&c->warp.n);
+    for (int i = 0; i < nw; i++)
+        fprintf(f, "  %s     changed from %g to %g at %s (from the "
+                   "dashboard; the schedule re-anchored there)\n",
+                c->o->mode == RM_RATE ? "rate " : "speed",
+                atomic_load(&c->warp.seg[i].from),
+                atomic_load(&c->warp.seg[i].to),
+                fmt_us(atomic_load(&c->warp.seg[i].r_us), a, sizeof a));
     uint64_t caps = atomic_load(&c->cap_hits);
     if (caps)
         fprintf(f, "  %llu requests waited for a connection "
@@ -780,6 +809,17 @@ int replay_recorder_summary_json(struct rp_ctx *c, struct rp_buf *o,
                               "\"first_sent_us\":%lld,",
                            (long long)c->total, (long long)c->t0_wall_us,
                            (long long)st->first_sent_us);
+    if (!rc)
+        rc = rp_buf_puts(o, "\"speed_changes\":[");
+    int nw = atomic_load(&c->warp.n);
+    for (int i = 0; !rc && i < nw; i++)
+        rc = rp_buf_printf(o, "%s{\"at_us\":%lld,\"from\":%g,\"to\":%g}",
+                           i ? "," : "",
+                           (long long)atomic_load(&c->warp.seg[i].r_us),
+                           atomic_load(&c->warp.seg[i].from),
+                           atomic_load(&c->warp.seg[i].to));
+    if (!rc)
+        rc = rp_buf_puts(o, "],");
     if (!rc && c->o->shard_count)
         rc = rp_buf_printf(o, "\"shard_index\":%d,\"shard_count\":%d,",
                            c->o->shard_index, c->o->shard_count);

@@ -90,6 +90,36 @@ static void fix_start(struct rp_ctx *c)
     c->t0_wall_us = w + START_DELAY_US;
 }
 
+static volatile sig_atomic_t linger_sig;
+
+static void on_linger_signal(int sig)
+{
+    (void)sig;
+    linger_sig = 1;
+}
+
+/* --web-linger: the dashboard keeps showing the final numbers for d_us,
+ * or until SIGINT/SIGTERM. */
+static void linger(struct rp_ctx *c, int64_t d_us)
+{
+    struct sigaction sa, oi, ot;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_linger_signal;
+    sigemptyset(&sa.sa_mask);
+    linger_sig = 0;
+    sigaction(SIGINT, &sa, &oi);
+    sigaction(SIGTERM, &sa, &ot);
+    fflush(stdout);
+    if (!c->o->quiet)
+        rp_info("the dashboard stays up for %.1f s (--web-linger); Ctrl-C "
+                "ends it", (double)d_us / 1e6);
+    int64_t until = rp_mono_us() + d_us;
+    while (!linger_sig && rp_mono_us() < until)
+        usleep(20000);
+    sigaction(SIGINT, &oi, NULL);
+    sigaction(SIGTERM, &ot, NULL);
+}
+
 static const char *mode_name(enum rp_mode m)
 {
     return m == RM_RATE ? "rate" : m == RM_MAX ? "max" : "speed";
@@ -104,15 +134,17 @@ static int run(struct rp_opts *o, char *err)
     int rec_started = 0, feed_started = 0, neng_started = 0, rc;
     struct sigaction sa, old_int, old_term;
     int sig_set = 0, run_open = 0;
+    struct rp_web *web = NULL;
 
     memset(&c, 0, sizeof c);
+    pthread_mutex_init(&c.warp.mu, NULL);
     rp_buf_init(&opts_json, 0);
     rp_buf_init(&sum_json, 0);
     c.o = o;
     c.stopped_step = -1;
     c.tp = replay_transport(o);
     c.tty = isatty(STDERR_FILENO);
-    if (replay_stats_init(&c.st)) {
+    if (replay_stats_init(&c.st) || (o->web && !(c.live = replay_live_new()))) {
         rc = rp_fail(err, RP_ENOMEM, "out of memory");
         goto done;
     }
@@ -160,6 +192,10 @@ static int run(struct rp_opts *o, char *err)
         rp_fail(err, rc, "out of memory");
         goto done;
     }
+    /* Before the run is opened, so a port in use leaves the corpus as it
+     * was; the page shows the run once it is under way (go). */
+    if (o->web && (rc = replay_web_start(&c, &web, err)))
+        goto done;
     /* From here a signal ends the run in order (interrupted, not_sent
      * rows); before, nothing was written and the default action is fine. */
     sig_ctx = &c;
@@ -281,6 +317,8 @@ done:
         pthread_join(feed_t, NULL);
     if (rec_started)
         pthread_join(rec_t, NULL);
+    atomic_store(&c.run_end_us, replay_now(&c));
+    atomic_store(&c.finished, 1);
     if (sig_set) {
         sigaction(SIGINT, &old_int, NULL);
         sigaction(SIGTERM, &old_term, NULL);
@@ -323,6 +361,8 @@ done:
         if (!rc && c.result_errors)
             rc = rp_fail(err, RP_EIO, "%lld results could not be written: "
                          "%s", (long long)c.result_errors, c.rec_err);
+        if (web && o->web_linger_us)
+            linger(&c, o->web_linger_us);
         /* a run that measured nothing must not pass for one that did */
         uint64_t sent_n = c.st.results - c.st.by_class[CORPUS_ERR_NOT_SENT];
         if (!rc && sent_n && !c.st.ok)
@@ -333,6 +373,7 @@ done:
     }
     replay_monitor_free(c.mon);
     c.mon = NULL;
+    replay_web_stop(web); /* before what its thread reads is freed */
     for (int i = 0; c.engines && i < c.nengines; i++)
         replay_engine_free(c.engines[i]);
     for (int i = 0; c.rings && i < c.nengines; i++) {
@@ -348,6 +389,8 @@ done:
     replay_resq_cleanup(&c.resq);
     replay_stats_cleanup(&c.st);
     replay_recorder_steps_cleanup(&c);
+    replay_live_free(c.live);
+    pthread_mutex_destroy(&c.warp.mu);
     corpus_close(c.rd, NULL);
     if (c.wr) {
         char err3[RP_ERRLEN];

@@ -128,6 +128,11 @@ struct rp_opts {
     int monitor_pid[RP_MAX_MONITOR];     /* --monitor-pid PID */
     int nmonitor_pid;
     int nstopif;
+    const char *web;          /* --web [ADDR:]PORT, or NULL */
+    char web_addr[64];        /* its address (127.0.0.1 when not given) */
+    int web_port;             /* its port, 1..65535 */
+    int64_t web_linger_us;    /* --web-linger: serve this long after the
+                                 run ends */
 };
 
 /* 1 when session (captured connection conn_id, copy) belongs to shard
@@ -246,6 +251,8 @@ struct rp_rq {
     size_t body_len;
     void *prep;                 /* the transport's form, or NULL */
     void (*prep_free)(void *prep);
+    int endpoint;               /* live statistics' endpoint (--web), or
+                                   -1 */
 };
 
 void replay_rq_ref(struct rp_rq *rq);
@@ -309,6 +316,7 @@ struct rp_res {
     int has_body_hash;
     enum corpus_errclass error_class;
     char *error; /* malloc'd or NULL; the recorder frees it */
+    int endpoint; /* the request's live endpoint (rp_rq.endpoint), or -1 */
 };
 
 /* Results to the recorder: one SPSC queue per producer (engines 0..n-1,
@@ -395,7 +403,27 @@ struct rp_stats {
     int64_t first_sent_us, last_done_us;
 };
 
+/* A change of --speed or --rate while the run goes on (POST /api/speed).
+ * The feeder computes due times at the multiple the run started with
+ * ("schedule time"); segment i maps schedule time v >= v_us to run time
+ * r_us + (v - v_us) * k, anchored at the moment of the change, so the
+ * schedule re-anchors there and never drifts. Segments are written once,
+ * before n is raised (release), and never change afterwards. */
+#define RP_WARP_MAX 32
+struct rp_warp {
+    atomic_int n;               /* segments in force */
+    struct rp_warp_seg {
+        _Atomic int64_t v_us;   /* schedule time of the change */
+        _Atomic int64_t r_us;   /* run time of the change */
+        _Atomic double k;       /* run µs per schedule µs from there */
+        _Atomic double from, to; /* the multiple before and after */
+    } seg[RP_WARP_MAX];
+    pthread_mutex_t mu;         /* serializes writers */
+};
+
 struct rp_transport;
+struct rp_live;
+struct rp_web;
 
 struct replay_monitor;
 struct rp_ctx;
@@ -456,10 +484,26 @@ struct rp_ctx {
     char rec_err[RP_ERRLEN];
     char feed_err[RP_ERRLEN];
     int feed_rc;
+    struct rp_warp warp;
+    struct rp_live *live;       /* --web: the live statistics, or NULL */
+    atomic_int_least64_t run_end_us; /* run time when every thread had
+                                        ended (set before finished) */
+    atomic_int finished;        /* the run has ended (--web-linger) */
 };
 
 /* Run-relative monotonic time in µs. */
 int64_t replay_now(const struct rp_ctx *c);
+
+/* Run time of schedule time v (µs since start) with the first n speed
+ * changes (replay_warp_due uses every change published so far). */
+int64_t replay_warp_due_n(const struct rp_ctx *c, int64_t v, int n);
+int64_t replay_warp_due(const struct rp_ctx *c, int64_t v);
+/* Changes the multiple (--speed or --rate, by the run's mode) to m from
+ * now on. 0, or RP_EUSAGE with err filled (--max run, m out of range,
+ * too many changes, run not started or ended). */
+int replay_warp_set(struct rp_ctx *c, double m, char *err);
+/* The multiple in force (--speed or --rate); 0 in --max. */
+double replay_warp_multiple(const struct rp_ctx *c);
 
 /* Feeder thread body (sched.c): arg is the rp_ctx. */
 void *replay_feeder_main(void *arg);
@@ -500,5 +544,47 @@ void replay_recorder_summary(struct rp_ctx *c, FILE *f, int64_t elapsed_us,
 void replay_recorder_steps_cleanup(struct rp_ctx *c);
 int replay_recorder_summary_json(struct rp_ctx *c, struct rp_buf *out,
                                  int64_t elapsed_us, const char *status);
+
+/* ---- live statistics (live.c) ------------------------------------------ */
+
+/* What the web dashboard and /metrics show, fed by the recorder and read by
+ * the web server's thread under one mutex; endpoints are named by
+ * proto/endpoint's templates and bounded (RP_LIVE_MAX_EP, the rest are
+ * "other"), time series are per second of run time and bounded
+ * (RP_LIVE_SERIES seconds, the oldest dropped). */
+#define RP_LIVE_MAX_EP 200
+#define RP_LIVE_SERIES 3600
+
+/* The fields of one result the live statistics need. */
+struct rp_live_rec {
+    int endpoint, status;
+    enum corpus_errclass cls;
+    int64_t scheduled_us, sent_us, done_us;
+};
+
+/* NULL when out of memory. free accepts NULL. */
+struct rp_live *replay_live_new(void);
+void replay_live_free(struct rp_live *l);
+/* The endpoint index of a request (0..RP_LIVE_MAX_EP; the last is
+ * "other"), adding its template when new. Thread-safe. */
+int replay_live_endpoint(struct rp_live *l, const char *method,
+                         const char *target);
+/* Adds n results and moves the clock to now_us (run time) with inflight
+ * requests in flight, under the lock. */
+void replay_live_add(struct rp_live *l, const struct rp_live_rec *v,
+                     size_t n, int64_t now_us, uint64_t inflight);
+/* /api/stats (documented in corpus/SCHEMA.md) and /metrics (Prometheus
+ * text format 0.0.4) into out. 0 or RP_ENOMEM. */
+int replay_live_json(struct rp_live *l, const struct rp_ctx *c,
+                     struct rp_buf *out);
+int replay_live_metrics(struct rp_live *l, const struct rp_ctx *c,
+                        struct rp_buf *out);
+
+/* ---- web dashboard (web.c) ----------------------------------------------- */
+
+/* Starts the server on o->web_addr:o->web_port with its own thread and
+ * prints its address and control token. 0 or RP_EIO with err filled. */
+int replay_web_start(struct rp_ctx *c, struct rp_web **out, char *err);
+void replay_web_stop(struct rp_web *w); /* accepts NULL */
 
 #endif

@@ -70,6 +70,9 @@ int replay_rq_build(struct rp_ctx *c, const struct corpus_exchange *ex,
         atomic_fetch_add(&c->redacted_dropped, (uint64_t)red);
     if (rq->flags & RQ_BODY_PARTIAL)
         atomic_fetch_add(&c->partial_bodies, 1);
+    rq->endpoint = c->live ? replay_live_endpoint(c->live, rq->method,
+                                                  rq->target)
+                           : -1;
     if (c->tp->prepare && (rc = c->tp->prepare(c->o, rq, err)))
         goto done;
 done:

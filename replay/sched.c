@@ -11,6 +11,7 @@
  * are kept in memory after the first pass so loops do not re-read them;
  * large ones are streamed on every pass, so memory does not grow with size.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -52,6 +53,88 @@ int64_t replay_sched_due(const struct rp_plan *p, int64_t t_us, int64_t idx,
     default:
         return 0;
     }
+}
+
+int64_t replay_warp_due_n(const struct rp_ctx *c, int64_t v, int n)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        const struct rp_warp_seg *g = &c->warp.seg[i];
+        int64_t gv = atomic_load_explicit(&g->v_us, memory_order_relaxed);
+        if (v >= gv)
+            return atomic_load_explicit(&g->r_us, memory_order_relaxed) +
+                   (int64_t)((double)(v - gv) *
+                             atomic_load_explicit(&g->k,
+                                                  memory_order_relaxed));
+    }
+    return v;
+}
+
+int64_t replay_warp_due(const struct rp_ctx *c, int64_t v)
+{
+    return replay_warp_due_n(
+        c, v, atomic_load_explicit(&c->warp.n, memory_order_acquire));
+}
+
+double replay_warp_multiple(const struct rp_ctx *c)
+{
+    int n = atomic_load_explicit(&c->warp.n, memory_order_acquire);
+    if (c->o->mode == RM_MAX)
+        return 0;
+    return n ? atomic_load(&c->warp.seg[n - 1].to)
+             : c->o->mode == RM_RATE ? c->o->rate : c->o->speed;
+}
+
+int replay_warp_set(struct rp_ctx *c, double m, char *err)
+{
+    const struct rp_opts *o = c->o;
+    if (o->mode == RM_MAX)
+        return rp_fail(err, RP_EUSAGE, "a --max run has no multiple to "
+                       "change (only --speed and --rate runs do)");
+    if (!(m > 0) || m > 1e6 || isnan(m))
+        return rp_fail(err, RP_EUSAGE, "the new %s must be a number above "
+                       "0 and at most 1e6", o->mode == RM_RATE ? "rate"
+                                                               : "speed");
+    pthread_mutex_lock(&c->warp.mu);
+    int rc = 0;
+    int n = atomic_load(&c->warp.n);
+    int64_t now = replay_now(c);
+    if (!atomic_load(&c->go) || now < 0 || atomic_load(&c->stop) ||
+        atomic_load(&c->finished)) {
+        rc = rp_fail(err, RP_EUSAGE, "the run is not sending (not started, "
+                     "stopping or ended)");
+        goto done;
+    }
+    if (n == RP_WARP_MAX) {
+        rc = rp_fail(err, RP_EUSAGE, "at most %d changes of the multiple "
+                     "in one run", RP_WARP_MAX);
+        goto done;
+    }
+    double base = o->mode == RM_RATE ? o->rate : o->speed;
+    double from = replay_warp_multiple(c);
+    /* the schedule time that is due now, under the segment in force */
+    int64_t v = now;
+    if (n) {
+        const struct rp_warp_seg *g = &c->warp.seg[n - 1];
+        v = atomic_load(&g->v_us) +
+            (int64_t)((double)(now - atomic_load(&g->r_us)) /
+                      atomic_load(&g->k));
+    }
+    struct rp_warp_seg *g = &c->warp.seg[n];
+    atomic_store(&g->v_us, v);
+    atomic_store(&g->r_us, now);
+    atomic_store(&g->k, base / m);
+    atomic_store(&g->from, from);
+    atomic_store(&g->to, m);
+    atomic_store_explicit(&c->warp.n, n + 1, memory_order_release);
+    rp_info("--%s changed from %g to %g at %.3f s (from the dashboard)",
+            o->mode == RM_RATE ? "rate" : "speed", from, m,
+            (double)now / 1e6);
+    for (int i = 0; i < c->nengines; i++)
+        if (c->engines[i])
+            replay_engine_wake(c->engines[i]);
+done:
+    pthread_mutex_unlock(&c->warp.mu);
+    return rc;
 }
 
 int64_t replay_sched_total(const struct rp_plan *p)
@@ -267,7 +350,7 @@ static void notsent_flush(struct feeder *f)
 }
 
 static void notsent_add(struct feeder *f, int64_t ex_id, int copy, int loop,
-                        int64_t due_us)
+                        int64_t due_us, int endpoint)
 {
     struct rp_res *r = &f->notsent[f->nnotsent++];
     memset(r, 0, sizeof *r);
@@ -277,6 +360,7 @@ static void notsent_add(struct feeder *f, int64_t ex_id, int copy, int loop,
     r->scheduled_us = due_us;
     r->sent_us = r->first_byte_us = r->done_us = -1;
     r->error_class = CORPUS_ERR_NOT_SENT;
+    r->endpoint = endpoint;
     if (f->nnotsent == sizeof f->notsent / sizeof *f->notsent)
         notsent_flush(f);
 }
@@ -315,7 +399,8 @@ static void emit_job(struct feeder *f, struct rp_job *j)
     if (!atomic_load(&c->time_up) && atomic_load(&c->stop) < 2) {
         atomic_fetch_add(&c->scheduled, 1);
         step_count(c, j->due_us);
-        notsent_add(f, j->rq->ex_id, j->copy, j->loop, j->due_us);
+        notsent_add(f, j->rq->ex_id, j->copy, j->loop,
+                    replay_warp_due(c, j->due_us), j->rq->endpoint);
     }
     replay_rq_unref(j->rq);
 }
@@ -351,7 +436,9 @@ static int schedule_rq(struct feeder *f, struct rp_rq *rq, int64_t idx,
 {
     const struct rp_plan *p = &f->sp;
     int64_t due0 = replay_sched_due(p, rq->t_us, idx, 0, loop);
-    if (p->duration_us && p->mode != RM_MAX && due0 >= p->duration_us) {
+    /* --duration counts run time, so the multiple in force decides */
+    if (p->duration_us && p->mode != RM_MAX &&
+        replay_warp_due(f->c, due0) >= p->duration_us) {
         f->finished = 1;
         replay_rq_unref(rq);
         return 0;
@@ -363,7 +450,8 @@ static int schedule_rq(struct feeder *f, struct rp_rq *rq, int64_t idx,
         j.loop = (int)(f->loop_base + loop);
         j.due_us = replay_sched_due(p, rq->t_us, idx, k, loop);
         j.seq = f->seq++;
-        if (p->duration_us && p->mode != RM_MAX && j.due_us >= p->duration_us)
+        if (p->duration_us && p->mode != RM_MAX &&
+            replay_warp_due(f->c, j.due_us) >= p->duration_us)
             continue;
         if (!in_shard(p, rq->conn_id, k))
             continue;
@@ -452,7 +540,7 @@ static int feed_pass(struct feeder *f, int64_t loop)
                 int64_t due =
                     replay_sched_due(&f->sp, ex.req.first_us, idx, k, loop);
                 if (f->sp.duration_us && f->sp.mode != RM_MAX &&
-                    due >= f->sp.duration_us) {
+                    replay_warp_due(c, due) >= f->sp.duration_us) {
                     if (k == 0)
                         f->finished = 1;
                     continue;
@@ -464,7 +552,7 @@ static int feed_pass(struct feeder *f, int64_t loop)
                 atomic_fetch_add(&c->scheduled, 1);
                 step_count(c, due + f->off_us);
                 notsent_add(f, ex.id, k, (int)(f->loop_base + loop),
-                            due + f->off_us);
+                            replay_warp_due(c, due) + f->off_us, -1);
             }
             f->draining = 1;
             idx++;

@@ -5,7 +5,9 @@
 # sample pcap (the corpus's background writer beside the capture thread),
 # and replays against nginx with both engines (feeder, recorder and two
 # engine threads; --max with --duration, the open model with --sessions,
-# load steps with the monitor thread, and a run stopped by SIGINT). Any report fails it (halt_on_error). Run
+# load steps with the monitor thread, a run stopped by SIGINT, and a --web
+# run whose speed is changed and which is stopped from the dashboard). Any
+# report fails it (halt_on_error). Run
 # by tests/run.sh (TSAN=0 skips it); about a minute on 2 cores, most of
 # it the build.
 set -euo pipefail
@@ -40,5 +42,25 @@ r --engine raw --rate 200 --steps 1,2 --step-duration 1200ms --stop-if "p99>1s" 
 sleep 0.5
 kill -INT "$rp"
 wait "$rp" || fail "interrupted replay under TSan exited $?"
+# --web: the dashboard thread reads the live statistics while the recorder
+# feeds them, and changes the speed and stops the run from there.
+"$REPRISE" replay "$TMP/c.db" --target "http://127.0.0.1:$P" --quiet --loop 50 \
+    --threads 2 --web 0 2> "$TMP/web.err" & rp=$!
+for i in $(seq 1 100); do grep -q "control token" "$TMP/web.err" && break; sleep 0.1; done
+base=$(grep -o "dashboard on http://127\.0\.0\.1:[0-9]*" "$TMP/web.err" | grep -o "http.*")
+tok=$(grep -o "control token [0-9a-f]*" "$TMP/web.err" | awk "{print \$3}")
+[ -n "$base" ] || { cat "$TMP/web.err"; fail "no dashboard under TSan"; }
+for i in 1 2 3; do
+    curl -sf "$base/api/stats" >/dev/null && curl -sf "$base/metrics" >/dev/null \
+        || fail "dashboard under TSan"
+    sleep 0.3
+done
+curl -sf -X POST -H "X-Reprise-Token: $tok" "$base/api/speed?speed=3" >/dev/null \
+    || fail "speed change under TSan"
+sleep 0.5
+curl -sf "$base/api/stats" >/dev/null || fail "dashboard under TSan"
+curl -sf -X POST -H "X-Reprise-Token: $tok" "$base/api/stop" >/dev/null \
+    || fail "stop under TSan"
+wait "$rp" || { cat "$TMP/web.err"; fail "replay --web under TSan exited $?"; }
 pass "capture and replay threads run clean under ThreadSanitizer"
 '

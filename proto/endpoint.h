@@ -8,28 +8,28 @@
  * characters mixing letters and digits). "NAME.ext" keeps its extension
  * (":id.jpg"). The query string is dropped unless keep_query is set.
  */
-#ifndef RP_ENDPOINT_H
-#define RP_ENDPOINT_H
+#ifndef RP_PROTO_ENDPOINT_H
+#define RP_PROTO_ENDPOINT_H
 
 #include <stddef.h>
 
-struct an_templater;
+struct http_templater;
 
 /* Returns a templater with no user rules, or NULL when out of memory. */
-struct an_templater *an_templater_new(int keep_query);
-void an_templater_free(struct an_templater *t);
+struct http_templater *http_templater_new(int keep_query);
+void http_templater_free(struct http_templater *t);
 /* Adds a user rule "[METHOD ]/literal/:name", optionally ending in a
  * segment "*". ":name" matches exactly one non-empty segment, "*" the rest
  * of the path, which may be empty. Returns 0, RP_EUSAGE with err filled
  * for a malformed pattern, or RP_ENOMEM. */
-int an_templater_add(struct an_templater *t, const char *pattern, char *err);
+int http_templater_add(struct http_templater *t, const char *pattern, char *err);
 
 /* Writes "METHOD TEMPLATE" into out (outlen bytes, truncated if needed,
  * always NUL-terminated). method and target may be NULL (treated as ""). */
-void an_endpoint(const struct an_templater *t, const char *method,
+void http_endpoint(const struct http_templater *t, const char *method,
                  const char *target, char *out, size_t outlen);
 
 /* 1 when the segment s[0..n) is an identifier by the rules above. */
-int an_segment_is_id(const char *s, size_t n);
+int http_segment_is_id(const char *s, size_t n);
 
 #endif

@@ -14,7 +14,7 @@
 #define MAX_RULES 256
 #define MAX_SEGS 64
 
-struct an_rule {
+struct http_rule {
     char *text;       /* the pattern as written, without the method */
     char *method;     /* NULL: any method */
     int nseg;
@@ -23,21 +23,21 @@ struct an_rule {
     int star;         /* last segment is "*" */
 };
 
-struct an_templater {
+struct http_templater {
     int keep_query;
     int nrules;
-    struct an_rule rule[MAX_RULES];
+    struct http_rule rule[MAX_RULES];
 };
 
-struct an_templater *an_templater_new(int keep_query)
+struct http_templater *http_templater_new(int keep_query)
 {
-    struct an_templater *t = calloc(1, sizeof *t);
+    struct http_templater *t = calloc(1, sizeof *t);
     if (t)
         t->keep_query = keep_query;
     return t;
 }
 
-void an_templater_free(struct an_templater *t)
+void http_templater_free(struct http_templater *t)
 {
     if (!t)
         return;
@@ -49,14 +49,14 @@ void an_templater_free(struct an_templater *t)
     free(t);
 }
 
-int an_templater_add(struct an_templater *t, const char *pattern, char *err)
+int http_templater_add(struct http_templater *t, const char *pattern, char *err)
 {
     if (t->nrules >= MAX_RULES)
         return rp_fail(err, RP_EUSAGE, "--template: at most %d rules",
                        MAX_RULES);
     const char *p = pattern;
     const char *sp = strchr(p, ' ');
-    struct an_rule r = {0};
+    struct http_rule r = {0};
     if (sp) {
         for (const char *q = p; q < sp; q++)
             if (!isupper((unsigned char)*q))
@@ -136,7 +136,7 @@ static int cclass(char c)
     return 0;
 }
 
-int an_segment_is_id(const char *s, size_t n)
+int http_segment_is_id(const char *s, size_t n)
 {
     if (n == 0)
         return 0;
@@ -210,7 +210,7 @@ static int split(const char *path, size_t n, const char **seg, size_t *len)
     return k;
 }
 
-static int rule_matches(const struct an_rule *r, const char *method,
+static int rule_matches(const struct http_rule *r, const char *method,
                         const char **seg, const size_t *len, int nseg)
 {
     if (r->method && strcmp(r->method, method))
@@ -258,7 +258,7 @@ static int dotted(char *out, size_t outlen, size_t *pos, const char *s,
             size_t j = i;
             while (j < base && s[j] != '.')
                 j++;
-            int id = an_segment_is_id(s + i, j - i) &&
+            int id = http_segment_is_id(s + i, j - i) &&
                      (single || j - i >= 6);
             any |= id;
             if (pass == 1) {
@@ -277,7 +277,7 @@ static int dotted(char *out, size_t outlen, size_t *pos, const char *s,
     return 1;
 }
 
-void an_endpoint(const struct an_templater *t, const char *method,
+void http_endpoint(const struct http_templater *t, const char *method,
                  const char *target, char *out, size_t outlen)
 {
     size_t pos = 0;
@@ -325,7 +325,7 @@ void an_endpoint(const struct an_templater *t, const char *method,
         put(out, outlen, &pos, "/", 1);
         const char *s = seg[i];
         size_t n = len[i];
-        if (an_segment_is_id(s, n)) {
+        if (http_segment_is_id(s, n)) {
             put(out, outlen, &pos, ":id", 3);
             continue;
         }

@@ -12,14 +12,14 @@
 
 #include <cmocka.h>
 
-#include "analyze/endpoint.h"
+#include "proto/endpoint.h"
 #include "common/rp.h"
 
-static void expect(const struct an_templater *t, const char *method,
+static void expect(const struct http_templater *t, const char *method,
                    const char *target, const char *want)
 {
     char out[256];
-    an_endpoint(t, method, target, out, sizeof out);
+    http_endpoint(t, method, target, out, sizeof out);
     if (strcmp(out, want))
         fail_msg("%s %s: got '%s', want '%s'", method ? method : "(none)",
                  target ? target : "(none)", out, want);
@@ -28,7 +28,7 @@ static void expect(const struct an_templater *t, const char *method,
 static void test_auto(void **state)
 {
     (void)state;
-    struct an_templater *t = an_templater_new(0);
+    struct http_templater *t = http_templater_new(0);
     expect(t, "GET", "/", "GET /");
     expect(t, "GET", "/users/123", "GET /users/:id");
     expect(t, "GET", "/users/123/orders/9?x=1", "GET /users/:id/orders/:id");
@@ -59,26 +59,26 @@ static void test_auto(void **state)
     expect(t, "OPTIONS", "*", "OPTIONS *");
     expect(t, "CONNECT", "example.com:443", "CONNECT example.com:443");
     expect(t, NULL, NULL, " ");
-    an_templater_free(t);
+    http_templater_free(t);
 
-    t = an_templater_new(1);
+    t = http_templater_new(1);
     expect(t, "GET", "/users/7?page=2#x", "GET /users/:id?page=2");
-    an_templater_free(t);
+    http_templater_free(t);
 
-    assert_true(an_segment_is_id("42", 2));
-    assert_false(an_segment_is_id("", 0));
-    assert_false(an_segment_is_id("users", 5));
-    assert_false(an_segment_is_id("abcdefghijk1234567", 18)); /* 1 switch */
+    assert_true(http_segment_is_id("42", 2));
+    assert_false(http_segment_is_id("", 0));
+    assert_false(http_segment_is_id("users", 5));
+    assert_false(http_segment_is_id("abcdefghijk1234567", 18)); /* 1 switch */
 }
 
 static void test_rules(void **state)
 {
     (void)state;
     char err[RP_ERRLEN];
-    struct an_templater *t = an_templater_new(0);
-    assert_int_equal(an_templater_add(t, "/users/:uid/orders", err), 0);
-    assert_int_equal(an_templater_add(t, "/files/*", err), 0);
-    assert_int_equal(an_templater_add(t, "POST /search/:q", err), 0);
+    struct http_templater *t = http_templater_new(0);
+    assert_int_equal(http_templater_add(t, "/users/:uid/orders", err), 0);
+    assert_int_equal(http_templater_add(t, "/files/*", err), 0);
+    assert_int_equal(http_templater_add(t, "POST /search/:q", err), 0);
     expect(t, "GET", "/users/alice/orders", "GET /users/:uid/orders");
     expect(t, "GET", "/users/alice/orders?x", "GET /users/:uid/orders");
     expect(t, "GET", "/users/alice/profile", "GET /users/alice/profile");
@@ -89,18 +89,18 @@ static void test_rules(void **state)
     expect(t, "POST", "/search/shoes", "POST /search/:q");
     expect(t, "GET", "/search/shoes", "GET /search/shoes");
     expect(t, "GET", "/search/123", "GET /search/:id");
-    assert_int_equal(an_templater_add(t, "users/:id", err), RP_EUSAGE);
+    assert_int_equal(http_templater_add(t, "users/:id", err), RP_EUSAGE);
     assert_non_null(strstr(err, "start with '/'"));
-    assert_int_equal(an_templater_add(t, "/a/*/b", err), RP_EUSAGE);
-    assert_int_equal(an_templater_add(t, "get /a", err), RP_EUSAGE);
-    an_templater_free(t);
+    assert_int_equal(http_templater_add(t, "/a/*/b", err), RP_EUSAGE);
+    assert_int_equal(http_templater_add(t, "get /a", err), RP_EUSAGE);
+    http_templater_free(t);
 }
 
 static void test_truncation(void **state)
 {
     (void)state;
     char out[12];
-    an_endpoint(NULL, "GET", "/averyveryverylongpath", out, sizeof out);
+    http_endpoint(NULL, "GET", "/averyveryverylongpath", out, sizeof out);
     assert_string_equal(out, "GET /averyv");
     assert_int_equal(strlen(out), sizeof out - 1);
 }
