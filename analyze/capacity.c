@@ -494,7 +494,9 @@ static void compute_side(struct an_analysis *a, int which)
         st->svc_p90_us = pct_or(st->svc, 90);
     }
     int64_t svc0 = k->nsteps ? k->step[0].svc_p90_us : -1;
-    for (int i = 0; i < k->nsteps; i++) {
+    /* the first step has nothing to compare its service time with: it is
+     * never blamed on the generator (start lower to tell) */
+    for (int i = 1; i < k->nsteps; i++) {
         struct an_cap_step *st = &k->step[i];
         st->gen_limited = st->late_p99_us > o->max_lateness_us && svc0 >= 0 &&
                           st->svc_p90_us >= 0 &&

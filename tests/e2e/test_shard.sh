@@ -44,7 +44,7 @@ sel=$(q "$TMP/c.db" "SELECT 2 * count(*) FROM exchanges WHERE flags & 384 = 0")
 # 2. Three shards from one --start-at, each writing its own copy.
 sharded() { # sharded LABEL ARGS...: three shards, one start; sets START
     local label=$1; shift
-    START=$(at 2)
+    START=$(at 4) # ahead of three processes starting on a loaded machine
     local pids=() i
     for i in 0 1 2; do
         cp "$TMP/c.db" "$TMP/$label-$i.db"

@@ -17,6 +17,8 @@
 #   - bad input: --monitor with a non-HTTP URL, --monitor-pid of no
 #     process, 'capacity<-10' without %: exit 2; a capacity gate against a
 #     baseline that is not stepped: INCONCLUSIVE (exit 3).
+# serial: timing (the capacities measured by wrk and by the replay must see
+# the same machine, so nothing else runs beside this test)
 source "$SRC/tests/lib.sh"
 command -v wrk > /dev/null || skip "wrk missing"
 PY=/usr/bin/python3
