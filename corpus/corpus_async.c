@@ -13,6 +13,13 @@
  * call. Everything else (flush, capture end, close) first waits until the
  * queue is empty and the writer idle, then uses the connection from the
  * caller's thread while the writer is held off it.
+ *
+ * The public write API is here too, above both paths: each entry point
+ * either queues for the writer thread or, in sync mode (leaving async mode
+ * first where the write needs the connection), calls the synchronous
+ * writer in corpus_write.c. corpus_write.c never calls back up here, so
+ * the writer thread and the writers do not depend on each other in a
+ * circle.
  */
 #include "corpus_priv.h"
 
@@ -616,4 +623,87 @@ int corpus_async_add_exchange(struct corpus *c,
     msg_copy(c->aq, &p, &d->req, &ex->req);
     msg_copy(c->aq, &p, &d->resp, &ex->resp);
     return enqueue_row(c, j, &c->aq->next_ex_id, ex_id, err);
+}
+
+/* ---- the public write API ----------------------------------------------- */
+
+/* Leaves async mode: the write that follows uses the connection itself. */
+static int sync_mode(struct corpus *c, char *err)
+{
+    return c->aq ? corpus_set_async(c, 0, err) : RP_OK;
+}
+
+int corpus_capture_begin(struct corpus *c, const struct corpus_capture_info *ci,
+                         int64_t *capture_id, char *err)
+{
+    int r = sync_mode(c, err);
+    return r ? r : corpus_write_capture_begin(c, ci, capture_id, err);
+}
+
+int corpus_capture_end(struct corpus *c, int64_t capture_id,
+                       const struct corpus_capture_stats *st, char *err)
+{
+    int r = sync_mode(c, err);
+    return r ? r : corpus_write_capture_end(c, capture_id, st, err);
+}
+
+int corpus_add_connection(struct corpus *c, const struct corpus_conn *cn,
+                          int64_t *conn_id, char *err)
+{
+    if (c->aq)
+        return corpus_async_add_connection(c, cn, conn_id, err);
+    int r = corpus_write_connection(c, cn, conn_id, err);
+    return r ? r : corpus_tx_maybe_commit(c, err);
+}
+
+int corpus_connection_end(struct corpus *c, int64_t conn_id, int64_t last_us,
+                          char *err)
+{
+    if (c->aq)
+        return corpus_async_connection_end(c, conn_id, last_us, err);
+    int r = corpus_write_connection_end(c, conn_id, last_us, err);
+    return r ? r : corpus_tx_maybe_commit(c, err);
+}
+
+int corpus_add_exchange(struct corpus *c, const struct corpus_exchange *ex,
+                        int64_t *ex_id, char *err)
+{
+    if (c->aq)
+        return corpus_async_add_exchange(c, ex, ex_id, err);
+    int r = corpus_write_exchanges(c, &ex, 1, 0, ex_id, err);
+    return r ? r : corpus_tx_maybe_commit(c, err);
+}
+
+int corpus_run_begin(struct corpus *c, const struct corpus_run_info *ri,
+                     int64_t *run_id, char *err)
+{
+    int r = sync_mode(c, err);
+    return r ? r : corpus_write_run_begin(c, ri, run_id, err);
+}
+
+int corpus_add_results(struct corpus *c, int64_t run_id,
+                       const struct corpus_result *res, size_t n,
+                       size_t *added, char *err)
+{
+    int r = sync_mode(c, err);
+    if (r) {
+        if (added)
+            *added = 0;
+        return r;
+    }
+    return corpus_write_results(c, run_id, res, n, added, err);
+}
+
+int corpus_add_result(struct corpus *c, int64_t run_id,
+                      const struct corpus_result *res, char *err)
+{
+    return corpus_add_results(c, run_id, res, 1, NULL, err);
+}
+
+int corpus_run_end(struct corpus *c, int64_t run_id, int64_t ended_us,
+                   const char *status, const char *summary_json, char *err)
+{
+    int r = sync_mode(c, err);
+    return r ? r : corpus_write_run_end(c, run_id, ended_us, status,
+                                        summary_json, err);
 }

@@ -15,6 +15,28 @@
 #define CORPUS_EX_BATCH 32     /* exchanges per multi-row insert (async) */
 #define CORPUS_RESULT_BATCH 16 /* results per multi-row insert */
 
+/* Column lists and row shapes of the write statements, shared by the
+ * schema (corpus_schema.c) and the batch builders (corpus_open.c,
+ * corpus_write.c). Inserting exchanges, one row or CORPUS_EX_BATCH rows
+ * per statement (the writer thread's bulk path: per-statement costs are a
+ * fifth of a row's). */
+#define RESULT_COLUMNS                                                       \
+    "run_id, exchange_id, copy, loop, scheduled_us, sent_us, first_byte_us," \
+    " done_us, connect_us, status, resp_bytes, body_hash, error_class, error"
+#define EX_ADD_COLUMNS 26
+#define EX_ADD_SQL                                                           \
+    "INSERT INTO exchanges(capture_id, connection_id, seq, method,"          \
+    " target, host, version, req_first_us, req_last_us, req_headers,"        \
+    " req_body_hash, req_body_stored_bytes, req_body_size_bytes,"            \
+    " req_wire_bytes, status, reason, interim, resp_first_us,"               \
+    " resp_last_us, resp_headers, resp_body_hash, resp_body_stored_bytes,"   \
+    " resp_body_size_bytes, resp_wire_bytes, flags, request_line) VALUES "
+#define EX_ADD_ROW                                                           \
+    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"   \
+    " ?, ?, ?)"
+#define RESULT_ROW "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#define RESULT_ADD_COLUMNS 14
+
 /* Cached statements, prepared on first use (see corpus_stmt). */
 enum corpus_stmt_id {
     ST_CAPTURE_BEGIN,
@@ -32,6 +54,10 @@ enum corpus_stmt_id {
     ST_RESULT_ADD_BATCH, /* CORPUS_RESULT_BATCH rows */
     ST__COUNT
 };
+
+/* corpus_schema.c */
+extern const char *const corpus_migrations[CORPUS_SCHEMA_VERSION];
+extern const char *const corpus_stmt_sql[]; /* by enum corpus_stmt_id */
 
 struct corpus {
     sqlite3 *db;
@@ -88,6 +114,24 @@ int corpus_write_connection_end(struct corpus *c, int64_t conn_id,
 int corpus_write_exchanges(struct corpus *c,
                            const struct corpus_exchange *const *ex, int n,
                            int hashed, int64_t *out_id, char *err);
+/* The synchronous writers behind the public corpus_capture_begin,
+ * corpus_capture_end, corpus_run_begin, corpus_add_results and
+ * corpus_run_end (corpus_write.c). The public ones (corpus_async.c) leave
+ * async mode first; these never touch the writer thread. */
+int corpus_write_capture_begin(struct corpus *c,
+                               const struct corpus_capture_info *ci,
+                               int64_t *capture_id, char *err);
+int corpus_write_capture_end(struct corpus *c, int64_t capture_id,
+                             const struct corpus_capture_stats *st,
+                             char *err);
+int corpus_write_run_begin(struct corpus *c, const struct corpus_run_info *ri,
+                           int64_t *run_id, char *err);
+int corpus_write_results(struct corpus *c, int64_t run_id,
+                         const struct corpus_result *res, size_t n,
+                         size_t *added, char *err);
+int corpus_write_run_end(struct corpus *c, int64_t run_id, int64_t ended_us,
+                         const char *status, const char *summary_json,
+                         char *err);
 /* Async mode (corpus_async.c), used only while c->aq is set: queueing
  * versions of the adds, and hold/release around a use of the connection
  * from the caller's thread (hold waits until the writer is idle and
