@@ -23,6 +23,7 @@
 
 #include "capture/cap_source.h"
 #include "capture/decode.h"
+#include "capture/har.h"
 #include "capture/stream.h"
 #include "capture/tcp_flow.h"
 #include "common/buf.h"
@@ -37,7 +38,7 @@
 #define LIVE_WAIT_MS 200
 
 struct cap_cli_opts {
-    const char *iface, *file, *out, *label, *user;
+    const char *iface, *file, *har, *out, *label, *user;
     char *filter;                     /* joined BPF expression, or NULL */
     uint16_t ports[MAX_PORTS];
     int nports;
@@ -86,7 +87,8 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
     fprintf(f,
-"usage: reprise capture (-i IFACE | -r FILE) -o CORPUS [options] [BPF expression]\n"
+"usage: reprise capture (-i IFACE | -r FILE | --har FILE) -o CORPUS [options]\n"
+"                       [BPF expression]\n"
 "\n"
 "Records HTTP/1.x exchanges seen on a network interface or in a pcap/pcapng\n"
 "file into a corpus (a SQLite file, created if missing). TCP streams are\n"
@@ -104,6 +106,11 @@ static void usage(FILE *f)
 "                          stops on SIGINT/SIGTERM, --duration or --count\n"
 "  -r, --read FILE         read a pcap or pcapng file; '-' reads standard\n"
 "                          input (tcpdump -w - ... | reprise capture -r - ...)\n"
+"  --har FILE              import a HAR 1.2 file (a browser's devtools: \"Save\n"
+"                          all as HAR\"): every entry becomes an exchange with\n"
+"                          its timings, redacted as captured traffic is; HTTP/2\n"
+"                          entries are stored as HTTP/1.1, encoded bodies as\n"
+"                          the HAR holds them (decoded)\n"
 "output:\n"
 "  -o, --output CORPUS     corpus file to write (required)\n"
 "  --label NAME            label stored with the capture\n"
@@ -165,7 +172,7 @@ enum {
     OPT_LABEL = 256, OPT_PORT, OPT_SAMPLE, OPT_DURATION, OPT_COUNT,
     OPT_BUFFER, OPT_PROMISC, OPT_USER, OPT_FLOW_TIMEOUT, OPT_MAX_MEMORY,
     OPT_MAX_BODY, OPT_NO_REDACT, OPT_REDACT_HEADER, OPT_REDACT_QUERY,
-    OPT_STATS, OPT_IMMEDIATE,
+    OPT_STATS, OPT_IMMEDIATE, OPT_HAR,
 };
 
 static int parse_ports(const char *s, struct cap_cli_opts *o, char *err)
@@ -237,6 +244,7 @@ static int parse_args(int argc, char **argv, struct cap_cli_opts *o, char *err)
         {"redact-query", required_argument, NULL, OPT_REDACT_QUERY},
         {"stats", no_argument, NULL, OPT_STATS},
         {"immediate", no_argument, NULL, OPT_IMMEDIATE},
+        {"har", required_argument, NULL, OPT_HAR},
         {NULL, 0, NULL, 0},
     };
     int c, rc = RP_OK;
@@ -274,6 +282,7 @@ static int parse_args(int argc, char **argv, struct cap_cli_opts *o, char *err)
             break;
         case OPT_PROMISC: o->promisc = 1; break;
         case OPT_IMMEDIATE: o->immediate = 1; break;
+        case OPT_HAR: o->har = optarg; break;
         case OPT_USER: o->user = optarg; break;
         case OPT_FLOW_TIMEOUT:
             rc = rp_parse_duration_us(optarg, "--flow-timeout",
@@ -316,9 +325,9 @@ static int parse_args(int argc, char **argv, struct cap_cli_opts *o, char *err)
         if (rc)
             return rc;
     }
-    if (!o->iface == !o->file)
-        return rp_fail(err, RP_EUSAGE, "give exactly one source: -i IFACE or "
-                       "-r FILE; see 'reprise capture --help'");
+    if ((o->iface != NULL) + (o->file != NULL) + (o->har != NULL) != 1)
+        return rp_fail(err, RP_EUSAGE, "give exactly one source: -i IFACE, "
+                       "-r FILE or --har FILE; see 'reprise capture --help'");
     if (!o->out)
         return rp_fail(err, RP_EUSAGE, "-o CORPUS is required: the corpus "
                        "file to write");
@@ -523,7 +532,8 @@ static void collect_stats(struct cap_run *r, struct corpus_capture_stats *cs)
         cs->unpaired_responses = hs.unpaired_responses;
         cs->unframed_bytes = hs.unframed_bytes;
     }
-    cap_source_drops(r->src, &cs->pcap_drops, &cs->pcap_ifdrops);
+    if (r->src)
+        cap_source_drops(r->src, &cs->pcap_drops, &cs->pcap_ifdrops);
     cs->ended_us = r->o->iface ? rp_wall_us()
                                : (r->last_ts_us ? r->last_ts_us
                                                 : r->start_wall_us);
@@ -643,6 +653,65 @@ static int run_loop(struct cap_run *r)
     return rc;
 }
 
+/* Ends the capture row: stats into the corpus, the summary and advice. */
+static int end_capture(struct cap_run *r, int rc, char *err)
+{
+    if (!r->begun)
+        return rc;
+    if (r->flows)
+        tcp_table_close_all(r->flows, CAP_CLOSE_END,
+                            r->last_ts_us ? r->last_ts_us : rp_wall_us());
+    if (!rc && r->http)
+        rc = cap_http_error(r->http, err);
+    struct corpus_capture_stats cs;
+    collect_stats(r, &cs);
+    char err2[RP_ERRLEN];
+    int rc2 = corpus_capture_end(r->corpus, r->capture_id, &cs,
+                                 rc ? err2 : err);
+    if (!rc)
+        rc = rc2;
+    if (!rp_quiet || r->o->stats) {
+        print_stats(&cs, r->capture_id, "");
+        print_advice(r, &cs);
+    }
+    return rc;
+}
+
+/* --har FILE: the entries through the same HTTP layer, no packets. */
+static int har_main(struct cap_run *r, char *err)
+{
+    struct cap_cli_opts *o = r->o;
+    struct cap_har *h = NULL;
+    snprintf(r->source_desc, sizeof r->source_desc, "har:%s", o->har);
+    int rc = cap_har_load(o->har, &h, err);
+    if (!rc)
+        rc = corpus_open(o->out, CORPUS_CREATE, &r->corpus, err);
+    if (!rc) {
+        r->options_json = options_json(o);
+        int64_t first = cap_har_first_us(h);
+        rc = begin_capture(r, first ? first : r->start_wall_us);
+        if (rc)
+            snprintf(err, RP_ERRLEN, "%s", r->err);
+    }
+    struct cap_har_stats hs;
+    memset(&hs, 0, sizeof hs);
+    if (!rc)
+        rc = cap_har_feed(h, cap_http_ops(), r->http, &hs, err);
+    if (h)
+        r->last_ts_us = cap_har_last_us(h);
+    cap_har_free(h);
+    if (!rc && hs.skipped)
+        rp_warn("%s: %llu of %llu entries skipped (no usable request, URL, "
+                "start time or response status)", o->har,
+                (unsigned long long)hs.skipped,
+                (unsigned long long)hs.entries);
+    if (!rc && !rp_quiet)
+        rp_info("%s: %llu entries imported on %llu connections", o->har,
+                (unsigned long long)hs.imported,
+                (unsigned long long)hs.connections);
+    return end_capture(r, rc, err);
+}
+
 static int capture_main(struct cap_cli_opts *o, char *err)
 {
     struct cap_run r;
@@ -654,6 +723,10 @@ static int capture_main(struct cap_cli_opts *o, char *err)
     struct rp_buf fb;
     rp_buf_init(&fb, 1 << 16);
 
+    if (o->har) {
+        rc = har_main(&r, err);
+        goto done;
+    }
     if (o->iface) {
         struct cap_live_opts lo = {.buffer_bytes = o->buffer_bytes,
                                    .promisc = o->promisc,
@@ -705,24 +778,7 @@ static int capture_main(struct cap_cli_opts *o, char *err)
         rc = begin_capture(&r, r.start_wall_us);
     if (rc)
         snprintf(err, RP_ERRLEN, "%s", r.err);
-    if (r.begun) {
-        if (r.flows)
-            tcp_table_close_all(r.flows, CAP_CLOSE_END,
-                                r.last_ts_us ? r.last_ts_us : rp_wall_us());
-        if (!rc && r.http)
-            rc = cap_http_error(r.http, err);
-        struct corpus_capture_stats cs;
-        collect_stats(&r, &cs);
-        char err2[RP_ERRLEN];
-        int rc2 = corpus_capture_end(r.corpus, r.capture_id, &cs,
-                                     rc ? err2 : err);
-        if (!rc)
-            rc = rc2;
-        if (!rp_quiet || o->stats) {
-            print_stats(&cs, r.capture_id, "");
-            print_advice(&r, &cs);
-        }
-    }
+    rc = end_capture(&r, rc, err);
 done:
     tcp_table_free(r.flows);
     if (r.http)
