@@ -453,6 +453,13 @@ int corpus_list(struct corpus *c, FILE *out, char *err);
 /* Writes one JSON object per exchange (public contract, see SCHEMA.md). */
 int corpus_export_jsonl(struct corpus *c, int64_t capture_id, FILE *out,
                         char *err);
+/* `reprise export --format har`: capture_id's exchanges, or run_id's
+ * results with their captured requests, as one HAR 1.2 document
+ * (corpus_har.c). */
+int corpus_export_har(struct corpus *c, int64_t capture_id, FILE *out,
+                      char *err);
+int corpus_export_har_run(struct corpus *c, int64_t run_id, FILE *out,
+                          char *err);
 /* Latest capture id, or RP_EINPUT if the corpus has no capture. */
 int corpus_capture_latest(struct corpus *c, int64_t *capture_id, char *err);
 

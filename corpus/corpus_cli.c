@@ -33,22 +33,26 @@ static void ls_usage(FILE *f)
 static void export_usage(FILE *f)
 {
     fprintf(f,
-        "usage: reprise export [--capture ID] [--format jsonl] [-o FILE] "
-        "CORPUS\n\n"
-        "Write the captured exchanges of the corpus file CORPUS as JSON lines,\n"
-        "one object per exchange in request order (keys are documented in\n"
-        "corpus/SCHEMA.md). Bodies are not included. The corpus is opened\n"
-        "read-only.\n\n"
+        "usage: reprise export [--capture ID | --run RUN] [--format jsonl|har]\n"
+        "                      [-o FILE] CORPUS\n\n"
+        "Write what the corpus file CORPUS holds. jsonl (the default): the\n"
+        "captured exchanges as JSON lines, one object per exchange in request\n"
+        "order (keys in corpus/SCHEMA.md), without bodies. har: one HAR 1.2\n"
+        "document that browsers' devtools and HAR viewers open: a capture's\n"
+        "exchanges with headers, stored bodies and wire timings, or with --run\n"
+        "a run's results (the captured request, the status, the body when the\n"
+        "run stored it, the replay's timings). The corpus is opened read-only.\n\n"
         "flags:\n"
-        "  -c, --capture ID     export only capture ID (default: all captures)\n"
-        "  -f, --format FORMAT  output format; only 'jsonl' (the default)\n"
+        "  -c, --capture ID     export only capture ID (default: all captures;\n"
+        "                       har: the latest capture)\n"
+        "  -r, --run RUN        har: export run RUN (an id or a label)\n"
+        "  -f, --format FORMAT  jsonl (the default) or har\n"
         "  -o, --output FILE    write to FILE instead of standard output\n"
         "                       ('-' is standard output); FILE is replaced\n"
         "                       only when the export succeeds\n"
         "  -h, --help           print this help and exit\n");
 }
 
-/* Reports an unknown flag or a missing flag value: one line, exit 2. */
 static int bad_flag(const char *cmd, int c, int optopt_, char **argv)
 {
     const char *arg = argv[optind - 1];
@@ -143,6 +147,7 @@ int corpus_cmd_export(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"capture", required_argument, NULL, 'c'},
+        {"run", required_argument, NULL, 'r'},
         {"format", required_argument, NULL, 'f'},
         {"output", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},
@@ -150,11 +155,11 @@ int corpus_cmd_export(int argc, char **argv)
     };
     char err[RP_ERRLEN];
     int64_t capture_id = 0;
-    const char *output = NULL;
-    int ch, r;
+    const char *output = NULL, *run = NULL;
+    int ch, r, har = 0;
     optind = 0;
     opterr = 0;
-    while ((ch = getopt_long(argc, argv, ":c:f:o:h", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":c:r:f:o:h", opts, NULL)) != -1) {
         switch (ch) {
         case 'c':
             if (rp_parse_i64(optarg, "--capture", 1, INT64_MAX, &capture_id,
@@ -163,12 +168,16 @@ int corpus_cmd_export(int argc, char **argv)
                 return 2;
             }
             break;
+        case 'r':
+            run = optarg;
+            break;
         case 'f':
-            if (strcmp(optarg, "jsonl") != 0) {
+            if (strcmp(optarg, "jsonl") && strcmp(optarg, "har")) {
                 fprintf(stderr, "reprise: export: --format: '%s' is not a "
-                                "known format (only 'jsonl')\n", optarg);
+                                "known format (jsonl or har)\n", optarg);
                 return 2;
             }
+            har = !strcmp(optarg, "har");
             break;
         case 'o':
             output = optarg;
@@ -186,6 +195,16 @@ int corpus_cmd_export(int argc, char **argv)
                                                   : "no corpus file given");
         return 2;
     }
+    if (run && !har) {
+        fprintf(stderr, "reprise: export: --run needs --format har (jsonl "
+                        "lists captured exchanges)\n");
+        return 2;
+    }
+    if (run && capture_id) {
+        fprintf(stderr, "reprise: export: give --capture or --run, not "
+                        "both\n");
+        return 2;
+    }
     const char *path = argv[optind];
     struct corpus *c = NULL;
     FILE *out = stdout;
@@ -195,7 +214,18 @@ int corpus_cmd_export(int argc, char **argv)
     r = corpus_open(path, CORPUS_READ, &c, err);
     if (!r && to_file)
         r = open_output(output, &out, &tmp, err);
-    if (!r) {
+    if (!r && har && run) {
+        struct corpus_run_row row;
+        if (!(r = corpus_run_find(c, run, &row, err)))
+            r = corpus_export_har_run(c, row.id, out, err);
+        write_failed = r && ferror(out);
+    } else if (!r && har) {
+        if (!capture_id)
+            r = corpus_capture_latest(c, &capture_id, err);
+        if (!r)
+            r = corpus_export_har(c, capture_id, out, err);
+        write_failed = r && ferror(out);
+    } else if (!r) {
         r = corpus_export_jsonl(c, capture_id, out, err);
         write_failed = r && ferror(out);
     }
