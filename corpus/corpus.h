@@ -24,7 +24,7 @@
 
 #include "../common/rp.h"
 
-#define CORPUS_SCHEMA_VERSION 4
+#define CORPUS_SCHEMA_VERSION 5
 /* The oldest schema version that reading commands read as it is: version 2
  * only reordered the results table's key, which the queries do not depend
  * on (they sort when the file's order differs). Writers upgrade. */
@@ -303,6 +303,13 @@ struct corpus_result {
     int has_body_hash;
     enum corpus_errclass error_class;
     const char *error;     /* message, or NULL */
+    /* --store-bodies: the response kept with the result (headers as
+     * "Name: value\r\n" lines, body stored by body_hash, deduplicated);
+     * NULL when not kept */
+    const char *resp_headers;
+    size_t resp_headers_len;
+    const uint8_t *resp_body;
+    size_t resp_body_len;
 };
 
 /* Switches a writable corpus to its journal now (WAL, or the bulk
@@ -427,6 +434,9 @@ struct corpus_sample {
     int has_body_hash;          /* 0 when no body, or (capture) when the
                                    stored body is truncated or incomplete */
     const char *error;          /* run: the error message, or NULL (view) */
+    int has_response;           /* its response is stored (a capture's
+                                   always; a run's with --store-bodies):
+                                   corpus_response_get reads it */
 };
 
 enum corpus_set_kind { CORPUS_SET_CAPTURE, CORPUS_SET_RUN };
@@ -445,6 +455,16 @@ int corpus_samples_open_exchange(struct corpus *c, int64_t run_id,
 int corpus_samples_next(struct corpus_sample_cursor *cur,
                         struct corpus_sample *s, char *err); /* 1, 0, <0 */
 void corpus_samples_close(struct corpus_sample_cursor *cur);
+
+/* The stored response of exchange_id in a capture (set_id its id; loop
+ * and copy ignored) or of one result of a run: its header lines (malloc'd,
+ * NUL-terminated) and its body (malloc'd; NULL when the body was not kept,
+ * was cut short at capture, or there is none). Free both. RP_EINPUT when
+ * nothing is stored for it. */
+int corpus_response_get(struct corpus *c, enum corpus_set_kind kind,
+                        int64_t set_id, int64_t exchange_id, int loop,
+                        int copy, char **headers, size_t *hlen,
+                        uint8_t **body, size_t *blen, char *err);
 
 /* ---- listing and export ------------------------------------------------ */
 

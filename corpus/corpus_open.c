@@ -94,7 +94,7 @@ sqlite3_stmt *corpus_stmt(struct corpus *c, enum corpus_stmt_id id,
     char batch[sizeof EX_ADD_SQL + CORPUS_EX_BATCH * sizeof EX_ADD_ROW];
     if (id == ST_RESULT_ADD_BATCH) {
         int n = snprintf(batch, sizeof batch, "INSERT OR REPLACE INTO "
-                         "results(" RESULT_COLUMNS ") VALUES ");
+                         "results(" RESULT_INSERT_COLUMNS ") VALUES ");
         for (int i = 0; i < CORPUS_RESULT_BATCH; i++)
             n += snprintf(batch + n, sizeof batch - (size_t)n, "%s"
                           RESULT_ROW, i ? "," : "");

@@ -34,8 +34,11 @@
 #define EX_ADD_ROW                                                           \
     "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"   \
     " ?, ?, ?)"
-#define RESULT_ROW "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-#define RESULT_ADD_COLUMNS 14
+/* what a result insert writes: the columns of every version, then
+ * resp_headers (version 5) */
+#define RESULT_INSERT_COLUMNS RESULT_COLUMNS ", resp_headers"
+#define RESULT_ROW "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#define RESULT_ADD_COLUMNS 15
 
 /* Cached statements, prepared on first use (see corpus_stmt). */
 enum corpus_stmt_id {

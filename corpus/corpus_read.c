@@ -584,7 +584,7 @@ int corpus_capture_latest(struct corpus *c, int64_t *capture_id, char *err)
     " IFNULL(r.done_us - r.scheduled_us, -1),"                               \
     " IFNULL(r.done_us - r.sent_us, -1),"                                    \
     " IFNULL(r.first_byte_us - r.sent_us, -1),"                              \
-    " r.resp_bytes, r.body_hash, r.loop, r.error"                            \
+    " r.resp_bytes, r.body_hash, r.loop, r.error, %s"                        \
     " FROM results r LEFT JOIN exchanges e ON e.id = r.exchange_id"          \
     " WHERE r.run_id = ?1" exchange                                          \
     " ORDER BY r.run_id, r.loop, r.exchange_id, r.copy"
@@ -598,7 +598,12 @@ static int run_cursor(struct corpus *c, const char *sql, int64_t run_id,
         return rp_fail(err, RP_ENOMEM, "%s: out of memory", c->path);
     cur->c = c;
     cur->kind = CORPUS_SET_RUN;
-    int r = corpus_prepare(c, sql, &cur->st, err);
+    /* schema v5 keeps the response headers of the results whose response
+     * was stored (--store-bodies) */
+    char q[1024];
+    snprintf(q, sizeof q, sql,
+             c->version >= 5 ? "r.resp_headers IS NOT NULL" : "0");
+    int r = corpus_prepare(c, q, &cur->st, err);
     if (r) {
         corpus_samples_close(cur);
         return r;
@@ -742,6 +747,7 @@ int corpus_samples_next(struct corpus_sample_cursor *cur,
         s->resp_bytes = sqlite3_column_int64(st, 9);
         s->has_body_hash = copy_hash(st, 10, s->body_hash);
         s->error = NULL;
+        s->has_response = s->status > 0;
     } else {
         s->exchange_id = sqlite3_column_int64(st, 0);
         s->copy = sqlite3_column_int(st, 1);
@@ -759,6 +765,7 @@ int corpus_samples_next(struct corpus_sample_cursor *cur,
         s->has_body_hash = copy_hash(st, 12, s->body_hash);
         s->loop = sqlite3_column_int(st, 13);
         s->error = (const char *)sqlite3_column_text(st, 14);
+        s->has_response = sqlite3_column_int(st, 15);
     }
     return 1;
 }
@@ -769,4 +776,65 @@ void corpus_samples_close(struct corpus_sample_cursor *cur)
         return;
     sqlite3_finalize(cur->st);
     free(cur);
+}
+
+int corpus_response_get(struct corpus *c, enum corpus_set_kind kind,
+                        int64_t set_id, int64_t exchange_id, int loop,
+                        int copy, char **headers, size_t *hlen,
+                        uint8_t **body, size_t *blen, char *err)
+{
+    sqlite3_stmt *st;
+    *headers = NULL;
+    *body = NULL;
+    *hlen = *blen = 0;
+    if (kind == CORPUS_SET_RUN && c->version < 5)
+        return rp_fail(err, RP_EINPUT, "no stored response");
+    int r = corpus_prepare(
+        c, kind == CORPUS_SET_RUN
+               ? "SELECT resp_headers, body_hash FROM results WHERE"
+                 " run_id = ?1 AND loop = ?2 AND exchange_id = ?3 AND"
+                 " copy = ?4 AND resp_headers IS NOT NULL"
+               : "SELECT resp_headers, CASE WHEN flags & 18 THEN NULL"
+                 " ELSE resp_body_hash END FROM exchanges WHERE id = ?3"
+                 " AND capture_id = ?1 AND status > 0",
+        &st, err);
+    if (r)
+        return r;
+    sqlite3_bind_int64(st, 1, set_id);
+    if (kind == CORPUS_SET_RUN) {
+        sqlite3_bind_int(st, 2, loop);
+        sqlite3_bind_int(st, 4, copy);
+    }
+    sqlite3_bind_int64(st, 3, exchange_id);
+    int rc = sqlite3_step(st);
+    uint8_t hash[RP_HASH_LEN];
+    int has_hash = 0;
+    if (rc == SQLITE_ROW) {
+        const char *h = (const char *)sqlite3_column_text(st, 0);
+        size_t n = (size_t)sqlite3_column_bytes(st, 0);
+        if (!(*headers = malloc(n + 1))) {
+            sqlite3_finalize(st);
+            return rp_fail(err, RP_ENOMEM, "out of memory");
+        }
+        if (n)
+            memcpy(*headers, h, n);
+        (*headers)[n] = 0;
+        *hlen = n;
+        has_hash = copy_hash(st, 1, hash);
+    } else if (rc == SQLITE_DONE) {
+        r = rp_fail(err, RP_EINPUT, "no stored response");
+    } else {
+        r = corpus_db_fail(c, rc, "reading a response", err);
+    }
+    sqlite3_finalize(st);
+    if (!r && has_hash) {
+        r = corpus_body_get(c, hash, body, blen, err);
+        if (r == RP_EINPUT) /* the hash of a body not kept: none */
+            r = 0;
+    }
+    if (r) {
+        free(*headers);
+        *headers = NULL;
+    }
+    return r;
 }

@@ -185,6 +185,9 @@ const char *const corpus_migrations[CORPUS_SCHEMA_VERSION] = {
     "  error TEXT\n"
     ");\n"
     "CREATE INDEX IF NOT EXISTS monitor_scrapes_run ON monitor_scrapes(run_id);\n",
+    /* 4 -> 5: the response headers of the results whose response a replay
+     * kept (--store-bodies); their bodies go to `bodies` by body_hash */
+    "ALTER TABLE results ADD COLUMN resp_headers TEXT;\n",
 };
 
 
@@ -219,7 +222,7 @@ const char *const corpus_stmt_sql[ST__COUNT] = {
         " AND error_class IS NOT NULL AND error_class != 'not_sent')"
         " WHERE id = ?4",
     [ST_RESULT_ADD] =
-        "INSERT OR REPLACE INTO results(" RESULT_COLUMNS ")"
+        "INSERT OR REPLACE INTO results(" RESULT_INSERT_COLUMNS ")"
         " VALUES " RESULT_ROW,
     [ST_RESULT_ADD_BATCH] = NULL, /* CORPUS_RESULT_BATCH rows, built */
 };

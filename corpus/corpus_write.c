@@ -352,6 +352,9 @@ static void bind_result(sqlite3_stmt *st, int i, int64_t run_id,
         sqlite3_bind_text(st, i + 13, corpus_errclass_name(res->error_class),
                           -1, SQLITE_STATIC);
     bind_text_or_null(st, i + 14, res->error);
+    if (res->resp_headers)
+        sqlite3_bind_text(st, i + 15, res->resp_headers,
+                          (int)res->resp_headers_len, SQLITE_STATIC);
 }
 
 int corpus_write_results(struct corpus *c, int64_t run_id,
@@ -371,6 +374,12 @@ int corpus_write_results(struct corpus *c, int64_t run_id,
             r = RP_EIO;
             break;
         }
+        for (size_t i = 0; i < k && !r; i++)
+            if (res[i].resp_headers && res[i].resp_body && res[i].has_body_hash)
+                r = store_body(c, res[i].resp_body, res[i].resp_body_len,
+                               res[i].body_hash, err);
+        if (r)
+            break;
         for (size_t i = 0; i < k; i++)
             bind_result(st, (int)i * RESULT_ADD_COLUMNS, run_id, &res[i]);
         if ((r = step_done(c, st, "adding results", err)))

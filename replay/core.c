@@ -139,6 +139,36 @@ static void job_not_sent(struct rp_engine *e, struct rp_job *j,
     j->rq = NULL;
 }
 
+/* --store-bodies: whether this response is kept (all; or sample: the
+ * request is among the first of its endpoint, or the body differs from
+ * the captured one), within --store-bodies-max. */
+static int want_store(struct rp_engine *e, const struct rp_job *j,
+                      const struct rp_outcome *out)
+{
+    const struct rp_opts *o = e->c->o;
+    if (o->store_bodies == RP_STORE_NONE || !out->resp_headers ||
+        out->error_class != CORPUS_ERR_NONE || !out->status)
+        return 0;
+    const struct rp_rq *rq = j->rq;
+    if (o->store_bodies == RP_STORE_SAMPLE_MODE &&
+        !(rq->flags & RQ_STORE_SAMPLE) &&
+        !(rq->has_cap_hash && out->has_body_hash &&
+          memcmp(rq->cap_hash, out->body_hash, RP_HASH_LEN)))
+        return 0;
+    uint64_t n = out->resp_headers_len + out->resp_body_len;
+    uint64_t was = atomic_fetch_add_explicit(&e->c->stored_bytes, n,
+                                             memory_order_relaxed);
+    if ((int64_t)(was + n) > o->store_max_bytes) {
+        atomic_fetch_sub_explicit(&e->c->stored_bytes, n,
+                                  memory_order_relaxed);
+        atomic_fetch_add_explicit(&e->c->store_capped, 1,
+                                  memory_order_relaxed);
+        return 0;
+    }
+    atomic_fetch_add_explicit(&e->c->stored, 1, memory_order_relaxed);
+    return 1;
+}
+
 /* Records the result of a job the transport started (or ended at once). */
 static void record(struct rp_engine *e, struct rp_job *j,
                    const struct rp_outcome *out)
@@ -163,6 +193,16 @@ static void record(struct rp_engine *e, struct rp_job *j,
     }
     r->error_class = out->error_class;
     r->error = out->error ? strdup(out->error) : NULL;
+    if (want_store(e, j, out) &&
+        (r->resp = malloc(out->resp_headers_len + out->resp_body_len + 1))) {
+        memcpy(r->resp, out->resp_headers ? out->resp_headers : "",
+               out->resp_headers_len);
+        if (out->resp_body_len)
+            memcpy(r->resp + out->resp_headers_len, out->resp_body,
+                   out->resp_body_len);
+        r->resp_hlen = out->resp_headers_len;
+        r->resp_blen = out->resp_body_len;
+    }
     replay_rq_unref(j->rq);
     j->rq = NULL;
 }

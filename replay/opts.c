@@ -124,6 +124,16 @@ void replay_opts_usage(FILE *f)
 "                        errors and 5xx), e.g. 'p99>200ms', 'errors>5%';\n"
 "                        repeatable (any breaks)\n"
 "\n"
+"responses kept for a field-level diff ('reprise analyze', 'show --diff'):\n"
+"  --store-bodies MODE   all, sample (default) or none: sample keeps every\n"
+"                        response of the first 100 exchanges of each endpoint\n"
+"                        (method and path, segments with a digit taken as\n"
+"                        ids), in every copy and loop, and every response\n"
+"                        whose body differs from the captured one; headers\n"
+"                        with the result, bodies compressed and stored once\n"
+"  --store-bodies-max N  at most N bytes of responses kept per run (default\n"
+"                        256M); the summary counts those left out\n"
+"\n"
 "watching the target (stored with the run; see 'reprise analyze'):\n"
 "  --monitor URL         scrape URL (Prometheus text format, parsed\n"
 "                        strictly) once a second from the run's start to its\n"
@@ -517,6 +527,8 @@ int replay_opts_parse(int argc, char **argv, struct rp_opts *o, int *help,
     o->scale = 1;
     o->threads = 1;
     o->max_connections = 256;
+    o->store_bodies = RP_STORE_SAMPLE_MODE;
+    o->store_max_bytes = 256ll << 20;
     o->spin_us = 2000;
     o->timeout_us = 10000000;
     o->engine = RE_RAW;
@@ -745,6 +757,23 @@ int replay_opts_parse(int argc, char **argv, struct rp_opts *o, int *help,
             if (replay_stopif_parse(val, &o->stopif[o->nstopif], err))
                 return RP_EUSAGE;
             o->nstopif++;
+        } else if ((m = VALUE("--store-bodies"))) {
+            if (m < 0)
+                return m;
+            if (!strcmp(val, "all"))
+                o->store_bodies = RP_STORE_ALL;
+            else if (!strcmp(val, "sample"))
+                o->store_bodies = RP_STORE_SAMPLE_MODE;
+            else if (!strcmp(val, "none"))
+                o->store_bodies = RP_STORE_NONE;
+            else
+                return rp_fail(err, RP_EUSAGE, "--store-bodies '%s': give "
+                               "all, sample or none", val);
+        } else if ((m = VALUE("--store-bodies-max"))) {
+            uint64_t cap;
+            if (m < 0 || rp_parse_size(val, "--store-bodies-max", &cap, err))
+                return RP_EUSAGE;
+            o->store_max_bytes = (int64_t)cap;
         } else if ((m = VALUE("--monitor"))) {
             if (m < 0)
                 return m;
@@ -961,6 +990,13 @@ int replay_opts_json(const struct rp_opts *o, struct rp_buf *b)
         if (!rc)
             rc = rp_buf_puts(b, "]");
     }
+    if (!rc)
+        rc = rp_buf_printf(b, ",\"store_bodies\":\"%s\","
+                              "\"store_bodies_max\":%lld",
+                           o->store_bodies == RP_STORE_ALL ? "all"
+                           : o->store_bodies == RP_STORE_NONE ? "none"
+                                                              : "sample",
+                           (long long)o->store_max_bytes);
     if (!rc && (o->nmonitor || o->nmonitor_pid)) {
         rc = rp_buf_puts(b, ",\"monitor\":[");
         for (int k = 0; !rc && k < o->nmonitor; k++) {

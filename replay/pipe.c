@@ -160,8 +160,10 @@ void replay_resq_cleanup(struct rp_resq *q)
 {
     struct rp_res r;
     for (int i = 0; q->q && i < q->nq; i++) {
-        while (q->q[i].v && replay_spsc_pop(&q->q[i], &r))
+        while (q->q[i].v && replay_spsc_pop(&q->q[i], &r)) {
             free(r.error);
+            free(r.resp);
+        }
         replay_spsc_free(&q->q[i]);
     }
     free(q->q);

@@ -310,6 +310,7 @@ static void progress(struct rp_ctx *c, struct progress *pg, int final)
 struct wbatch {
     struct corpus_result v[WRITE_BATCH];
     char *errors[WRITE_BATCH]; /* the messages v[i].error points to */
+    char *resps[WRITE_BATCH];  /* the responses v[i] keeps, or NULL */
     size_t n;
 };
 
@@ -323,12 +324,14 @@ static void write_flush(struct rp_ctx *c, struct wbatch *w)
             snprintf(c->rec_err, sizeof c->rec_err, "%s", err);
         c->result_errors += (int64_t)(w->n - added);
     }
-    for (size_t i = 0; i < w->n; i++)
+    for (size_t i = 0; i < w->n; i++) {
         free(w->errors[i]);
+        free(w->resps[i]);
+    }
     w->n = 0;
 }
 
-/* Queues r for the corpus; takes over r->error. */
+/* Queues r for the corpus; takes over r->error and r->resp. */
 static void write_result(struct rp_ctx *c, struct wbatch *w,
                          const struct rp_res *r)
 {
@@ -348,6 +351,13 @@ static void write_result(struct rp_ctx *c, struct wbatch *w,
     cr->has_body_hash = r->has_body_hash;
     cr->error_class = r->error_class;
     cr->error = r->error;
+    if (r->resp) {
+        cr->resp_headers = r->resp;
+        cr->resp_headers_len = r->resp_hlen;
+        cr->resp_body = (const uint8_t *)r->resp + r->resp_hlen;
+        cr->resp_body_len = r->resp_blen;
+    }
+    w->resps[w->n] = r->resp;
     w->errors[w->n++] = r->error;
     if (w->n == WRITE_BATCH)
         write_flush(c, w);
@@ -651,6 +661,18 @@ void replay_recorder_summary(struct rp_ctx *c, FILE *f, int64_t elapsed_us,
     if (red)
         fprintf(f, "  %llu redacted header values were not sent\n",
                 (unsigned long long)red);
+    uint64_t stored = atomic_load(&c->stored);
+    uint64_t capped = atomic_load(&c->store_capped);
+    if (stored || capped) {
+        char more[96] = "";
+        if (capped)
+            snprintf(more, sizeof more, "; %llu more left out at "
+                     "--store-bodies-max", (unsigned long long)capped);
+        fprintf(f, "  stored    %llu responses (%.2f MiB before compression "
+                   "and deduplication) for field-level diffs%s\n",
+                (unsigned long long)stored,
+                (double)atomic_load(&c->stored_bytes) / 1048576.0, more);
+    }
     uint64_t part = atomic_load(&c->partial_bodies);
     if (part)
         fprintf(f, "  %llu requests were captured incomplete or truncated "
@@ -804,6 +826,12 @@ int replay_recorder_summary_json(struct rp_ctx *c, struct rp_buf *o,
                            (unsigned long long)atomic_load(&c->redacted_dropped),
                            (unsigned long long)atomic_load(&c->partial_bodies),
                            late_warning(c) ? "true" : "false");
+    if (!rc)
+        rc = rp_buf_printf(o, "\"stored_responses\":%llu,"
+                              "\"stored_bytes\":%llu,\"store_capped\":%llu,",
+                           (unsigned long long)atomic_load(&c->stored),
+                           (unsigned long long)atomic_load(&c->stored_bytes),
+                           (unsigned long long)atomic_load(&c->store_capped));
     if (!rc)
         rc = rp_buf_printf(o, "\"planned\":%lld,\"t0_wall_us\":%lld,"
                               "\"first_sent_us\":%lld,",

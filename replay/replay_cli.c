@@ -374,6 +374,7 @@ done:
     replay_monitor_free(c.mon);
     c.mon = NULL;
     replay_web_stop(web); /* before what its thread reads is freed */
+    replay_store_free(&c);
     for (int i = 0; c.engines && i < c.nengines; i++)
         replay_engine_free(c.engines[i]);
     for (int i = 0; c.rings && i < c.nengines; i++) {

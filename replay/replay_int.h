@@ -58,6 +58,8 @@ struct rp_rewrite {
 #define RP_MAX_STEPS 64
 #define RP_MAX_STOPIF 16
 #define RP_MAX_MONITOR 8
+/* --store-bodies */
+enum rp_store { RP_STORE_NONE, RP_STORE_SAMPLE_MODE, RP_STORE_ALL };
 
 /* A --stop-if condition, absolute: METRIC OP VALUE with METRIC one of
  * p50 p90 p95 p99 p99.9 max mean (latency, µs) or errors (percent). */
@@ -123,6 +125,8 @@ struct rp_opts {
     int64_t step_us;          /* --step-duration */
     int step_by_scale;        /* --step-by scale (else speed) */
     struct rp_stopif stopif[RP_MAX_STOPIF]; /* --stop-if */
+    enum rp_store store_bodies; /* --store-bodies (default sample) */
+    int64_t store_max_bytes;  /* --store-bodies-max */
     const char *monitor[RP_MAX_MONITOR]; /* --monitor URL */
     int nmonitor;
     int monitor_pid[RP_MAX_MONITOR];     /* --monitor-pid PID */
@@ -145,6 +149,13 @@ int replay_shard_has(int index, int count, int64_t conn_id, int copy);
  * into µs since the epoch. 0 or RP_EUSAGE with err filled. */
 int replay_parse_start_at(const char *s, int64_t now_wall_us, int64_t *out,
                           char *err);
+
+struct rp_ctx;
+/* store.c: 1 when exchange ex is among the first RP_STORE_SAMPLE of its
+ * endpoint (--store-bodies sample; decided once per exchange, the feeder's
+ * thread only). */
+int replay_store_sampled(struct rp_ctx *c, const struct corpus_exchange *ex);
+void replay_store_free(struct rp_ctx *c);
 
 /* Parses argv into *o; RP_EUSAGE with err filled on bad input. help is set
  * to 1 when --help was given (nothing else is checked then). Free with
@@ -231,6 +242,12 @@ int64_t replay_sched_total(const struct rp_plan *p);
                                 truncated by --max-body) */
 #define RQ_PIPELINED 0x4u    /* the captured client sent it before the
                                 previous response on its connection ended */
+#define RQ_WANT_RESP 0x8u    /* its response hands out correlated values:
+                                the transport keeps its headers and body */
+#define RQ_STORE_SAMPLE 0x10u /* --store-bodies sample: among the first
+                                 RP_STORE_SAMPLE of its endpoint: its
+                                 responses are stored */
+#define RP_STORE_SAMPLE 100
 
 /* A prepared request, transport-neutral: the head as it is to be sent
  * (replay_shape_head: the captured bytes with the shaping edits) and the body
@@ -253,6 +270,8 @@ struct rp_rq {
     void (*prep_free)(void *prep);
     int endpoint;               /* live statistics' endpoint (--web), or
                                    -1 */
+    uint8_t cap_hash[RP_HASH_LEN]; /* the captured response body's hash */
+    int has_cap_hash;           /* 0: none, or the body was cut short */
 };
 
 void replay_rq_ref(struct rp_rq *rq);
@@ -317,6 +336,10 @@ struct rp_res {
     enum corpus_errclass error_class;
     char *error; /* malloc'd or NULL; the recorder frees it */
     int endpoint; /* the request's live endpoint (rp_rq.endpoint), or -1 */
+    char *resp;  /* --store-bodies: the response kept, malloc'd: its header
+                    lines (resp_hlen bytes), then its body (resp_blen); the
+                    recorder frees it */
+    size_t resp_hlen, resp_blen;
 };
 
 /* Results to the recorder: one SPSC queue per producer (engines 0..n-1,
@@ -441,8 +464,11 @@ int replay_monitor_json(const struct replay_monitor *m, struct rp_buf *b);
 void replay_monitor_text(const struct replay_monitor *m, FILE *f);
 void replay_monitor_free(struct replay_monitor *m);
 
+struct replay_sampler;
+
 struct rp_ctx {
     const struct rp_opts *o;
+    struct replay_sampler *sampler; /* --store-bodies sample (store.c) */
     struct replay_monitor *mon; /* NULL without --monitor */
     const struct rp_transport *tp; /* raw or curl (transport.h) */
     struct rp_plan plan;
@@ -463,6 +489,9 @@ struct rp_ctx {
     atomic_int feed_done;       /* the feeder has scheduled everything */
     atomic_uint_least64_t sent, inflight, cap_hits, scheduled;
     atomic_uint_least64_t redacted_dropped;
+    /* --store-bodies: responses kept, their bytes, and those left out at
+     * --store-bodies-max */
+    atomic_uint_least64_t stored, stored_bytes, store_capped;
     atomic_uint_least64_t partial_bodies; /* captured request bodies cut
                                              short, sent as stored */
     int64_t total;              /* planned requests, -1 when open-ended */

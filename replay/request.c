@@ -45,6 +45,16 @@ int replay_rq_build(struct rp_ctx *c, const struct corpus_exchange *ex,
         rq->flags |= RQ_BODY_PARTIAL;
     if (ex->flags & CORPUS_EX_REQ_CHUNKED)
         rq->flags |= RQ_BODY_WIRE;
+    if (c->o->store_bodies != RP_STORE_NONE) {
+        rq->flags |= RQ_WANT_RESP; /* the transport keeps the response */
+        if (replay_store_sampled(c, ex))
+            rq->flags |= RQ_STORE_SAMPLE;
+        if (ex->resp.has_body && !(ex->flags & (CORPUS_EX_RESP_TRUNCATED |
+                                                CORPUS_EX_RESP_INCOMPLETE))) {
+            memcpy(rq->cap_hash, ex->resp.body_hash, RP_HASH_LEN);
+            rq->has_cap_hash = 1;
+        }
+    }
     rq->method = strdup(ex->method && *ex->method ? ex->method : "GET");
     rq->target = replay_shape_rewrite_apply(
         c->o, ex->target && *ex->target ? ex->target : "/");
