@@ -44,6 +44,16 @@ static const char usage_text[] =
 "                       the baseline is the noise floor a change must exceed\n"
 "                       (on top of the threshold)\n"
 "\n"
+"Fields (responses stored: a capture's, a run's with replay --store-bodies):\n"
+"  --ignore-field 'ENDPOINT PATH'  treat PATH of ENDPOINT ('*': every one)\n"
+"                       as noise, e.g. 'GET /api/items/:id $.took_ms'; paths\n"
+"                       as the report writes them: $.a.b[*].c (JSON bodies),\n"
+"                       header:NAME (lower case), body (other bodies).\n"
+"                       Repeatable. Noise is also learned: fields that differ\n"
+"                       between the baseline and --noise, across the\n"
+"                       baseline's own copies and loops, or (times only)\n"
+"                       between the capture and the baseline\n"
+"\n"
 "Grouping:\n"
 "  --group-by KIND      endpoint (default), host, status or none\n"
 "  --template PATTERN   endpoint rule, tried before the automatic ones, in\n"
@@ -73,7 +83,7 @@ static const char usage_text[] =
 "  --fail-if EXPR       FAIL when EXPR holds for any endpoint; repeatable.\n"
 "                       METRIC OP VALUE with METRIC p50 p90 p95 p99 p99.9 max\n"
 "                       mean errors status-changed status-mix body-changed\n"
-"                       capacity,\n"
+"                       field-changed capacity,\n"
 "                       OP > >= < <=:\n"
 "                         p99>+10%  p50>+5ms   change from the baseline; only\n"
 "                                              counts when significant in that\n"
@@ -102,6 +112,9 @@ static const char usage_text[] =
 "                                              when significant\n"
 "                         body-changed>1%      share of exchanges whose body\n"
 "                                              hash differs\n"
+"                         field-changed>1%     share of compared exchanges in\n"
+"                                              which one response field (not\n"
+"                                              noise) changed\n"
 "                         capacity<-10%        both runs stepped (replay\n"
 "                                              --steps): the maximum\n"
 "                                              sustained throughput changed\n"
@@ -296,6 +309,21 @@ static int parse_args(int argc, char **argv, struct an_opts *o, char *err)
             if ((rc = rp_parse_i64(v, "--min-count", 0, INT64_MAX,
                                    &o->min_count, err)))
                 return rc;
+        } else if (FLAG("--ignore-field")) {
+            if (miss)
+                goto missing;
+            const char *sp = strrchr(v, ' ');
+            if (!sp || sp == v || !sp[1] || o->nignore >= AN_MAX_IGNORE ||
+                (size_t)(sp - v) >= sizeof o->ignore[0].endpoint ||
+                strlen(sp + 1) >= sizeof o->ignore[0].path)
+                return rp_fail(err, RP_EUSAGE, "--ignore-field '%s': give "
+                               "'ENDPOINT PATH', e.g. 'GET /api/items/:id "
+                               "$.took_ms' or '* header:x-request-id' (at "
+                               "most %d)", v, AN_MAX_IGNORE);
+            struct an_ignore *ig = &o->ignore[o->nignore++];
+            snprintf(ig->endpoint, sizeof ig->endpoint, "%.*s",
+                     (int)(sp - v), v);
+            snprintf(ig->path, sizeof ig->path, "%s", sp + 1);
         } else if (FLAG("--top")) {
             if (miss)
                 goto missing;
@@ -516,6 +544,8 @@ int an_cmd(int argc, char **argv)
         (rc = an_capacity_open(&a, c, AN_CAND, err)))
         goto done;
     if ((rc = an_load(&a, c, err)))
+        goto done;
+    if ((rc = an_fields_compute(&a, c, err)))
         goto done;
     if ((rc = an_compute(&a, err)))
         goto done;

@@ -54,6 +54,7 @@ static void group_cleanup(struct an_group *g)
     for (int i = 0; i < AN_NSIDES; i++)
         side_cleanup(&g->side[i]);
     an_gstep_free(g);
+    an_fields_free(g);
 }
 
 void an_analysis_init(struct an_analysis *a, struct an_opts *o)
@@ -81,6 +82,7 @@ void an_analysis_cleanup(struct an_analysis *a)
         rp_hist_free(a->set[i].lateness);
         an_capacity_free(a->set[i].cap);
     }
+    an_fwork_free(a);
     free(a->order);
     free(a->fail);
     memset(a, 0, sizeof *a);
@@ -400,6 +402,8 @@ static int record(struct an_analysis *a, int which,
     *gout = g;
     if (set->cap && an_capacity_add(a, which, g, s))
         return RP_ENOMEM;
+    if (an_fields_note(a, which == AN_CAND ? AN_CAND + 10 : which, g, s))
+        return RP_ENOMEM;
     if (s->t_us < a->o->warmup_us) { /* still diffed for correctness */
         set->warmup++;
         return 0;
@@ -485,6 +489,9 @@ static void diff(struct an_analysis *a, struct an_group *g,
         return;
     diff_one(g, b, c);
     diff_one(&a->all, b, c);
+    if (b->has_response && c->has_response &&
+        b->error_class == CORPUS_ERR_NONE)
+        a->field_rc = an_fields_note(a, AN_CAND, g, c);
 }
 
 /* Orders two runs' samples as their cursors do: loop, exchange, copy. */
@@ -646,6 +653,8 @@ int an_load(struct an_analysis *a, struct corpus *c, char *err)
                  ? load_runs(a, c, err) : load_capture_base(a, c, err);
     if (!rc && a->set[AN_NOISE].present)
         rc = load_noise(a, c, err);
+    if (!rc && a->field_rc)
+        rc = a->field_rc;
     if (rc == RP_ENOMEM)
         rc = rp_fail(err, RP_ENOMEM, "out of memory while analyzing %s",
                      a->o->db);

@@ -29,6 +29,9 @@
 #define AN_MAX_NOTES 48     /* reasons and notices of the verdict */
 #define AN_NOTELEN 480
 #define AN_MAX_OUT 8        /* -o FILE outputs */
+#define AN_MAX_FIELDS 256   /* response fields followed per endpoint */
+#define AN_MAX_IGNORE 64    /* --ignore-field */
+#define AN_FVAL 96          /* example values kept (= AN_FD_VALLEN) */
 
 enum { AN_BASE = 0, AN_CAND = 1, AN_NOISE = 2, AN_NSIDES = 3 };
 enum an_group_by { AN_BY_ENDPOINT, AN_BY_HOST, AN_BY_STATUS, AN_BY_NONE };
@@ -51,7 +54,8 @@ extern const char *const an_pct_key[AN_NPCT];  /* "p50", ... "p999" */
 enum an_cond_metric {
     AN_CM_P50, AN_CM_P90, AN_CM_P95, AN_CM_P99, AN_CM_P999, /* = pct idx */
     AN_CM_MAX, AN_CM_MEAN, AN_CM_ERRORS, AN_CM_STATUS_CHANGED,
-    AN_CM_BODY_CHANGED, AN_CM_STATUS_MIX, AN_CM_CAPACITY
+    AN_CM_BODY_CHANGED, AN_CM_STATUS_MIX, AN_CM_CAPACITY,
+    AN_CM_FIELD_CHANGED
 };
 enum an_cond_op { AN_OP_GT, AN_OP_GE, AN_OP_LT, AN_OP_LE };
 struct an_cond {
@@ -99,6 +103,11 @@ struct an_opts {
     int nout;               /* 0: the report goes to stdout */
     int color;              /* -1 auto, 0 never, 1 always */
     int top;                /* rows in the text table (0: all) */
+    struct an_ignore {
+        char endpoint[AN_KEYLEN];  /* an endpoint, or "*" for all */
+        char path[192];
+    } ignore[AN_MAX_IGNORE];       /* --ignore-field 'ENDPOINT PATH' */
+    int nignore;
 };
 
 /* ---- capacity (a run replayed with --steps) ---------------------------- */
@@ -258,6 +267,26 @@ struct an_side {
     struct an_reservoir res;
 };
 
+/* One response field of a group (fields.c): how often it changed between
+ * the baseline and the candidate, or that it is noise. */
+struct an_field {
+    char *path;             /* "$.items[*].price", "header:x-request-id" */
+    int kind;               /* enum an_fd_kind: changed, added, removed */
+    uint64_t changed;       /* compared exchanges where it differed */
+    int noise;              /* learned (or given) noise: not a change */
+    char noise_src[32];     /* "noise run", "baseline copies and loops",
+                               "time (capture vs baseline)",
+                               "--ignore-field" */
+    uint64_t noise_hits;    /* how often it differed, as noise */
+    char ex_b[AN_MAX_EXAMPLES][AN_FVAL], ex_c[AN_MAX_EXAMPLES][AN_FVAL];
+    int nex;
+};
+struct an_fields {
+    struct an_field *f;
+    size_t n, cap;
+    uint64_t total;         /* exchanges whose two responses were compared */
+};
+
 /* Computed summary of one side of a group. */
 struct an_summary {
     uint64_t count, errors;
@@ -305,6 +334,7 @@ struct an_group {
                                Bonferroni-corrected); 1 when undecidable */
     int failed;             /* a --fail-if held here */
     struct an_gstep *gstep[2]; /* baseline and candidate, stepped sets */
+    struct an_fields fields;   /* field-level changes and noise */
 };
 
 /* One bucket of the candidate's timeline: requests that became due in it,
@@ -386,6 +416,9 @@ struct an_analysis {
     enum an_verdict verdict;
     struct an_note note[AN_MAX_NOTES];
     int nnotes;
+    struct an_fwork *fw;     /* fields.c: pairs noted while loading */
+    uint64_t fields_dropped; /* pairs over its bound, not diffed */
+    int field_rc;            /* an_fields_note failed while loading */
 };
 
 /* an_load.c */
@@ -466,6 +499,24 @@ void an_capacity_report_json(const struct an_capacity *k, FILE *f);
 void an_capacity_report_html_table(const struct an_analysis *a, int which,
                                    FILE *f);
 
+/* fields.c */
+/* Notes sample s of side `which` (AN_CAND: paired with the baseline's;
+ * AN_CAND + 10: any candidate sample, for its own noise; AN_NOISE;
+ * AN_BASE) when its response is stored, for an_fields_compute. */
+int an_fields_note(struct an_analysis *a, int which, struct an_group *g,
+                   const struct corpus_sample *s);
+/* Learns the noise, then diffs every noted pair field by field into the
+ * groups' fields. 0 or a negative RP_E*. */
+int an_fields_compute(struct an_analysis *a, struct corpus *c, char *err);
+void an_fields_free(struct an_group *g);
+void an_fwork_free(struct an_analysis *a);
+/* Share (percent) of g's compared exchanges where f changed. */
+double an_field_share(const struct an_group *g, const struct an_field *f);
+/* The largest share of a changed field of g that is not noise (0 none),
+ * and that field into *which (may be NULL). */
+double an_fields_max_share(const struct an_group *g,
+                           const struct an_field **which);
+
 /* saturation.c */
 /* Looks for the point where the candidate's target stopped keeping pace
  * with the offered load (open-model runs only); fills a->sat. */
@@ -499,6 +550,12 @@ void an_each_error_line(const struct an_analysis *a, int side, an_line_fn fn,
 /* "200 -> 401: 17 (e.g. 1 9 16)" for each transition of g, most frequent
  * first. */
 void an_each_transition(const struct an_group *g, an_line_fn fn, void *arg);
+/* The field-level changes (noise 0), a line each: "GET /x  $.price
+ * changed in 312/1000 (31.2%): 9.99 -> 10.99"; or the noise fields (noise
+ * 1): "GET /x  header:date (noise run; differed 240 times as noise)".
+ * Returns how many lines. */
+int an_each_field_line(const struct an_analysis *a, int noise, an_line_fn fn,
+                       void *arg);
 /* Short role name of a side: "baseline", "candidate", "noise run". */
 const char *an_side_name(int side);
 

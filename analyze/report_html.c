@@ -699,6 +699,21 @@ int an_report_html(const struct an_analysis *a, FILE *f)
         fprintf(f, "<li>no status or body change in %llu compared "
                 "exchanges</li>\n", (unsigned long long)a->all.compared);
     fputs("</ul>\n", f);
+    uint64_t ftotal = 0;
+    for (size_t i = 0; i < a->ngroups; i++)
+        ftotal += a->groups[i]->fields.total;
+    if (ftotal) {
+        fprintf(f, "<h2 id=\"fields\">Fields</h2>\n<p>%llu exchanges with "
+                "both responses stored, compared field by field; noise "
+                "fields are listed apart.</p>\n<ul>\n",
+                (unsigned long long)ftotal);
+        if (!an_each_field_line(a, 0, li_line, &hc))
+            fputs("<li>no field changed (beyond the noise below)</li>\n", f);
+        fputs("</ul>\n<h3 id=\"noise-fields\">Noise fields</h3>\n<ul>\n",
+              f);
+        an_each_field_line(a, 1, li_line, &hc);
+        fputs("</ul>\n", f);
+    }
     const struct an_group *top[10];
     int nt = an_top_contributors(a, top, 10);
     if (nt) {

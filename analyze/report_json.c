@@ -39,7 +39,13 @@
  *   achieved_rps, p50_us, p90_us, p99_us, errors, error_rate, inflight,
  *   little_inflight, lateness_p99_us, kept_up, slo_ok, generator_limited,
  *   series: {gauge name: mean}}]}), capacity_baseline (the same, when the
- *   baseline is stepped) and capacity_change_pct (null unless both are).
+ *   baseline is stepped), capacity_change_pct (null unless both are),
+ *   field_changes ([{endpoint, path, kind: changed|added|removed, changed,
+ *   total, share, examples: [{baseline, candidate}]}]: response fields that
+ *   differed, not noise, counted once per compared exchange) and
+ *   noise_fields ([{endpoint, path, source, differed}]: fields that also
+ *   differ where nothing changed: source "noise run", "baseline copies and
+ *   loops", "time (capture vs baseline)" or "--ignore-field").
  * An endpoint object: endpoint, count (candidate requests), baseline and
  * candidate summaries ({count, errors, error_rate, status {"2xx": n...},
  * errors_by_class, timed, mean_us, p50_us, p90_us, p95_us, p99_us,
@@ -58,6 +64,55 @@
 #include "analyze/an_priv.h"
 
 #include <math.h>
+
+static void num(FILE *f, double v);
+
+/* ,"field_changes": [...], "noise_fields": [...] */
+static void fields_json(const struct an_analysis *a, FILE *f)
+{
+    static const char *const kinds[] = {"changed", "added", "removed"};
+    for (int noise = 0; noise < 2; noise++) {
+        fprintf(f, ",\n\"%s\": [", noise ? "noise_fields" : "field_changes");
+        int first = 1;
+        for (size_t i = 0; i < a->ngroups; i++) {
+            const struct an_group *g = a->groups[a->order ? a->order[i] : i];
+            for (size_t j = 0; j < g->fields.n; j++) {
+                const struct an_field *x = &g->fields.f[j];
+                if (noise ? !x->noise : (x->noise || !x->changed))
+                    continue;
+                fputs(first ? "\n  {\"endpoint\": " : ",\n  {\"endpoint\": ",
+                      f);
+                first = 0;
+                an_json_str(f, g->key);
+                fputs(", \"path\": ", f);
+                an_json_str(f, x->path);
+                if (noise) {
+                    fputs(", \"source\": ", f);
+                    an_json_str(f, x->noise_src);
+                    fprintf(f, ", \"differed\": %llu}",
+                            (unsigned long long)x->noise_hits);
+                    continue;
+                }
+                fprintf(f, ", \"kind\": \"%s\", \"changed\": %llu, "
+                           "\"total\": %llu, \"share\": ",
+                        kinds[x->kind >= 0 && x->kind < 3 ? x->kind : 0],
+                        (unsigned long long)x->changed,
+                        (unsigned long long)g->fields.total);
+                num(f, an_field_share(g, x) / 100);
+                fputs(", \"examples\": [", f);
+                for (int k = 0; k < x->nex; k++) {
+                    fputs(k ? ", {\"baseline\": " : "{\"baseline\": ", f);
+                    an_json_str(f, x->ex_b[k]);
+                    fputs(", \"candidate\": ", f);
+                    an_json_str(f, x->ex_c[k]);
+                    fputc('}', f);
+                }
+                fputs("]}", f);
+            }
+        }
+        fputs(first ? "]" : "\n]", f);
+    }
+}
 
 static void num(FILE *f, double v)
 {
@@ -439,6 +494,7 @@ int an_report_json(const struct an_analysis *a, FILE *f)
     }
     fputs(",\n\"capacity_change_pct\": ", f);
     num(f, an_capacity_change(a));
+    fields_json(a, f);
     fputs("\n}\n", f);
     return ferror(f) ? RP_EIO : 0;
 }

@@ -167,6 +167,18 @@ int an_report_md(const struct an_analysis *a, FILE *f)
         if (hdr >= 20)
             break;
     }
+    uint64_t ftotal = 0;
+    for (size_t i = 0; i < a->ngroups; i++)
+        ftotal += a->groups[i]->fields.total;
+    if (ftotal) {
+        fprintf(f, "\n**Fields** (%llu exchanges with both responses "
+                "stored)\n\n", (unsigned long long)ftotal);
+        m.prefix = "- ";
+        if (!an_each_field_line(a, 0, md_line, &m))
+            fputs("- no field changed (beyond the noise below)\n", f);
+        m.prefix = "- noise: ";
+        an_each_field_line(a, 1, md_line, &m);
+    }
     an_capacity_report_md(a, f);
     return ferror(f) ? RP_EIO : 0;
 }

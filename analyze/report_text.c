@@ -186,6 +186,21 @@ int an_report_text(const struct an_analysis *a, FILE *f, int color)
     if (!hdr && a->all.compared)
         fprintf(f, "\ncorrectness: no status or body change in %llu "
                 "compared exchanges\n", (unsigned long long)a->all.compared);
+    uint64_t ftotal = 0;
+    for (size_t i = 0; i < a->ngroups; i++)
+        ftotal += a->groups[i]->fields.total;
+    if (ftotal) {
+        fprintf(f, "\nfields (%llu exchanges with both responses stored, "
+                "field by field):\n", (unsigned long long)ftotal);
+        tc.prefix = "  ";
+        if (!an_each_field_line(a, 0, plain_line, &tc))
+            fprintf(f, "  no field changed (beyond the noise below)\n");
+        tc.prefix = "  noise: ";
+        an_each_field_line(a, 1, plain_line, &tc);
+        if (a->fields_dropped)
+            fprintf(f, "  %llu pairs beyond the first 200000 of a kind were "
+                    "not diffed\n", (unsigned long long)a->fields_dropped);
+    }
 
     const struct an_group *top[5];
     int nt = an_top_contributors(a, top, 5);

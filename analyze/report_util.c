@@ -230,3 +230,38 @@ void an_each_transition(const struct an_group *g, an_line_fn fn, void *arg)
         fn(arg, 0, line);
     }
 }
+
+int an_each_field_line(const struct an_analysis *a, int noise, an_line_fn fn,
+                       void *arg)
+{
+    char line[1024];
+    int n = 0;
+    for (size_t i = 0; i < a->ngroups; i++) {
+        const struct an_group *g = a->groups[a->order ? a->order[i] : i];
+        for (size_t j = 0; j < g->fields.n; j++) {
+            const struct an_field *f = &g->fields.f[j];
+            if (noise) {
+                if (!f->noise)
+                    continue;
+                snprintf(line, sizeof line, "%s  %s (%s; differed %llu "
+                         "time%s as noise)", g->key, f->path, f->noise_src,
+                         (unsigned long long)f->noise_hits,
+                         f->noise_hits == 1 ? "" : "s");
+            } else {
+                if (f->noise || !f->changed)
+                    continue;
+                snprintf(line, sizeof line, "%s  %s %s in %llu/%llu "
+                         "(%.1f%%): %s -> %s", g->key, f->path,
+                         f->kind == 1 ? "added" : f->kind == 2 ? "removed"
+                                                            : "changed",
+                         (unsigned long long)f->changed,
+                         (unsigned long long)g->fields.total,
+                         an_field_share(g, f), f->nex ? f->ex_b[0] : "",
+                         f->nex ? f->ex_c[0] : "");
+            }
+            fn(arg, noise, line);
+            n++;
+        }
+    }
+    return n;
+}

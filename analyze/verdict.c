@@ -37,6 +37,7 @@ static const struct {
     {"status-changed", AN_CM_STATUS_CHANGED},
     {"body-changed", AN_CM_BODY_CHANGED},
     {"status-mix", AN_CM_STATUS_MIX}, {"capacity", AN_CM_CAPACITY},
+    {"field-changed", AN_CM_FIELD_CHANGED},
 };
 #define NMETRICS (sizeof cond_metrics / sizeof cond_metrics[0])
 
@@ -300,6 +301,11 @@ static void eval_cond(const struct an_analysis *a, const struct an_cond *k,
             return; /* a mix moves by chance too: only a significant move */
         v = g->mix_pts;
         break;
+    case AN_CM_FIELD_CHANGED:
+        if (!g->fields.total)
+            return;
+        v = an_fields_max_share(g, NULL);
+        break;
     default:
         if (!c->timed)
             return;
@@ -340,6 +346,12 @@ void an_failure_value(const struct an_analysis *a,
         snprintf(v, sizeof v, "%+.2f points", x->value);
     else if (k->metric == AN_CM_STATUS_MIX)
         snprintf(v, sizeof v, "%.2f points moved", x->value);
+    else if (k->metric == AN_CM_FIELD_CHANGED) {
+        const struct an_field *f = NULL;
+        an_fields_max_share(x->group, &f);
+        snprintf(out, n, "%.2f%%: %.120s", x->value, f ? f->path : "?");
+        return;
+    }
     else if (k->percent)
         snprintf(v, sizeof v, k->relative ? "change %+.2f%%" : "%.2f%%",
                  x->value);
