@@ -517,6 +517,13 @@ double an_field_share(const struct an_group *g, const struct an_field *f);
 double an_fields_max_share(const struct an_group *g,
                            const struct an_field **which);
 
+/* an_showdiff.c: `show ID --diff`: ex's two stored responses, baseline
+ * ("capture" or a RUN, NULL: the capture) and candidate (a RUN, NULL: the
+ * latest run), at loop and copy, field differences then side by side. */
+int an_show_diff(FILE *f, struct corpus *c, const struct corpus_exchange *ex,
+                 const char *baseline, const char *candidate, int loop,
+                 int copy, char *err);
+
 /* saturation.c */
 /* Looks for the point where the candidate's target stopped keeping pace
  * with the offered load (open-model runs only); fills a->sat. */

@@ -8,6 +8,7 @@
  * by printf through --data-binary @-). Nothing is ever run by a shell here.
  */
 #include "analyze/analyze.h"
+#include "analyze/an_priv.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -20,6 +21,8 @@
 
 static const char show_usage[] =
 "usage: reprise show DB ID [--curl [--target URL]] [--body-bytes N] [--runs N]\n"
+"       reprise show DB ID --diff [--baseline RUN|capture] [--candidate RUN]\n"
+"                                 [--loop N] [--copy K]\n"
 "\n"
 "Prints exchange ID of the corpus DB: the request line, headers and body,\n"
 "the response status, headers and body, the wire timings, what the latest\n"
@@ -37,6 +40,16 @@ static const char show_usage[] =
 "  --runs N         list the results of the latest N runs (default 10;\n"
 "                   0 = none), grouped by loop: the first 10 loops one by\n"
 "                   one, the rest summed up\n"
+"  --diff           compare the exchange's stored responses in two sets\n"
+"                   (replay --store-bodies): the field differences as\n"
+"                   'reprise analyze' counts them, then both responses side\n"
+"                   by side, JSON pretty-printed with sorted keys, each line\n"
+"                   marked ' ' same, '|' changed, '<' baseline only, '>'\n"
+"                   candidate only\n"
+"  --baseline WHAT  with --diff: 'capture' (default) or a run id or label\n"
+"  --candidate RUN  with --diff: a run id or label (default: the latest)\n"
+"  --loop N, --copy K  with --diff: which result of a looping or scaled run\n"
+"                   (default 0 and 0)\n"
 "  -h, --help       this help\n";
 
 /* Writes s[0..n) with control and non-ASCII bytes escaped as \xHH (tab and,
@@ -423,8 +436,9 @@ int an_show_cmd(int argc, char **argv)
 {
     char err[RP_ERRLEN] = "";
     const char *db = NULL, *id_s = NULL, *target = NULL;
-    int curl = 0, rc = 0;
-    int64_t id = 0, limit = 1024, runs = 10;
+    const char *dbase = NULL, *dcand = NULL;
+    int curl = 0, rc = 0, diff = 0;
+    int64_t id = 0, limit = 1024, runs = 10, dloop = 0, dcopy = 0;
     struct corpus *c = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -433,6 +447,22 @@ int an_show_cmd(int argc, char **argv)
             return 0;
         } else if (!strcmp(a, "--curl")) {
             curl = 1;
+        } else if (!strcmp(a, "--diff")) {
+            diff = 1;
+        } else if (!strcmp(a, "--baseline") || !strcmp(a, "--candidate") ||
+                   !strcmp(a, "--loop") || !strcmp(a, "--copy")) {
+            if (i + 1 >= argc) {
+                rc = rp_fail(err, RP_EUSAGE, "%s needs a value", a);
+                goto done;
+            }
+            const char *v = argv[++i];
+            if (!strcmp(a, "--baseline"))
+                dbase = v;
+            else if (!strcmp(a, "--candidate"))
+                dcand = v;
+            else if ((rc = rp_parse_i64(v, a, 0, INT32_MAX,
+                                        a[3] == 'l' ? &dloop : &dcopy, err)))
+                goto done;
         } else if (!strcmp(a, "--target") || !strcmp(a, "--body-bytes") ||
                    !strcmp(a, "--runs")) {
             if (i + 1 >= argc) {
@@ -479,8 +509,22 @@ int an_show_cmd(int argc, char **argv)
     struct corpus_exchange ex;
     if ((rc = corpus_ex_get(c, id, &ex, err)))
         goto done;
+    if ((dbase || dcand || dloop || dcopy) && !diff) {
+        rc = rp_fail(err, RP_EUSAGE, "--baseline, --candidate, --loop and "
+                     "--copy go with --diff");
+        goto done;
+    }
+    if (curl && diff) {
+        rc = rp_fail(err, RP_EUSAGE, "give --curl or --diff, not both");
+        goto done;
+    }
     if (curl) {
         rc = print_curl(stdout, c, &ex, target, err);
+        goto done;
+    }
+    if (diff) {
+        rc = an_show_diff(stdout, c, &ex, dbase, dcand, (int)dloop,
+                          (int)dcopy, err);
         goto done;
     }
     FILE *f = stdout;
