@@ -72,6 +72,7 @@ class Handler(BaseHTTPRequestHandler):
 
 class Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 1024
 
 
 Server(("127.0.0.1", PORT), Handler).serve_forever()
