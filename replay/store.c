@@ -4,14 +4,16 @@
  * each endpoint (all their copies and loops, so a run's own variation is
  * visible), and any response whose body differs from the captured one
  * (decided by the core when the response is in, core.c want_store). The
- * endpoint here is the method and the path with every segment that holds a
- * digit taken as an id; the feeder asks once per exchange it builds, and an
- * exchange sampled once stays sampled in every later pass.
+ * endpoint is named as analyze names it (proto/endpoint.c, the automatic
+ * rules); the feeder asks once per exchange it builds, and an exchange
+ * sampled once stays sampled in every later pass.
  */
 #include "replay/replay_int.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#include "proto/endpoint.h"
 
 struct slot64 {
     uint64_t key;   /* 0: empty */
@@ -19,6 +21,7 @@ struct slot64 {
 };
 
 struct replay_sampler {
+    struct http_templater *tmpl;
     struct slot64 *ep;      /* endpoint hash -> exchanges sampled */
     size_t nep, capep;
     struct slot64 *ex;      /* exchange id + 1 -> 1 when sampled */
@@ -33,31 +36,14 @@ static uint64_t mix(uint64_t h)
     return h ? h : 1;
 }
 
-static uint64_t endpoint_hash(const char *method, const char *target)
+static uint64_t endpoint_hash(const struct http_templater *t,
+                              const char *method, const char *target)
 {
+    char name[512];
+    http_endpoint(t, method, target, name, sizeof name);
     uint64_t h = 1469598103934665603ull;
-    for (const char *p = method; *p; p++)
+    for (const char *p = name; *p; p++)
         h = (h ^ (uint8_t)*p) * 1099511628211ull;
-    h = (h ^ ' ') * 1099511628211ull;
-    const char *p = target;
-    while (*p && *p != '?' && *p != '#') {
-        const char *seg = p;
-        int digit = 0;
-        while (*p && *p != '/' && *p != '?' && *p != '#') {
-            digit |= *p >= '0' && *p <= '9';
-            p++;
-        }
-        if (digit) {
-            h = (h ^ ':') * 1099511628211ull;
-        } else {
-            for (const char *q = seg; q < p; q++)
-                h = (h ^ (uint8_t)*q) * 1099511628211ull;
-        }
-        if (*p == '/') {
-            h = (h ^ '/') * 1099511628211ull;
-            p++;
-        }
-    }
     return mix(h);
 }
 
@@ -96,7 +82,12 @@ int replay_store_sampled(struct rp_ctx *c, const struct corpus_exchange *ex)
     if (c->o->store_bodies != RP_STORE_SAMPLE_MODE)
         return 0;
     struct replay_sampler *s = c->sampler;
-    if (!s && !(s = c->sampler = calloc(1, sizeof *s)))
+    if (!s) {
+        if (!(s = c->sampler = calloc(1, sizeof *s)))
+            return 0;
+        s->tmpl = http_templater_new(0);
+    }
+    if (!s->tmpl)
         return 0;
     struct slot64 *x = find(&s->ex, &s->nex, &s->capex,
                             mix((uint64_t)ex->id + 1));
@@ -105,8 +96,7 @@ int replay_store_sampled(struct rp_ctx *c, const struct corpus_exchange *ex)
     if (x->n)
         return x->n == 2;
     struct slot64 *e = find(&s->ep, &s->nep, &s->capep,
-                            endpoint_hash(ex->method ? ex->method : "",
-                                          ex->target ? ex->target : "/"));
+                            endpoint_hash(s->tmpl, ex->method, ex->target));
     int yes = e && e->n < RP_STORE_SAMPLE;
     if (yes)
         e->n++;
@@ -119,6 +109,7 @@ void replay_store_free(struct rp_ctx *c)
     struct replay_sampler *s = c->sampler;
     if (!s)
         return;
+    http_templater_free(s->tmpl);
     free(s->ep);
     free(s->ex);
     free(s);
