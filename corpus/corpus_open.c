@@ -520,7 +520,12 @@ int corpus_tx_ensure(struct corpus *c, char *err)
     int r = journal_on(c, err);
     if (r)
         return r;
-    int rc = sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL);
+    /* IMMEDIATE: the batch takes the write lock now, waiting for it in
+     * the busy handler. A deferred batch whose first statement reads (a
+     * body's lookup before its insert) holds a read snapshot, and its
+     * first write then fails at once (SQLITE_BUSY_SNAPSHOT, no wait) when
+     * another replay committed meanwhile: two runs into one corpus. */
+    int rc = sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     return rc == SQLITE_OK ? RP_OK : corpus_db_fail(c, rc, "starting a batch",
                                                     err);
 }

@@ -54,6 +54,13 @@ print("3 changes, %d noise fields" % len(noise))
 PY
 grep -q "GET /api/items/:id  \$.price changed in" "$TMP/c.md" || fail "markdown"
 grep -q 'id="fields"' "$TMP/c.html" || fail "html"
+if command -v chromium > /dev/null; then
+    timeout 60 chromium --headless --no-sandbox --disable-gpu --user-data-dir="$TMP/chr" \
+        --dump-dom "file://$TMP/c.html" > "$TMP/dom.html" 2> /dev/null || fail "chromium"
+    for want in 'id="fields"' 'id="noise-fields"' 'GET /api/items/:id  $.price changed in'; do
+        grep -qF "$want" "$TMP/dom.html" || fail "HTML in Chromium: no '$want'"
+    done
+fi
 pass "v1 vs v2: exactly the 3 planted changes, shares within 3 points, noise listed apart; FAIL (exit 1)"
 
 r=$(rc "$TMP/aa.txt" "$REPRISE" analyze "$db" --baseline base --candidate aa \
