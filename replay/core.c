@@ -150,8 +150,11 @@ static int want_store(struct rp_engine *e, const struct rp_job *j,
         out->error_class != CORPUS_ERR_NONE || !out->status)
         return 0;
     const struct rp_rq *rq = j->rq;
+    /* sample: a sampled exchange in its first two loops and copies (two
+     * answers to one request show its own noise), or a body that differs
+     * from the captured one */
     if (o->store_bodies == RP_STORE_SAMPLE_MODE &&
-        !(rq->flags & RQ_STORE_SAMPLE) &&
+        !((rq->flags & RQ_STORE_SAMPLE) && j->loop < 2 && j->copy < 2) &&
         !(rq->has_cap_hash && out->has_body_hash &&
           memcmp(rq->cap_hash, out->body_hash, RP_HASH_LEN)))
         return 0;

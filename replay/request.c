@@ -46,7 +46,6 @@ int replay_rq_build(struct rp_ctx *c, const struct corpus_exchange *ex,
     if (ex->flags & CORPUS_EX_REQ_CHUNKED)
         rq->flags |= RQ_BODY_WIRE;
     if (c->o->store_bodies != RP_STORE_NONE) {
-        rq->flags |= RQ_WANT_RESP; /* the transport keeps the response */
         if (replay_store_sampled(c, ex))
             rq->flags |= RQ_STORE_SAMPLE;
         if (ex->resp.has_body && !(ex->flags & (CORPUS_EX_RESP_TRUNCATED |
@@ -54,6 +53,11 @@ int replay_rq_build(struct rp_ctx *c, const struct corpus_exchange *ex,
             memcpy(rq->cap_hash, ex->resp.body_hash, RP_HASH_LEN);
             rq->has_cap_hash = 1;
         }
+        /* the transport keeps the response only when it may be stored:
+         * copying every body costs the engines */
+        if (c->o->store_bodies == RP_STORE_ALL || rq->has_cap_hash ||
+            (rq->flags & RQ_STORE_SAMPLE))
+            rq->flags |= RQ_WANT_RESP;
     }
     rq->method = strdup(ex->method && *ex->method ? ex->method : "GET");
     rq->target = replay_shape_rewrite_apply(

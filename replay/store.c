@@ -1,7 +1,7 @@
 /*
  * store.c: which responses `--store-bodies sample` keeps for a field-level
  * diff (analyze): every response of the first RP_STORE_SAMPLE exchanges of
- * each endpoint (all their copies and loops, so a run's own variation is
+ * each endpoint (in their first two loops and copies, so a run's own variation is
  * visible), and any response whose body differs from the captured one
  * (decided by the core when the response is in, core.c want_store). The
  * endpoint is named as analyze names it (proto/endpoint.c, the automatic
