@@ -297,9 +297,10 @@ static int skip_header(const char *name, size_t n, int keep_host)
  * capture/redact.h): such values are never sent, as in replay. */
 static int is_redacted(const char *v, const char *end)
 {
-    while (v < end && (*v == ' ' || *v == '\t'))
-        v++;
-    return end - v >= 10 && !memcmp(v, "[redacted ", 10);
+    for (; end - v >= 10; v++) /* "sid=[redacted ...]" too */
+        if (*v == '[' && !memcmp(v, "[redacted ", 10))
+            return 1;
+    return 0;
 }
 
 /* Writes a comment naming the headers left out because they were redacted. */

@@ -180,6 +180,18 @@ static const char *const migrations[CORPUS_SCHEMA_VERSION] = {
      * target SP version" (malformed, extra tokens, HTTP/0.9); NULL for
      * every older row, whose request lines were all of that form */
     "ALTER TABLE exchanges ADD COLUMN request_line TEXT;\n",
+    /* 3 -> 4: correlations learned at capture (SCHEMA.md, "correlations") */
+    "CREATE TABLE correlations (\n"
+    "  exchange_id INTEGER NOT NULL REFERENCES exchanges(id),\n"
+    "  location TEXT NOT NULL,\n"
+    "  kind TEXT NOT NULL,\n"
+    "  source_exchange_id INTEGER REFERENCES exchanges(id),\n"
+    "  source_location TEXT,\n"
+    "  value_hash TEXT NOT NULL,\n"
+    "  PRIMARY KEY (exchange_id, location)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE INDEX correlations_by_source "
+    "ON correlations(source_exchange_id);\n",
 };
 
 /* Inserting exchanges, one row or CORPUS_EX_BATCH rows per statement (the
