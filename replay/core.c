@@ -64,6 +64,7 @@ struct rp_engine {
     int capped;                 /* due requests wait for the cap */
     int stopping;
     struct rp_sess_table sess;
+    struct rp_corr_tab *corr;   /* correlated values per session */
     struct rp_sess *ready_head, *ready_tail; /* sessions to look at */
     struct rp_res batch[BATCH];
     size_t nbatch;
@@ -153,6 +154,7 @@ static void record(struct rp_engine *e, struct rp_job *j,
         r->first_byte_us = r->done_us;
     r->connect_us = out->connect_us;
     r->status = out->status;
+    r->cap_status = j->rq->cap_status;
     r->resp_bytes = out->resp_bytes;
     if (out->has_body_hash) {
         memcpy(r->body_hash, out->body_hash, RP_HASH_LEN);
@@ -256,6 +258,15 @@ static void start_job(struct rp_engine *e, struct rp_job *j,
         s->inflight++;
     e->sent_delta++;
     e->inflight_delta++;
+    if (c->corr_on && j->rq->lk && j->rq->lk->nin) {
+        struct rp_corr_state *cs =
+            replay_corr_state(&e->corr, j->rq->conn_id, j->copy, j->loop);
+        struct rp_rq *n = NULL;
+        if (replay_corr_apply(c, j->rq, cs, j->copy, j->loop, &n) == 0 && n) {
+            replay_rq_unref(j->rq);
+            j->rq = n;
+        }
+    }
     memset(&now, 0, sizeof now);
     if (e->tp->start(e->t, j, s, &now) == 0)
         return;
@@ -267,6 +278,11 @@ static void start_job(struct rp_engine *e, struct rp_job *j,
 void replay_core_done(struct rp_engine *e, struct rp_job *job,
                       struct rp_sess *sess, const struct rp_outcome *out)
 {
+    if (e->c->corr_on && (job->rq->flags & RQ_WANT_RESP))
+        replay_corr_learn(e->c,
+                          replay_corr_state(&e->corr, job->rq->conn_id,
+                                            job->copy, job->loop),
+                          job->rq, out);
     record(e, job, out);
     e->inflight--;
     e->inflight_delta--;
@@ -718,6 +734,7 @@ void replay_engine_free(struct rp_engine *e)
         replay_rq_unref(j.rq);
     replay_heap_free(&e->heap);
     replay_sess_table_free(&e->sess);
+    replay_corr_tab_free(e->corr);
     while (e->npre)
         close(e->pre[--e->npre]);
     if (e->epfd >= 0)

@@ -51,6 +51,20 @@ void replay_opts_usage(FILE *f)
 "                        closed, a later request starts a new one; a request\n"
 "                        waiting for its predecessor is sent late and its\n"
 "                        lateness is recorded\n"
+"  --session-key KEY     with --sessions (implied): one session per user\n"
+"                        rather than per connection: KEY is client (the\n"
+"                        client address), cookie:NAME or header:NAME (its\n"
+"                        value, redacted or not); the captured connections\n"
+"                        of one key form one session, in capture order, on\n"
+"                        one replay connection\n"
+"  --no-correlate        with --sessions, values are correlated by default:\n"
+"                        what a captured response handed out (cookies, JSON\n"
+"                        fields, Location, hidden form fields) and a later\n"
+"                        request of the session sent back is replaced by\n"
+"                        what the target answered in this replay, and UUIDs\n"
+"                        the client generated are made anew per session\n"
+"                        (raw engine; capture learns the links). This turns\n"
+"                        it off\n"
 "\n"
 "many generators (see 'reprise merge'):\n"
 "  --shard I/N           replay shard I (0-based) of N: the sessions\n"
@@ -427,6 +441,25 @@ int replay_opts_parse(int argc, char **argv, struct rp_opts *o, int *help,
             o->scale = (int)v;
         } else if (!strcmp(a, "--sessions")) {
             o->sessions = 1;
+        } else if (!strcmp(a, "--no-correlate")) {
+            o->no_correlate = 1;
+        } else if ((m = VALUE("--session-key"))) {
+            if (m < 0)
+                return RP_EUSAGE;
+            if (!strcmp(val, "client")) {
+                o->skey_kind = RP_SKEY_CLIENT;
+            } else if (!strncmp(val, "cookie:", 7) && val[7]) {
+                o->skey_kind = RP_SKEY_COOKIE;
+                o->skey_name = val + 7;
+            } else if (!strncmp(val, "header:", 7) && val[7]) {
+                o->skey_kind = RP_SKEY_HEADER;
+                o->skey_name = val + 7;
+            } else {
+                return rp_fail(err, RP_EUSAGE, "--session-key '%s': expected "
+                               "client, cookie:NAME or header:NAME", val);
+            }
+            o->session_key = val;
+            o->sessions = 1;
         } else if ((m = VALUE("--threads"))) {
             if (m < 0 || rp_parse_i64(val, "--threads", 1, 256, &v, err))
                 return RP_EUSAGE;
@@ -677,6 +710,11 @@ int replay_opts_json(const struct rp_opts *o, struct rp_buf *b)
         rc = rp_buf_printf(b, ",\"engine\":\"%s\",\"pipeline\":%d",
                            o->engine == RE_RAW ? "raw" : "curl",
                            o->pipeline);
+    if (!rc && o->sessions)
+        rc = rp_buf_printf(b, ",\"correlate\":%s",
+                           o->no_correlate ? "false" : "true");
+    if (!rc)
+        rc = json_opt_str(b, "session_key", o->session_key);
     if (!rc && o->shard_count)
         rc = rp_buf_printf(b, ",\"shard_index\":%d,\"shard_count\":%d",
                            o->shard_index, o->shard_count);

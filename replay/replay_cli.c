@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "replay/replay.h"
@@ -111,6 +112,10 @@ static int run(struct rp_opts *o, char *err)
     c.o = o;
     c.tp = replay_transport(o);
     c.tty = isatty(STDERR_FILENO);
+    c.corr_on = o->sessions && !o->no_correlate;
+    if (getrandom(&c.corr_nonce, sizeof c.corr_nonce, 0) !=
+        (ssize_t)sizeof c.corr_nonce)
+        c.corr_nonce = (uint64_t)rp_wall_us() ^ ((uint64_t)getpid() << 32);
     if (replay_stats_init(&c.st)) {
         rc = rp_fail(err, RP_ENOMEM, "out of memory");
         goto done;
@@ -330,6 +335,8 @@ done:
     free(eng_t);
     replay_resq_cleanup(&c.resq);
     replay_stats_cleanup(&c.st);
+    replay_links_free(c.links);
+    replay_skey_free(c.skey);
     corpus_close(c.rd, NULL);
     if (c.wr) {
         char err3[RP_ERRLEN];

@@ -39,6 +39,7 @@
 
 #define RBUF_BYTES 65536     /* one read; shared by an engine's conns */
 #define MAX_IOV 64           /* pieces per sendmsg */
+#define RESP_KEEP_MAX (1u << 20) /* response bytes kept for correlation */
 #define MAX_ADDRS 8          /* addresses of the target tried in order */
 
 /* ---- prepared requests -------------------------------------------------- */
@@ -211,6 +212,8 @@ struct rreq {
     int64_t bytes;
     EVP_MD_CTX *md;
     int md_on;
+    struct rp_buf rhead, rbody; /* the response, kept for correlation
+                                   (RQ_WANT_RESP); reused with the rreq */
     int retried;                /* sent once more already */
     int written;                /* every byte of it is out */
     struct rreq *next_free;
@@ -393,8 +396,16 @@ static struct rreq *req_get(struct rp_tp *t)
         }
     }
     EVP_MD_CTX *md = r->md;
+    struct rp_buf rh = r->rhead, rb = r->rbody;
     memset(r, 0, sizeof *r);
     r->md = md;
+    r->rhead = rh;
+    r->rbody = rb;
+    r->rhead.len = r->rbody.len = 0;
+    if (!r->rhead.max_bytes) {
+        rp_buf_init(&r->rhead, RESP_KEEP_MAX);
+        rp_buf_init(&r->rbody, RESP_KEEP_MAX);
+    }
     r->first_byte_us = -1;
     return r;
 }
@@ -420,6 +431,12 @@ static void req_done(struct rp_tp *t, struct rreq *r,
     out.resp_bytes = r->bytes;
     out.error_class = ec;
     out.error = msg;
+    if (r->job.rq->flags & RQ_WANT_RESP) {
+        out.resp_headers = r->rhead.data;
+        out.resp_headers_len = r->rhead.len;
+        out.resp_body = (const uint8_t *)r->rbody.data;
+        out.resp_body_len = r->rbody.len;
+    }
     if (ec == CORPUS_ERR_NONE && r->md_on) {
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned int mdlen = 0;
@@ -785,6 +802,18 @@ static int on_head(struct conn *cn)
         return 0;
     }
     r->status = st;
+    if (r->job.rq->flags & RQ_WANT_RESP) {
+        r->rhead.len = 0;
+        for (size_t i = 0; i < h->num_headers; i++) {
+            const struct http_header *x = &h->headers[i];
+            if (!x->name_len)
+                continue;
+            rp_buf_append(&r->rhead, x->name, x->name_len);
+            rp_buf_append(&r->rhead, ": ", 2);
+            rp_buf_append(&r->rhead, x->value, x->value_len);
+            rp_buf_append(&r->rhead, "\r\n", 2);
+        }
+    }
     cn->resp_close = head_closes(h);
     cn->tunnel = st == 101 || (p->is_connect && st >= 200 && st < 300);
     enum http_body_kind kind = h->body_kind;
@@ -804,6 +833,8 @@ static void on_body(struct conn *cn, const uint8_t *d, size_t n)
     }
     EVP_DigestUpdate(r->md, d, n);
     r->bytes += (int64_t)n;
+    if (r->job.rq->flags & RQ_WANT_RESP) /* capped: the rest is dropped */
+        rp_buf_append(&r->rbody, d, n);
 }
 
 /* Frames buf[0..n) of cn's response stream. 0, or -1 when cn was ended. */
@@ -1044,6 +1075,8 @@ static void tpr_destroy(struct rp_tp *t)
             next = r->next;
             replay_rq_unref(r->job.rq);
             EVP_MD_CTX_free(r->md);
+            rp_buf_cleanup(&r->rhead);
+            rp_buf_cleanup(&r->rbody);
             free(r);
         }
         cn->head = NULL;
@@ -1053,6 +1086,8 @@ static void tpr_destroy(struct rp_tp *t)
         struct rreq *r = t->free_reqs;
         t->free_reqs = r->next_free;
         EVP_MD_CTX_free(r->md);
+        rp_buf_cleanup(&r->rhead);
+        rp_buf_cleanup(&r->rbody);
         free(r);
     }
     if (t->ai)

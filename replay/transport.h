@@ -43,6 +43,13 @@ struct rp_outcome {
     int has_body_hash;
     enum corpus_errclass error_class;
     const char *error;      /* message (copied by the core), or NULL */
+    /* With RQ_WANT_RESP (correlation): the response's header lines
+     * ("Name: value\r\n") and its body (de-chunked, capped), valid during
+     * replay_core_done; NULL when the transport keeps none. */
+    const char *resp_headers;
+    size_t resp_headers_len;
+    const uint8_t *resp_body;
+    size_t resp_body_len;
 };
 
 /* What an engine's core gives its transport instance. */
