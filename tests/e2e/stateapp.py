@@ -5,7 +5,11 @@ so a fresh instance answers every captured session cookie, token, CSRF value,
 order id and cursor with values of its own: traffic replayed as captured gets
 401/403/404, traffic whose values are correlated gets what was captured.
 
-    stateapp.py PORT
+    stateapp.py PORT [SECRETS_FILE]
+
+With SECRETS_FILE, every secret handed out (session ids, CSRF values, bearer
+tokens, form tokens) is appended to it, one a line, so a test can check that
+none of them is stored in clear.
 
 Endpoints (JSON unless said):
   POST /login {"user","password"}  -> Set-Cookie sid=...; {"csrf": ...}
@@ -37,6 +41,14 @@ ORDERS = {}       # id -> {"user", "item", "qty"}
 IDEM = set()      # Idempotency-Keys seen
 CURSORS = {}      # cursor -> (user, offset)
 NEXT_ID = [secrets.randbelow(900000) + 100000]
+SECRETS_FILE = sys.argv[2] if len(sys.argv) > 2 else None
+
+
+def handed_out(*vals):
+    if SECRETS_FILE:
+        with open(SECRETS_FILE, "a") as f:
+            for v in vals:
+                f.write(v + "\n")
 
 
 class App(BaseHTTPRequestHandler):
@@ -97,6 +109,7 @@ class App(BaseHTTPRequestHandler):
                     return self.send(401, {"error": "login"})
                 tok = secrets.token_urlsafe(24)
                 TOKENS[tok] = s["user"]
+                handed_out(tok)
                 return self.send(200, {"access_token": tok,
                                        "token_type": "Bearer"})
             if u.path == "/me":
@@ -134,6 +147,7 @@ class App(BaseHTTPRequestHandler):
                 if not s:
                     return self.send(401, {"error": "login"})
                 s["form"] = secrets.token_hex(16)
+                handed_out(s["form"])
                 return self.send(200, html=(
                     "<html><body><form method=\"post\" action=\"/profile\">"
                     "<input type=\"hidden\" name=\"form_token\" value=\"%s\">"
@@ -152,6 +166,7 @@ class App(BaseHTTPRequestHandler):
                 SESSIONS[sid] = {"user": b["user"],
                                  "csrf": secrets.token_urlsafe(18),
                                  "form": None}
+                handed_out(sid, SESSIONS[sid]["csrf"])
                 return self.send(200, {"user": b["user"],
                                        "csrf": SESSIONS[sid]["csrf"]},
                                  [("Set-Cookie",
