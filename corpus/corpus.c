@@ -181,7 +181,7 @@ static const char *const migrations[CORPUS_SCHEMA_VERSION] = {
      * every older row, whose request lines were all of that form */
     "ALTER TABLE exchanges ADD COLUMN request_line TEXT;\n",
     /* 3 -> 4: correlations learned at capture (SCHEMA.md, "correlations") */
-    "CREATE TABLE correlations (\n"
+    "CREATE TABLE IF NOT EXISTS correlations (\n"
     "  exchange_id INTEGER NOT NULL REFERENCES exchanges(id),\n"
     "  location TEXT NOT NULL,\n"
     "  kind TEXT NOT NULL,\n"
@@ -190,7 +190,7 @@ static const char *const migrations[CORPUS_SCHEMA_VERSION] = {
     "  value_hash TEXT NOT NULL,\n"
     "  PRIMARY KEY (exchange_id, location)\n"
     ") WITHOUT ROWID;\n"
-    "CREATE INDEX correlations_by_source "
+    "CREATE INDEX IF NOT EXISTS correlations_by_source "
     "ON correlations(source_exchange_id);\n",
 };
 
