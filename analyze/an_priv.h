@@ -113,6 +113,9 @@ struct an_set {
     double speed, rate;     /* runs: the mode's multiple or rate */
     int concurrency, scale;
     char engine[16];
+    char correlated[256];   /* runs: values correlated by kind, or "" */
+    int64_t uncorrelated;   /* runs: requests with a value not correlated,
+                               -1 when the run did not correlate */
     int64_t started_us;
     int64_t wall_us;        /* runs: ended - started (wall), 0 unknown */
     uint64_t samples;       /* samples read */

@@ -115,6 +115,14 @@ e201=$(sqlite3 "$TMP/c.db" "SELECT 3 * count(*) FROM exchanges WHERE status = 20
 [ "$c201" -eq "$e201" ] || fail "--scale 3: $c201 of $e201 orders created"
 pass "--scale 3: every copy created its own orders ($c201 of $e201), generated keys regenerated per copy"
 
+# analyze: the run's correlations and the status match per endpoint.
+"$REPRISE" analyze "$TMP/c.db" --candidate "$run" > "$TMP/an.out" 2>&1 || true
+grep -q "correlated cookie [0-9]* bearer [0-9]*.*, 0 requests sent back a value that could not be correlated" "$TMP/an.out" \
+    || { cat "$TMP/an.out"; fail "analyze does not show the run's correlations"; }
+grep -q "^status match" "$TMP/an.out" && grep -Eq "^  POST /orders +100.0%" "$TMP/an.out" \
+    || { cat "$TMP/an.out"; fail "analyze does not show the status match per endpoint"; }
+pass "analyze shows the values correlated by kind and the status match per endpoint"
+
 # show lists where an exchange's values came from.
 ex=$(sqlite3 "$TMP/c.db" "SELECT exchange_id FROM correlations WHERE location = 'header:X-CSRF-Token' LIMIT 1")
 "$REPRISE" show "$TMP/c.db" "$ex" > "$TMP/show.out" 2>&1 || { cat "$TMP/show.out"; fail "show failed"; }
