@@ -249,6 +249,8 @@ enum corpus_errclass replay_curl_errclass(int code)
 
 struct rp_fdst;
 
+#define RESP_KEEP_MAX (1u << 20) /* response bytes kept for correlation */
+
 struct slot {
     CURL *h;
     struct rp_tp *t;
@@ -262,6 +264,8 @@ struct slot {
     int64_t bytes;              /* response body bytes */
     int64_t sent_us;
     char errbuf[CURL_ERROR_SIZE];
+    struct rp_buf rhead, rbody; /* the response, kept for correlation
+                                   (RQ_WANT_RESP) */
     struct slot *next_free;
 };
 
@@ -437,6 +441,23 @@ static size_t write_cb(char *p, size_t size, size_t n, void *userp)
     }
     EVP_DigestUpdate(s->md, p, len);
     s->bytes += (int64_t)len;
+    if (s->job.rq && (s->job.rq->flags & RQ_WANT_RESP))
+        rp_buf_append(&s->rbody, p, len); /* capped: the rest is dropped */
+    return len;
+}
+
+/* Response header lines, kept only for correlation; a status line starts
+ * them again (an interim response came first). */
+static size_t header_cb(char *p, size_t size, size_t n, void *userp)
+{
+    struct slot *s = userp;
+    size_t len = size * n;
+    if (!s->job.rq || !(s->job.rq->flags & RQ_WANT_RESP))
+        return len;
+    if (len >= 5 && !memcmp(p, "HTTP/", 5))
+        s->rhead.len = 0;
+    else if (len > 2)
+        rp_buf_append(&s->rhead, p, len);
     return len;
 }
 
@@ -476,6 +497,10 @@ static struct slot *slot_get(struct rp_tp *t)
     curl_easy_setopt(h, CURLOPT_PRIVATE, s);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, s);
+    rp_buf_init(&s->rhead, RESP_KEEP_MAX);
+    rp_buf_init(&s->rbody, RESP_KEEP_MAX);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, s->errbuf);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
@@ -591,6 +616,7 @@ static int tpc_start(struct rp_tp *t, struct rp_job *j, struct rp_sess *ss,
     }
     CURL *h = s->h;
     s->job = *j;
+    s->rhead.len = s->rbody.len = 0;
     s->sess = ss;
     s->bytes = 0;
     s->md_on = 0;
@@ -642,6 +668,12 @@ static void finish(struct rp_tp *t, struct slot *s, CURLcode cc,
                                                : -1;
     out.connect_us = nconn > 0 ? (int64_t)conn : 0;
     out.resp_bytes = s->bytes;
+    if (s->job.rq && (s->job.rq->flags & RQ_WANT_RESP)) {
+        out.resp_headers = s->rhead.data;
+        out.resp_headers_len = s->rhead.len;
+        out.resp_body = (const uint8_t *)s->rbody.data;
+        out.resp_body_len = s->rbody.len;
+    }
     if (cc == CURLE_OK && !msg && s->md_on) {
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned int mdlen = 0;
@@ -749,6 +781,8 @@ static void tpc_destroy(struct rp_tp *t)
         }
         curl_easy_cleanup(s->h);
         EVP_MD_CTX_free(s->md);
+        rp_buf_cleanup(&s->rhead);
+        rp_buf_cleanup(&s->rbody);
         free(s);
     }
     free(t->slots);

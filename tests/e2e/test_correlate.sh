@@ -9,8 +9,10 @@
 # cookie:sid at least 99% of the requests must get the captured status,
 # plain and with --scale 3; the figures without correlation (--no-correlate)
 # and without the session key are printed beside them. show must list an
-# exchange's correlations.
+# exchange's correlations. Runs once per engine.
+# engines: raw curl
 source "$SRC/tests/lib.sh"
+ENGINE=${REPRISE_ENGINE:-raw}
 
 command -v tcpdump >/dev/null || skip "tcpdump not installed"
 
@@ -74,7 +76,7 @@ replay_match() {
     track_pid "$app"
     wait_port "$port"
     out="$TMP/replay.$RANDOM.out"
-    "$REPRISE" replay "$TMP/c.db" --target "http://127.0.0.1:$port" --speed 4 "$@" > "$out" 2>&1 \
+    "$REPRISE" replay "$TMP/c.db" --target "http://127.0.0.1:$port" --speed 4 --engine "$ENGINE" "$@" > "$out" 2>&1 \
         || { cat "$out" >&2; fail "replay $* failed"; }
     kill "$app"
     wait "$app" 2>/dev/null || true
@@ -95,7 +97,7 @@ scaled=$(replay_match --session-key cookie:sid --scale 3)
 nocorr=$(replay_match --session-key cookie:sid --no-correlate)
 nokey=$(replay_match --sessions)
 nokey_nocorr=$(replay_match --sessions --no-correlate)
-echo "status match against a fresh instance, default redaction:"
+echo "status match against a fresh instance, default redaction, $ENGINE engine:"
 echo "  --session-key cookie:sid            ${plain}%"
 echo "  --session-key cookie:sid --scale 3  ${scaled}%"
 echo "  --session-key cookie:sid --no-correlate  ${nocorr}%"
