@@ -97,7 +97,8 @@ scaled=$(replay_match --session-key cookie:sid --scale 3)
 nocorr=$(replay_match --session-key cookie:sid --no-correlate)
 nokey=$(replay_match --sessions)
 nokey_nocorr=$(replay_match --sessions --no-correlate)
-echo "status match against a fresh instance, default redaction, $ENGINE engine:"
+echo "status match against a fresh instance, default redaction, $ENGINE engine," \
+     "$(sqlite3 "$TMP/c.db" "SELECT count(*) FROM exchanges") requests:"
 echo "  --session-key cookie:sid            ${plain}%"
 echo "  --session-key cookie:sid --scale 3  ${scaled}%"
 echo "  --session-key cookie:sid --no-correlate  ${nocorr}%"
