@@ -65,6 +65,7 @@ struct rp_engine {
     int stopping;
     struct rp_sess_table sess;
     struct rp_corr_tab *corr;   /* correlated values per session */
+    struct rp_hook *hook;       /* --script, this engine's Lua state */
     struct rp_sess *ready_head, *ready_tail; /* sessions to look at */
     struct rp_res batch[BATCH];
     size_t nbatch;
@@ -258,11 +259,13 @@ static void start_job(struct rp_engine *e, struct rp_job *j,
         s->inflight++;
     e->sent_delta++;
     e->inflight_delta++;
-    if (c->corr_on && j->rq->lk && j->rq->lk->nin) {
+    if (replay_corr_rewrites(c, j->rq)) {
         struct rp_corr_state *cs =
             replay_corr_state(&e->corr, j->rq->conn_id, j->copy, j->loop);
         struct rp_rq *n = NULL;
-        if (replay_corr_apply(c, j->rq, cs, j->copy, j->loop, &n) == 0 && n) {
+        if (replay_corr_apply(c, e->hook, j->rq, cs, j->copy, j->loop, &n) ==
+                0 &&
+            n) {
             replay_rq_unref(j->rq);
             j->rq = n;
         }
@@ -278,8 +281,8 @@ static void start_job(struct rp_engine *e, struct rp_job *j,
 void replay_core_done(struct rp_engine *e, struct rp_job *job,
                       struct rp_sess *sess, const struct rp_outcome *out)
 {
-    if (e->c->corr_on && (job->rq->flags & RQ_WANT_RESP))
-        replay_corr_learn(e->c,
+    if (job->rq->flags & RQ_WANT_RESP)
+        replay_corr_learn(e->c, e->hook,
                           replay_corr_state(&e->corr, job->rq->conn_id,
                                             job->copy, job->loop),
                           job->rq, out);
@@ -703,6 +706,8 @@ int replay_engine_new(struct rp_ctx *c, int idx, struct rp_engine **out,
                        : fill > HEAP_FILL  ? HEAP_FILL
                                            : fill;
     }
+    if (o->script && (rc = replay_hook_new(o->script, &e->hook, err)))
+        goto fail;
     struct rp_tp_env env = {.core = e, .c = c, .idx = idx, .epfd = e->epfd,
                             .conn_cap = e->conn_cap, .depth = e->depth};
     if ((rc = e->tp->create(&env, &e->t, err)))
@@ -735,6 +740,7 @@ void replay_engine_free(struct rp_engine *e)
     replay_heap_free(&e->heap);
     replay_sess_table_free(&e->sess);
     replay_corr_tab_free(e->corr);
+    replay_hook_free(e->hook);
     while (e->npre)
         close(e->pre[--e->npre]);
     if (e->epfd >= 0)

@@ -181,6 +181,7 @@ struct cval {                  /* a value the target answered the session */
 struct rp_corr_state {
     int64_t sess;
     int copy, loop;
+    int lua_ref;               /* the script's state table, 0: none yet */
     struct cval *vals;         /* a session holds few: a list */
     struct rp_corr_state *next;
 };
@@ -274,24 +275,101 @@ static void val_put(struct rp_corr_state *s, const char *mk, const char *v,
     x->is_num = is_num;
 }
 
-void replay_corr_learn(struct rp_ctx *c, struct rp_corr_state *s,
-                       const struct rp_rq *rq, const struct rp_outcome *out)
+/* The value of response header name (case-insensitive), or NULL. */
+static const char *resp_header(const char *h, size_t n, const char *name,
+                               size_t *vlen)
 {
-    (void)c;
-    if (!s || !rq->lk || !rq->lk->nout || out->status <= 0 ||
-        !out->resp_headers)
+    size_t nl = strlen(name);
+    for (size_t i = 0; h && i < n;) {
+        size_t e = i;
+        while (e < n && h[e] != '\n')
+            e++;
+        size_t z = e > i && h[e - 1] == '\r' ? e - 1 : e;
+        if (z - i > nl && h[i + nl] == ':' && !strncasecmp(h + i, name, nl)) {
+            size_t v = i + nl + 1;
+            while (v < z && (h[v] == ' ' || h[v] == '\t'))
+                v++;
+            *vlen = z - v;
+            return h + v;
+        }
+        i = e + 1;
+    }
+    return NULL;
+}
+
+/* --extract: the rule's value in the response into b; 1 when found. */
+static int extract(const struct rp_rule *r, const struct rp_outcome *out,
+                   struct rp_buf *b, int *is_num)
+{
+    *is_num = 0;
+    b->len = 0;
+    if (!strncmp(r->loc, "header:", 7)) {
+        size_t n = 0;
+        const char *v = resp_header(out->resp_headers, out->resp_headers_len,
+                                    r->loc + 7, &n);
+        return v && rp_buf_append(b, v, n) == 0;
+    }
+    if (!r->is_regex)
+        return proto_value_get(out->resp_headers, out->resp_headers_len,
+                               out->resp_body, out->resp_body_len, r->loc, b,
+                               is_num) == 1;
+    /* regex: over the header lines, then the body (NUL-terminated copy) */
+    struct rp_buf t;
+    rp_buf_init(&t, 0);
+    int found = 0;
+    if (rp_buf_append(&t, out->resp_headers ? out->resp_headers : "",
+                      out->resp_headers_len) ||
+        rp_buf_append(&t, "\r\n", 2) ||
+        rp_buf_append(&t, out->resp_body ? (const char *)out->resp_body : "",
+                      out->resp_body_len) ||
+        rp_buf_append(&t, "", 1))
+        goto done;
+    regmatch_t m[2];
+    if (!regexec(&r->re, t.data, 2, m, 0)) {
+        int g = m[1].rm_so >= 0 ? 1 : 0;
+        found = rp_buf_append(b, t.data + m[g].rm_so,
+                              (size_t)(m[g].rm_eo - m[g].rm_so)) == 0;
+    }
+done:
+    rp_buf_cleanup(&t);
+    return found;
+}
+
+void replay_corr_learn(struct rp_ctx *c, struct rp_hook *hook,
+                       struct rp_corr_state *s, const struct rp_rq *rq,
+                       const struct rp_outcome *out)
+{
+    if (!s || out->status <= 0 || !out->resp_headers)
         return;
     struct rp_buf b;
     rp_buf_init(&b, 0);
-    for (int i = 0; i < rq->lk->nout; i++) {
+    const struct rp_exlinks *lk = c->corr_on ? rq->lk : NULL;
+    for (int i = 0; lk && i < lk->nout; i++) {
         int is_num = 0;
         if (proto_value_get(out->resp_headers, out->resp_headers_len,
                             out->resp_body, out->resp_body_len,
-                            rq->lk->out[i].loc, &b, &is_num) == 1)
-            val_put(s, rq->lk->out[i].mk, b.data ? b.data : "", b.len,
-                    is_num);
+                            lk->out[i].loc, &b, &is_num) == 1)
+            val_put(s, lk->out[i].mk, b.data ? b.data : "", b.len, is_num);
+    }
+    for (int i = 0; i < c->o->nextracts; i++) {
+        int is_num = 0;
+        char key[80];
+        if (!extract(&c->o->extracts[i], out, &b, &is_num))
+            continue;
+        snprintf(key, sizeof key, "rule:%s", c->o->extracts[i].name);
+        val_put(s, key, b.data ? b.data : "", b.len, is_num);
     }
     rp_buf_cleanup(&b);
+    if (hook)
+        replay_hook_response(hook, &s->lua_ref, out->status,
+                             out->resp_headers, out->resp_headers_len,
+                             out->resp_body, out->resp_body_len);
+}
+
+int replay_corr_rewrites(const struct rp_ctx *c, const struct rp_rq *rq)
+{
+    return (c->corr_on && rq->lk && rq->lk->nin) || c->o->ninjects ||
+           c->o->script;
 }
 
 /* ---- rebuilding a request -------------------------------------------------- */
@@ -367,23 +445,37 @@ static int strip_marker_cookies(struct rp_buf *h)
     return 0;
 }
 
-int replay_corr_apply(struct rp_ctx *c, const struct rp_rq *rq,
-                      struct rp_corr_state *s, int copy, int loop,
-                      struct rp_rq **out)
+/* Adds "Name: v" at the end of the header lines (an --inject header the
+ * request lacks). */
+static int add_header(struct rp_buf *h, const char *name, const char *v,
+                      size_t n)
 {
-    const struct rp_exlinks *lk = rq->lk;
+    return rp_buf_printf(h, "%s: ", name) || rp_buf_append(h, v, n) ||
+                   rp_buf_append(h, "\r\n", 2)
+               ? RP_ENOMEM
+               : 0;
+}
+
+int replay_corr_apply(struct rp_ctx *c, struct rp_hook *hook,
+                      const struct rp_rq *rq, struct rp_corr_state *s,
+                      int copy, int loop, struct rp_rq **out)
+{
+    const struct rp_exlinks *lk = c->corr_on ? rq->lk : NULL;
     struct proto_req_edit ed;
+    struct rp_buf method;
     struct rp_rq *n = NULL;
     int rc = 0, done = 0, missing = 0;
     uint64_t by_kind[CK__COUNT] = {0};
     *out = NULL;
-    if (!lk || !lk->nin || !s)
+    if (!s || (!(lk && lk->nin) && !c->o->ninjects && !hook))
         return 0;
     rp_buf_init(&ed.target, 0);
     rp_buf_init(&ed.hdrs, 0);
     rp_buf_init(&ed.body, 0);
+    rp_buf_init(&method, 0);
     int body_ok = !(rq->flags & (RQ_BODY_WIRE | RQ_BODY_PARTIAL));
-    if (rp_buf_append(&ed.target, rq->target, strlen(rq->target)) ||
+    if (rp_buf_puts(&method, rq->method) ||
+        rp_buf_append(&ed.target, rq->target, strlen(rq->target)) ||
         (rq->cap_hdrs &&
          rp_buf_append(&ed.hdrs, rq->cap_hdrs, rq->cap_hdrs_len)) ||
         (body_ok && rq->body_len &&
@@ -391,7 +483,7 @@ int replay_corr_apply(struct rp_ctx *c, const struct rp_rq *rq,
         rc = RP_ENOMEM;
         goto done;
     }
-    for (int i = 0; i < lk->nin; i++) {
+    for (int i = 0; lk && i < lk->nin; i++) {
         const struct rp_lin *in = &lk->in[i];
         if (!body_ok && (!strncmp(in->loc, "json:", 5) ||
                          !strncmp(in->loc, "form:", 5)))
@@ -424,6 +516,64 @@ int replay_corr_apply(struct rp_ctx *c, const struct rp_rq *rq,
             by_kind[in->kind]++;
         }
     }
+    for (int i = 0; i < c->o->ninjects; i++) {
+        const struct rp_rule *r = &c->o->injects[i];
+        char key[80];
+        snprintf(key, sizeof key, "rule:%s", r->name);
+        const struct cval *x = val_get(s, key);
+        if (!x)
+            continue;
+        if (!body_ok && !strncmp(r->loc, "json:", 5))
+            continue;
+        int k;
+        if (!strncmp(r->loc, "header:", 7)) {
+            /* header:NAME or header:NAME:TEMPLATE ("{}" is the value) */
+            char loc[PROTO_LOC_MAX], val[1024];
+            const char *v = x->v;
+            size_t vn = x->n;
+            const char *colon = strchr(r->loc + 7, ':');
+            snprintf(loc, sizeof loc, "%.*s",
+                     colon ? (int)(colon - r->loc) : (int)strlen(r->loc),
+                     r->loc);
+            if (colon) {
+                const char *ph = strstr(colon + 1, "{}");
+                int w = ph ? snprintf(val, sizeof val, "%.*s%.*s%s",
+                                      (int)(ph - colon - 1), colon + 1,
+                                      (int)x->n, x->v, ph + 2)
+                           : snprintf(val, sizeof val, "%s", colon + 1);
+                v = val;
+                vn = w > 0 && (size_t)w < sizeof val ? (size_t)w : 0;
+            }
+            k = proto_value_set(&ed, loc, v, vn, 0);
+            if (k == 0)
+                k = add_header(&ed.hdrs, loc + 7, v, vn) ? RP_ENOMEM : 1;
+        } else {
+            k = proto_value_set(&ed, r->loc, x->v, x->n, x->is_num);
+        }
+        if (k < 0) {
+            rc = k;
+            goto done;
+        }
+        if (k == 1) {
+            done++;
+            by_kind[CK_RULE]++;
+        }
+    }
+    if (replay_hook_has_request(hook)) {
+        int changed = 0;
+        if (!body_ok && rq->body_len &&
+            rp_buf_append(&ed.body, rq->body, rq->body_len)) {
+            rc = RP_ENOMEM;
+            goto done;
+        }
+        if (replay_hook_request(hook, &s->lua_ref, &method, &ed, &changed) ==
+                0 &&
+            changed) {
+            done++;
+            by_kind[CK_SCRIPT]++;
+            body_ok = 1; /* the script's body is sent as it is */
+        }
+    }
     if (missing) {
         atomic_fetch_add(&c->corr_missing, 1);
         atomic_fetch_add(&c->corr_missing_values, (uint64_t)missing);
@@ -451,7 +601,7 @@ int replay_corr_apply(struct rp_ctx *c, const struct rp_rq *rq,
         rc = RP_ENOMEM;
         goto done;
     }
-    n->method = strdup(rq->method);
+    n->method = strndup(method.data ? method.data : "GET", method.len);
     n->target = ed.target.data;
     ed.target.data = NULL;
     if (body_ok) {
@@ -481,6 +631,7 @@ int replay_corr_apply(struct rp_ctx *c, const struct rp_rq *rq,
     n = NULL;
 done:
     replay_rq_unref(n);
+    rp_buf_cleanup(&method);
     rp_buf_cleanup(&ed.target);
     rp_buf_cleanup(&ed.hdrs);
     rp_buf_cleanup(&ed.body);

@@ -57,6 +57,24 @@ void replay_opts_usage(FILE *f)
 "                        value, redacted or not); the captured connections\n"
 "                        of one key form one session, in capture order, on\n"
 "                        one replay connection\n"
+"  --extract NAME=FROM   (implies --sessions) keep a value of every response\n"
+"                        of the session under NAME: FROM is json:PATH\n"
+"                        (keys and indexes joined by '.'), header:NAME, or\n"
+"                        regex:RE (its first group, else the match, in the\n"
+"                        header lines and body); repeatable\n"
+"  --inject NAME=INTO    put the session's value NAME into each later\n"
+"                        request: INTO is header:NAME (added when missing;\n"
+"                        header:NAME:TEMPLATE sends TEMPLATE with {} replaced\n"
+"                        by the value, e.g. 'tok=header:Authorization:Bearer\n"
+"                        {}'),\n"
+"                        path:I (0-based segment), query:NAME or json:PATH\n"
+"                        (where the request has them); repeatable\n"
+"  --script FILE.lua     (implies --sessions) a LuaJIT hook in the model of\n"
+"                        wrk's: request(req, state) may rewrite req.method,\n"
+"                        req.target, req.headers (\"Name: value\\r\\n\"\n"
+"                        lines) and req.body and return it; response(res,\n"
+"                        state) sees res.status, res.headers, res.body;\n"
+"                        state is a table per session\n"
 "  --no-correlate        with --sessions, values are correlated by default:\n"
 "                        what a captured response handed out (cookies, JSON\n"
 "                        fields, Location, hidden form fields) and a later\n"
@@ -356,6 +374,51 @@ bad:
                    "allowed) or +DURATION from now (+5s)", s);
 }
 
+/* One --extract (ext) or --inject NAME=LOC into o's lists. */
+static int rule_parse(struct rp_opts *o, const char *arg, int ext, char *err)
+{
+    const char *flag = ext ? "--extract" : "--inject";
+    const char *eq = strchr(arg, '=');
+    if (!eq || eq == arg || (size_t)(eq - arg) >= 64 || !eq[1])
+        return rp_fail(err, RP_EUSAGE, "%s '%s': expected NAME=%s", flag, arg,
+                       ext ? "json:PATH|header:NAME|regex:RE"
+                           : "header:NAME|path:I|query:NAME|json:PATH");
+    const char *loc = eq + 1;
+    static const char *const from[] = {"json:", "header:", "regex:", NULL};
+    static const char *const into[] = {"header:", "path:", "query:", "json:",
+                                       NULL};
+    const char *const *ok = ext ? from : into;
+    int known = 0;
+    for (int k = 0; ok[k]; k++)
+        known |= !strncmp(loc, ok[k], strlen(ok[k])) && loc[strlen(ok[k])];
+    if (!known || strlen(loc) >= 128)
+        return rp_fail(err, RP_EUSAGE, "%s '%s': the place must be %s", flag,
+                       arg, ext ? "json:PATH, header:NAME or regex:RE"
+                                : "header:NAME, path:I, query:NAME or "
+                                  "json:PATH");
+    struct rp_rule **list = ext ? &o->extracts : &o->injects;
+    int *n = ext ? &o->nextracts : &o->ninjects;
+    struct rp_rule *nl = realloc(*list, (size_t)(*n + 1) * sizeof *nl);
+    if (!nl)
+        return rp_fail(err, RP_ENOMEM, "out of memory");
+    *list = nl;
+    struct rp_rule *r = &nl[*n];
+    memset(r, 0, sizeof *r);
+    snprintf(r->name, sizeof r->name, "%.*s", (int)(eq - arg), arg);
+    snprintf(r->loc, sizeof r->loc, "%s", loc);
+    if (ext && !strncmp(loc, "regex:", 6)) {
+        int rc = regcomp(&r->re, loc + 6, REG_EXTENDED);
+        if (rc) {
+            char msg[128];
+            regerror(rc, &r->re, msg, sizeof msg);
+            return rp_fail(err, RP_EUSAGE, "--extract '%s': %s", arg, msg);
+        }
+        r->is_regex = 1;
+    }
+    (*n)++;
+    return 0;
+}
+
 int replay_opts_parse(int argc, char **argv, struct rp_opts *o, int *help,
                       char *err)
 {
@@ -442,6 +505,19 @@ int replay_opts_parse(int argc, char **argv, struct rp_opts *o, int *help,
             o->sessions = 1;
         } else if (!strcmp(a, "--no-correlate")) {
             o->no_correlate = 1;
+        } else if ((m = VALUE("--extract"))) {
+            if (m < 0 || rule_parse(o, val, 1, err))
+                return RP_EUSAGE;
+            o->sessions = 1;
+        } else if ((m = VALUE("--inject"))) {
+            if (m < 0 || rule_parse(o, val, 0, err))
+                return RP_EUSAGE;
+            o->sessions = 1;
+        } else if ((m = VALUE("--script"))) {
+            if (m < 0)
+                return RP_EUSAGE;
+            o->script = val;
+            o->sessions = 1;
         } else if ((m = VALUE("--session-key"))) {
             if (m < 0)
                 return RP_EUSAGE;
@@ -656,7 +732,27 @@ void replay_opts_cleanup(struct rp_opts *o)
     free(o->filter_args);
     free(o->set_headers);
     free(o->drop_headers);
+    for (int i = 0; i < o->nextracts; i++)
+        if (o->extracts[i].is_regex)
+            regfree(&o->extracts[i].re);
+    free(o->extracts);
+    free(o->injects);
     memset(o, 0, sizeof *o);
+}
+
+static int json_rules(struct rp_buf *b, const char *name,
+                      const struct rp_rule *r, int n)
+{
+    if (!n)
+        return 0;
+    int rc = rp_buf_printf(b, ",\"%s\":[", name);
+    for (int i = 0; !rc && i < n; i++) {
+        char one[200];
+        snprintf(one, sizeof one, "%s=%s", r[i].name, r[i].loc);
+        rc = (i && rp_buf_puts(b, ",")) || rp_buf_json_str(b, one,
+                                                           strlen(one));
+    }
+    return rc ? rc : rp_buf_puts(b, "]");
 }
 
 static int json_strs(struct rp_buf *b, const char *name, const char **v,
@@ -714,6 +810,12 @@ int replay_opts_json(const struct rp_opts *o, struct rp_buf *b)
                            o->no_correlate ? "false" : "true");
     if (!rc)
         rc = json_opt_str(b, "session_key", o->session_key);
+    if (!rc)
+        rc = json_rules(b, "extract", o->extracts, o->nextracts);
+    if (!rc)
+        rc = json_rules(b, "inject", o->injects, o->ninjects);
+    if (!rc)
+        rc = json_opt_str(b, "script", o->script);
     if (!rc && o->shard_count)
         rc = rp_buf_printf(b, ",\"shard_index\":%d,\"shard_count\":%d",
                            o->shard_index, o->shard_count);

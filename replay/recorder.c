@@ -470,7 +470,7 @@ void replay_recorder_summary(struct rp_ctx *c, FILE *f, int64_t elapsed_us,
                 (unsigned long long)st->status_compared,
                 100.0 * (double)st->status_matched /
                     (double)st->status_compared);
-    if (c->corr_on) {
+    if (c->corr_on || c->o->ninjects || c->o->script) {
         fprintf(f, "  correlated");
         uint64_t tot = 0;
         for (int k = 0; k < CK__COUNT; k++) {
@@ -608,7 +608,7 @@ int replay_recorder_summary_json(struct rp_ctx *c, struct rp_buf *o,
                               "\"status_matched\":%llu,",
                            (unsigned long long)st->status_compared,
                            (unsigned long long)st->status_matched);
-    if (!rc && c->corr_on) {
+    if (!rc && (c->corr_on || c->o->ninjects || c->o->script)) {
         rc = rp_buf_puts(o, "\"correlated\":{");
         for (int k = 0; !rc && k < CK__COUNT; k++)
             rc = rp_buf_printf(o, "%s\"%s\":%llu", k ? "," : "",

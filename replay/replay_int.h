@@ -58,6 +58,16 @@ struct rp_rewrite {
     char *replacement; /* malloc'd; \0..\9 are back references */
 };
 
+/* --extract NAME=FROM / --inject NAME=INTO: explicit correlation rules. */
+struct rp_rule {
+    char name[64];
+    char loc[128];            /* extract: json:PATH, header:NAME (or regex);
+                                 inject: header:NAME, path:I, query:NAME,
+                                 json:PATH */
+    int is_regex;             /* extract regex:RE (first group, or match) */
+    regex_t re;
+};
+
 struct rp_opts {
     const char *db;
     const char *target;       /* as given */
@@ -76,6 +86,11 @@ struct rp_opts {
     int scale;                /* copies of the traffic, >= 1 */
     int sessions;
     int no_correlate;         /* --no-correlate */
+    struct rp_rule *extracts; /* --extract, malloc'd */
+    int nextracts;
+    struct rp_rule *injects;  /* --inject, malloc'd */
+    int ninjects;
+    const char *script;       /* --script FILE.lua, or NULL */
     const char *session_key;  /* --session-key as given, or NULL */
     int skey_kind;            /* RP_SKEY_* */
     const char *skey_name;    /* cookie or header name (view of argv) */
@@ -387,7 +402,8 @@ void replay_skey_free(struct rp_skey *k); /* accepts NULL */
 #define RP_CORR_KINDS(X)                                                     \
     X(COOKIE, "cookie") X(BEARER, "bearer") X(CSRF, "csrf")                 \
     X(TOKEN, "token") X(ID, "id") X(CURSOR, "cursor") X(FORM, "form")      \
-    X(VALUE, "value") X(GENERATED, "generated")
+    X(VALUE, "value") X(GENERATED, "generated") X(RULE, "rule")           \
+    X(SCRIPT, "script")
 #define RP_CK_ENUM(e, s) CK_##e,
 enum rp_corr_kind { RP_CORR_KINDS(RP_CK_ENUM) CK__COUNT };
 #undef RP_CK_ENUM
@@ -434,14 +450,42 @@ void replay_corr_tab_free(struct rp_corr_tab *t); /* accepts NULL */
  * made anew), into *out (one reference) with the transport's form; *out
  * NULL when nothing was replaced (send rq as it is). Counts into c. 0 or
  * a negative code. Engine thread. */
-int replay_corr_apply(struct rp_ctx *c, const struct rp_rq *rq,
-                      struct rp_corr_state *s, int copy, int loop,
-                      struct rp_rq **out);
+struct rp_hook;
+int replay_corr_apply(struct rp_ctx *c, struct rp_hook *hook,
+                      const struct rp_rq *rq, struct rp_corr_state *s,
+                      int copy, int loop, struct rp_rq **out);
 /* Keeps, from the target's response (headers and body of the outcome),
- * the values rq's exchange handed out in the capture. */
+ * the values rq's exchange handed out in the capture and those the
+ * --extract rules take, and hands the response to the script. */
 struct rp_outcome;
-void replay_corr_learn(struct rp_ctx *c, struct rp_corr_state *s,
-                       const struct rp_rq *rq, const struct rp_outcome *out);
+void replay_corr_learn(struct rp_ctx *c, struct rp_hook *hook,
+                       struct rp_corr_state *s, const struct rp_rq *rq,
+                       const struct rp_outcome *out);
+/* 1 when rq is to be rebuilt per session (learned links, --inject,
+ * --script). */
+int replay_corr_rewrites(const struct rp_ctx *c, const struct rp_rq *rq);
+
+/* ---- the LuaJIT hook (hook.c, the only file with Lua's headers) -------- */
+
+/* One per engine (a Lua state is single-threaded). new: 0, or RP_EUSAGE
+ * with err filled when the script does not load or defines neither
+ * request nor response. */
+int replay_hook_new(const char *file, struct rp_hook **out, char *err);
+void replay_hook_free(struct rp_hook *h); /* accepts NULL */
+/* Calls request(req, state): req's fields are method, target, headers
+ * (header lines) and body; *changed is 1 when the script returned a table
+ * that differs. state_ref: the session's table (0: made now). 0, or -1
+ * when the script failed (its first message is printed once). */
+struct proto_req_edit;
+int replay_hook_request(struct rp_hook *h, int *state_ref,
+                        struct rp_buf *method, struct proto_req_edit *ed,
+                        int *changed);
+/* Calls response(res, state) with res.status, res.headers, res.body. */
+void replay_hook_response(struct rp_hook *h, int *state_ref, int status,
+                          const char *hdrs, size_t hlen, const uint8_t *body,
+                          size_t blen);
+int replay_hook_has_request(const struct rp_hook *h);
+int replay_hook_has_response(const struct rp_hook *h);
 
 /* ---- run context -------------------------------------------------------- */
 

@@ -40,7 +40,7 @@ int replay_rq_build(struct rp_ctx *c, const struct corpus_exchange *ex,
     rq->conn_id = replay_skey_sess(c, ex->conn_id); /* its session */
     rq->cap_status = ex->status;
     rq->lk = c->corr_on ? replay_links_of(c->links, ex->id) : NULL;
-    if (rq->lk && rq->lk->nout)
+    if ((rq->lk && rq->lk->nout) || c->o->nextracts || c->o->script)
         rq->flags |= RQ_WANT_RESP;
     rq->t_us = ex->req.first_us;
     if (pipelined)
@@ -70,7 +70,7 @@ int replay_rq_build(struct rp_ctx *c, const struct corpus_exchange *ex,
     rq->head = head.data;
     rq->head_len = head.len;
     head.data = NULL;
-    if (rq->lk && rq->lk->nin) { /* rebuilt per session (corr.c) */
+    if (replay_corr_rewrites(c, rq)) { /* rebuilt per session (corr.c) */
         rq->version = strdup(ex->version ? ex->version : "");
         if (ex->req.headers_len &&
             (rq->cap_hdrs = malloc(ex->req.headers_len)))

@@ -109,6 +109,43 @@ at_least_99 "$scaled" || fail "only ${scaled}% of the statuses matched with --sc
 ! at_least_99 "$nocorr" || fail "without correlation ${nocorr}% matched: the app is not stateful enough to test anything"
 pass "correlated replay matched ${plain}% of statuses (${scaled}% with --scale 3; ${nocorr}% without correlation)"
 
+# Explicit rules and the LuaJIT hook, with learning off: the CSRF value,
+# the session cookie and the bearer token taken from the target's answers
+# (order ids, cursors and form tokens are left to learning, so these match
+# less than learned correlation and more than none).
+rules=$(replay_match --session-key cookie:sid --no-correlate \
+    --extract csrf=json:csrf --inject csrf=header:X-CSRF-Token \
+    --extract 'sid=regex:sid=([0-9a-f]+)' --inject 'sid=header:Cookie:sid={}' \
+    --extract tok=json:access_token --inject 'tok=header:Authorization:Bearer {}')
+grep -q "correlated rule [0-9]*" "$TMP/last.out" || { cat "$TMP/last.out"; fail "rules were not applied"; }
+cat > "$TMP/hook.lua" <<'LUA'
+function response(res, state)
+  state.csrf = res.body:match('"csrf": "([^"]+)"') or state.csrf
+  state.sid = res.headers:match('Set%-Cookie: sid=([0-9a-f]+)') or state.sid
+  state.tok = res.body:match('"access_token": "([^"]+)"') or state.tok
+end
+function request(req, state)
+  local h = req.headers
+  if state.csrf then h = h:gsub("X%-CSRF%-Token: [^\r]*", "X-CSRF-Token: " .. state.csrf) end
+  if state.sid then h = h:gsub("Cookie: [^\r]*", "Cookie: sid=" .. state.sid) end
+  if state.tok then h = h:gsub("Authorization: Bearer [^\r]*", "Authorization: Bearer " .. state.tok) end
+  req.headers = h
+  return req
+end
+LUA
+script=$(replay_match --session-key cookie:sid --no-correlate --script "$TMP/hook.lua")
+grep -q "correlated script [0-9]*" "$TMP/last.out" || { cat "$TMP/last.out"; fail "the script did not run"; }
+echo "  --no-correlate with --extract/--inject rules  ${rules}%"
+echo "  --no-correlate with a --script hook           ${script}%"
+python3 -c "import sys; sys.exit(0 if float('$rules') > float('$nocorr') + 20 and float('$script') > float('$nocorr') + 20 else 1)" \
+    || fail "rules (${rules}%) or the script (${script}%) did not raise the match over ${nocorr}%"
+echo 'function request(req) return req' > "$TMP/bad.lua"
+rc=0
+"$REPRISE" replay "$TMP/c.db" --target http://127.0.0.1:1 --script "$TMP/bad.lua" > "$TMP/bad.out" 2>&1 || rc=$?
+[ "$rc" -eq 2 ] && grep -q "script .*bad.lua" "$TMP/bad.out" \
+    || { cat "$TMP/bad.out"; fail "a broken script was not refused with exit 2 (rc $rc)"; }
+pass "explicit rules (${rules}%) and the LuaJIT hook (${script}%) carry the session without learning; a broken script is refused"
+
 # The copies are their own users: each copy's orders were created (201),
 # none refused as a reused Idempotency-Key beyond the captured 409s.
 run=$(sqlite3 "$TMP/c.db" "SELECT id FROM runs WHERE options LIKE '%\"scale\":3%' ORDER BY id DESC LIMIT 1")
