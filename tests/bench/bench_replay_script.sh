@@ -7,9 +7,9 @@
 # state) look at every request and response and change nothing (the call
 # cost: two Lua calls with their tables); and one whose request() rewrites a
 # header of every request (so each request is also rebuilt and re-prepared
-# on the engine thread). Prints each round's rate and CPU steal
-# (bench_lib.sh) and the median cost per request in microseconds,
-# (1/rate_script - 1/rate_none). Never asserts.
+# on the engine thread). Prints each round's rate, CPU steal (bench_lib.sh)
+# and the CPU reprise used per request (user + system, /usr/bin/time),
+# with the median difference to no script. Never asserts.
 #   BUILD=build-rel ROUNDS=5 LOOPS=40 tests/bench/bench_replay_script.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/lib.sh"
 source "$SRC/tests/bench/bench_lib.sh"
@@ -17,6 +17,7 @@ source "$SRC/tests/bench/bench_lib.sh"
 ROUNDS=${ROUNDS:-5}
 LOOPS=${LOOPS:-40}
 command -v nginx >/dev/null || skip "nginx not installed"
+[ -x /usr/bin/time ] || skip "/usr/bin/time not installed"
 if grep -q 'REPRISE_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt" 2>/dev/null; then
     echo "note: $BUILD is a sanitizer build; reprise is several times slower"
 fi
@@ -46,15 +47,21 @@ function request(req, state)
 end
 LUA
 
-# rate ARGS...: one replay, prints responses per second.
+# rate ARGS...: one replay, prints "responses/s CPU-us-per-response" (the
+# CPU of the whole reprise process, user + system, all its threads).
 rate() {
-    "$REPRISE" replay "$TMP/c.db" --target "$URL" --max --concurrency 8 --sessions \
-        --no-correlate --threads 1 --loop "$LOOPS" --quiet --label bench "$@" > /dev/null 2>&1 || true
-    sqlite3 "$TMP/c.db" "SELECT printf('%.0f', json_extract(summary, '$.responses_per_s'))
-                         FROM runs ORDER BY id DESC LIMIT 1"
+    /usr/bin/time -f "%U %S" -o "$TMP/time" "$REPRISE" replay "$TMP/c.db" --target "$URL" \
+        --max --concurrency 8 --sessions --no-correlate --threads 1 --loop "$LOOPS" \
+        --quiet --label bench "$@" > /dev/null 2>&1 || true
+    local n r
+    read -r n r < <(sqlite3 -separator ' ' "$TMP/c.db" \
+        "SELECT json_extract(summary, '$.responses'),
+                printf('%.0f', json_extract(summary, '$.responses_per_s'))
+         FROM runs ORDER BY id DESC LIMIT 1")
+    awk -v n="$n" -v r="$r" '{printf "%s %.3f\n", r, ($1 + $2) * 1e6 / n}' "$TMP/time"
 }
 
-declare -a NONE LOOK REWR
+: > "$TMP/rounds"
 for r in $(seq 1 "$ROUNDS"); do
     cpu_mark "$TMP/s0"
     if [ $((r % 2)) -eq 1 ]; then
@@ -64,16 +71,17 @@ for r in $(seq 1 "$ROUNDS"); do
     fi
     cpu_mark "$TMP/s1"
     q=$(round_quiet "$TMP/s0" "$TMP/s1" 0 | awk '{print $1}')
-    NONE+=("$a"); LOOK+=("$b"); REWR+=("$c")
-    echo "round $r: no script $a req/s, looking script $b req/s, rewriting script $c req/s (steal $q)"
+    echo "$a $b $c" >> "$TMP/rounds"
+    echo "round $r (req/s, CPU us/request): no script $a; looking script $b; rewriting script $c (steal $q)"
 done
-python3 - "${NONE[*]}" "${LOOK[*]}" "${REWR[*]}" <<'PY'
+python3 - "$TMP/rounds" <<'PY'
 import statistics, sys
-none, look, rewr = ([float(x) for x in a.split()] for a in sys.argv[1:4])
-def cost(xs):
-    return statistics.median(1e6 / x - 1e6 / n for x, n in zip(xs, none))
-print("median rate: no script %.0f req/s, looking %.0f, rewriting %.0f"
-      % (statistics.median(none), statistics.median(look), statistics.median(rewr)))
-print("script cost per request: %.2f us looking (request+response calls), "
-      "%.2f us rewriting (calls + rebuilding the request)" % (cost(look), cost(rewr)))
+rows = [[float(x) for x in l.split()] for l in open(sys.argv[1]) if l.strip()]
+med = lambda k: statistics.median(r[k] for r in rows)
+d = lambda k: statistics.median(r[k] - r[1] for r in rows)
+print("median: no script %.0f req/s %.2f us CPU/request; looking %.0f req/s %.2f us;"
+      " rewriting %.0f req/s %.2f us" % (med(0), med(1), med(2), med(3), med(4), med(5)))
+print("script cost per request (CPU, median of the rounds' differences): %.2f us looking"
+      " (request + response calls), %.2f us rewriting (calls + rebuilding the request)"
+      % (d(3), d(5)))
 PY
