@@ -11,6 +11,8 @@
 #include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <stddef.h>
 
 #include "common/rp.h"
 #include "proto/values.h"
@@ -44,6 +46,21 @@ struct secret {                /* a clear secret to replace in a body */
     char mk[CAP_REDACT_MARKER_MAX];
 };
 
+/* Response bodies seen recently, by content: an API answers the same
+ * small JSON many times, and parsing it again costs more than the rest of
+ * the exchange. A slot keeps the body's values and its stored form. */
+#define MEMO_SLOTS 16
+#define MEMO_BODY_MAX 512
+struct memo {
+    uint64_t h;                /* FNV-1a of the body and its type */
+    size_t n;                  /* body length; 0: empty slot */
+    uint8_t body[MEMO_BODY_MAX];
+    struct outv *v;            /* its values, malloc'd */
+    size_t nv;
+    uint8_t *stored;           /* its redacted form, or NULL: as it is */
+    size_t nstored;
+};
+
 struct cap_learn {
     struct cap_redact *hasher;
     int own_hasher, redact_bodies;
@@ -58,6 +75,7 @@ struct cap_learn {
     struct secret *sec;        /* secrets of the exchange being scanned */
     size_t nsec, csec;
     struct rp_buf req_body, resp_body, req_hdrs, target; /* redacted copies */
+    struct memo *memo;         /* MEMO_SLOTS */
 };
 
 struct cap_learn *cap_learn_new(struct cap_redact *hasher, int redact_bodies)
@@ -73,11 +91,12 @@ struct cap_learn *cap_learn_new(struct cap_redact *hasher, int redact_bodies)
     l->redact_bodies = redact_bodies;
     l->cap = 1024;
     l->tab = calloc(l->cap, sizeof *l->tab);
+    l->memo = calloc(MEMO_SLOTS, sizeof *l->memo);
     rp_buf_init(&l->req_body, 0);
     rp_buf_init(&l->resp_body, 0);
     rp_buf_init(&l->req_hdrs, 0);
     rp_buf_init(&l->target, 0);
-    if (!l->hasher || !l->tab) {
+    if (!l->hasher || !l->tab || !l->memo) {
         cap_learn_free(l);
         return NULL;
     }
@@ -102,6 +121,14 @@ void cap_learn_free(struct cap_learn *l)
     free(l->tab);
     free(l->pending);
     free(l->links);
+    for (size_t i = 0; l->memo && i < MEMO_SLOTS; i++) {
+        OPENSSL_cleanse(&l->memo[i], offsetof(struct memo, v));
+        free(l->memo[i].v);
+        if (l->memo[i].stored)
+            OPENSSL_cleanse(l->memo[i].stored, l->memo[i].nstored);
+        free(l->memo[i].stored);
+    }
+    free(l->memo);
     clear_secrets(l);
     free(l->sec);
     struct rp_buf *bufs[] = {&l->req_body, &l->resp_body, &l->req_hdrs,
@@ -370,6 +397,99 @@ static int redact_body(struct cap_learn *l, struct corpus_msg *m,
     return 0;
 }
 
+static uint64_t fnv(uint64_t x, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++)
+        x = (x ^ b[i]) * 1099511628211ull;
+    return x;
+}
+
+/* The body's values from the memo, or walked, redacted and remembered.
+ * *done = 1 when m->body is final (the caller does not redact it). */
+static int memo_body(struct cap_learn *l, struct corpus_msg *m,
+                     const char *hdrs, size_t hlen, int *done)
+{
+    size_t ct = 0;
+    const char *p = hdrs;
+    for (size_t i = 0; hdrs && i + 13 <= hlen; i++) /* its type counts */
+        if ((hdrs[i] == 'C' || hdrs[i] == 'c') &&
+            !strncasecmp(hdrs + i, "content-type:", 13)) {
+            p = hdrs + i;
+            while (i < hlen && hdrs[i] != '\n')
+                i++;
+            ct = (size_t)(hdrs + i - p);
+            break;
+        }
+    uint64_t h = fnv(fnv(1469598103934665603ull, p, ct), m->body, m->body_len);
+    struct memo *s = &l->memo[(h ^ (h >> 32)) & (MEMO_SLOTS - 1)];
+    if (s->n == m->body_len && s->h == h && !memcmp(s->body, m->body, s->n)) {
+        for (size_t i = 0; i < s->nv; i++) {
+            if (l->npend == l->cpend) {
+                size_t nc = l->cpend ? l->cpend * 2 : 16;
+                struct outv *np = realloc(l->pending, nc * sizeof *np);
+                if (!np)
+                    return RP_ENOMEM;
+                l->pending = np;
+                l->cpend = nc;
+            }
+            l->pending[l->npend++] = s->v[i];
+        }
+        if (s->stored) {
+            m->body_size = m->body_size + s->nstored - m->body_len;
+            m->body = s->stored;
+            m->body_len = s->nstored;
+        }
+        *done = 1;
+        return 0;
+    }
+    size_t first = l->npend;
+    int r = proto_values_response_body(hdrs, hlen, m->body, m->body_len,
+                                       out_cb, l);
+    if (r)
+        return r;
+    /* remember it: its values, and its stored form */
+    struct outv *v = NULL;
+    uint8_t *stored = NULL;
+    size_t nv = l->npend - first, nstored = 0;
+    if (nv && !(v = malloc(nv * sizeof *v)))
+        return RP_ENOMEM;
+    if (nv)
+        memcpy(v, l->pending + first, nv * sizeof *v);
+    if (l->nsec) {
+        int k = replace_secrets(l, m->body, m->body_len, &l->resp_body, 0);
+        if (k < 0) {
+            free(v);
+            return k;
+        }
+        if (k > 0 && (stored = malloc(l->resp_body.len))) {
+            memcpy(stored, l->resp_body.data, l->resp_body.len);
+            nstored = l->resp_body.len;
+        } else if (k > 0) {
+            free(v);
+            return RP_ENOMEM;
+        }
+    }
+    free(s->v);
+    if (s->stored)
+        OPENSSL_cleanse(s->stored, s->nstored);
+    free(s->stored);
+    s->h = h;
+    s->n = m->body_len;
+    memcpy(s->body, m->body, m->body_len);
+    s->v = v;
+    s->nv = nv;
+    s->stored = stored;
+    s->nstored = nstored;
+    if (stored) {
+        m->body_size = m->body_size + nstored - m->body_len;
+        m->body = stored;
+        m->body_len = nstored;
+    }
+    *done = 1;
+    return 0;
+}
+
 int cap_learn_scan(struct cap_learn *l, struct corpus_exchange *ex)
 {
     int r = 0;
@@ -378,9 +498,21 @@ int cap_learn_scan(struct cap_learn *l, struct corpus_exchange *ex)
     l->first_new = l->nlinks;
     r = proto_values_request(ex->target, ex->req.headers, ex->req.headers_len,
                              ex->req.body, ex->req.body_len, in_cb, l);
-    if (!r && ex->status > 0)
-        r = proto_values_response(ex->resp.headers, ex->resp.headers_len,
-                                  ex->resp.body, ex->resp.body_len, out_cb, l);
+    int memo_done = 0;
+    if (!r && ex->status > 0) {
+        r = proto_values_response_headers(ex->resp.headers,
+                                          ex->resp.headers_len, out_cb, l);
+        /* a body seen recently, with no secret from elsewhere to replace
+         * in it: its values and stored form as they were */
+        if (!r && !l->nsec && ex->resp.body_len &&
+            ex->resp.body_len <= MEMO_BODY_MAX)
+            r = memo_body(l, &ex->resp, ex->resp.headers,
+                          ex->resp.headers_len, &memo_done);
+        else if (!r)
+            r = proto_values_response_body(ex->resp.headers,
+                                           ex->resp.headers_len, ex->resp.body,
+                                           ex->resp.body_len, out_cb, l);
+    }
     if (!r && l->nsec && ex->req.headers_len) {
         r = replace_secrets(l, (const uint8_t *)ex->req.headers,
                             ex->req.headers_len, &l->req_hdrs, 0);
@@ -399,7 +531,7 @@ int cap_learn_scan(struct cap_learn *l, struct corpus_exchange *ex)
     }
     if (r >= 0)
         r = redact_body(l, &ex->req, &l->req_body);
-    if (!r)
+    if (!r && !memo_done)
         r = redact_body(l, &ex->resp, &l->resp_body);
     clear_secrets(l);
     return r < 0 ? r : 0;

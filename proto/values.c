@@ -497,6 +497,13 @@ int proto_values_request(const char *target, const char *hdrs, size_t hlen,
 int proto_values_response(const char *hdrs, size_t hlen, const uint8_t *body,
                           size_t blen, proto_value_fn fn, void *arg)
 {
+    int r = proto_values_response_headers(hdrs, hlen, fn, arg);
+    return r ? r : proto_values_response_body(hdrs, hlen, body, blen, fn, arg);
+}
+
+int proto_values_response_headers(const char *hdrs, size_t hlen,
+                                  proto_value_fn fn, void *arg)
+{
     int r = 0;
     size_t pos = 0;
     struct hline l;
@@ -517,8 +524,15 @@ int proto_values_response(const char *hdrs, size_t hlen, const uint8_t *body,
                                arg);
         }
     }
-    if (r || !body || !blen)
-        return r;
+    return r;
+}
+
+int proto_values_response_body(const char *hdrs, size_t hlen,
+                               const uint8_t *body, size_t blen,
+                               proto_value_fn fn, void *arg)
+{
+    if (!body || !blen)
+        return 0;
     switch (hdrs ? body_kind(hdrs, hlen) : 0) {
     case 'j':
         return walk_json(body, blen, fn, arg);

@@ -43,6 +43,14 @@ int proto_values_request(const char *target, const char *hdrs, size_t hlen,
 int proto_values_response(const char *hdrs, size_t hlen, const uint8_t *body,
                           size_t blen, proto_value_fn fn, void *arg);
 
+/* The two halves of proto_values_response: the header values, and the
+ * body's (whose type the headers give). */
+int proto_values_response_headers(const char *hdrs, size_t hlen,
+                                  proto_value_fn fn, void *arg);
+int proto_values_response_body(const char *hdrs, size_t hlen,
+                               const uint8_t *body, size_t blen,
+                               proto_value_fn fn, void *arg);
+
 /* The value at response location loc into out (appended, not
  * NUL-terminated) with *is_num. 1 when found, 0 when not, RP_ENOMEM. */
 int proto_value_get(const char *hdrs, size_t hlen, const uint8_t *body,

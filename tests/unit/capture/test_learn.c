@@ -6,7 +6,8 @@
  * value is replaced by its marker in the login's body and in the later
  * request's header; a UUID no response carried is linked as generated; a
  * short value or a word is never linked. Also the per-part redaction
- * forms of cap_redact_value.
+ * forms of cap_redact_value. A body seen again is served by the memo,
+ * redacted the same.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -100,6 +101,13 @@ static void test_learn_links(void **st)
     assert_non_null(strstr((const char *)ex.req.body, "pw-u1"));
     cap_learn_commit(l, 10);
     assert_int_equal(cap_learn_count(l, NULL), 0);
+    /* the same body again comes from the memo: stored redacted as well */
+    struct corpus_exchange ex2 = ex;
+    msg(&ex2.resp, rh, "{\"csrf\": \"csrf-SECRET-1\", \"n\": 7}");
+    assert_int_equal(cap_learn_scan(l, &ex2), 0);
+    assert_int_equal(ex2.resp.body_len, strlen(want));
+    assert_memory_equal(ex2.resp.body, want, strlen(want));
+    cap_learn_commit(l, 10);
 
     /* exchange 11 sends the cookie and the CSRF value back */
     char qh[512];
