@@ -755,9 +755,25 @@ static int set_json(struct proto_req_edit *r, const char *path, const char *v,
     return rc;
 }
 
+/* 1 when v[0..n) could break a header line (CR, LF, NUL), or a cookie
+ * pair (';'). */
+static int unsafe_in_header(const char *v, size_t n, int cookie)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i] == '\r' || v[i] == '\n' || v[i] == '\0' ||
+            (cookie && v[i] == ';'))
+            return 1;
+    return 0;
+}
+
 int proto_value_set(struct proto_req_edit *r, const char *loc, const char *v,
                     size_t n, int is_num)
 {
+    /* a value from a response must not add header lines to a request */
+    if ((!strncmp(loc, "cookie:", 7) || !strncmp(loc, "auth:", 5) ||
+         !strncmp(loc, "header:", 7)) &&
+        unsafe_in_header(v, n, loc[0] == 'c'))
+        return 0;
     if (!strncmp(loc, "cookie:", 7))
         return set_header(r, "cookie", NULL, loc + 7, v, n);
     if (!strncmp(loc, "auth:", 5)) {

@@ -65,8 +65,10 @@ struct proto_req_edit {
     struct rp_buf body;
 };
 /* Puts v[0..n) at request location loc (is_num: a JSON integer where the
- * location is JSON). 1 when set, 0 when the location is not in the
- * request, RP_ENOMEM. */
+ * location is JSON). Path, query and form values are percent-encoded; a
+ * value with CR, LF or NUL (or ';' for a cookie) is refused for a header.
+ * 1 when set, 0 when the location is not in the request or the value is
+ * refused, RP_ENOMEM. */
 int proto_value_set(struct proto_req_edit *r, const char *loc, const char *v,
                     size_t n, int is_num);
 

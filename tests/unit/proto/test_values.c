@@ -160,6 +160,10 @@ static void test_set(void **st)
     assert_int_equal(proto_value_set(&e, "query:none", "v", 1, 0), 0);
     assert_int_equal(proto_value_set(&e, "path:9", "v", 1, 0), 0);
     assert_int_equal(proto_value_set(&e, "cookie:none", "v", 1, 0), 0);
+    /* a value must not add header lines or cookies */
+    assert_int_equal(proto_value_set(&e, "header:X-CSRF-Token", "a\r\nX: y",
+                                     8, 0), 0);
+    assert_int_equal(proto_value_set(&e, "cookie:sid", "a; b=c", 6, 0), 0);
     assert_string_equal(e.target.data, "/orders/42%2Fx/items?cursor=a%20b&n=2");
     assert_string_equal(e.hdrs.data,
                         "Host: h\r\nCookie: a=1; sid=NEW; z=2\r\n"
