@@ -173,6 +173,33 @@ static int print_links(FILE *f, struct corpus *c, int64_t id, char *err)
     return corpus_links_each(c, 0, id, link_cb, &a, err);
 }
 
+/* What correlation did to the requests of one exchange in one run. */
+#define SHOW_CORRS 64
+struct corrs {
+    struct corpus_result_corr v[SHOW_CORRS];
+    int n;
+};
+
+static int corr_cb(void *arg, const struct corpus_result_corr *r)
+{
+    struct corrs *c = arg;
+    if (c->n < SHOW_CORRS)
+        c->v[c->n++] = *r;
+    return 0;
+}
+
+static void print_corr(FILE *f, const struct corrs *c, int loop, int copy)
+{
+    for (int i = 0; i < c->n; i++)
+        if (c->v[i].loop == loop && c->v[i].copy == copy) {
+            fprintf(f, ", %d values substituted", c->v[i].substituted);
+            if (c->v[i].uncorrelated)
+                fprintf(f, " (%d never got in this replay)",
+                        c->v[i].uncorrelated);
+            return;
+        }
+}
+
 #define SHOW_LOOPS 10 /* loops of a run printed one by one */
 
 /* Prints what each of the latest max_runs runs measured for exchange id,
@@ -191,6 +218,12 @@ static int print_replays(FILE *f, struct corpus *c, int64_t id, int max_runs,
         if (rc)
             return rc;
         struct corpus_sample s;
+        struct corrs cr;
+        cr.n = 0;
+        if ((rc = corpus_result_corrs_each(c, row.id, id, corr_cb, &cr, err))) {
+            corpus_samples_close(cur);
+            return rc;
+        }
         int loop = -1, loops = 0, first = 1;
         uint64_t rest = 0, rest_ok = 0, rest_err = 0;
         int64_t rest_min = -1, rest_max = -1;
@@ -219,6 +252,7 @@ static int print_replays(FILE *f, struct corpus *c, int64_t id, int max_runs,
             }
             if (loops <= SHOW_LOOPS) {
                 print_result(f, &s);
+                print_corr(f, &cr, s.loop, s.copy);
                 continue;
             }
             rest++;

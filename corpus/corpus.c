@@ -191,7 +191,16 @@ static const char *const migrations[CORPUS_SCHEMA_VERSION] = {
     "  PRIMARY KEY (exchange_id, location)\n"
     ") WITHOUT ROWID;\n"
     "CREATE INDEX IF NOT EXISTS correlations_by_source "
-    "ON correlations(source_exchange_id);\n",
+    "ON correlations(source_exchange_id);\n"
+    "CREATE TABLE IF NOT EXISTS result_correlations (\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id),\n"
+    "  loop INTEGER NOT NULL,\n"
+    "  exchange_id INTEGER NOT NULL REFERENCES exchanges(id),\n"
+    "  copy INTEGER NOT NULL,\n"
+    "  substituted INTEGER NOT NULL,\n"
+    "  uncorrelated INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (run_id, loop, exchange_id, copy)\n"
+    ") WITHOUT ROWID;\n",
 };
 
 /* Inserting exchanges, one row or CORPUS_EX_BATCH rows per statement (the

@@ -442,6 +442,25 @@ int corpus_links_each(struct corpus *c, int64_t capture_id,
                       int64_t exchange_id,
                       int (*fn)(void *arg, const struct corpus_link *l),
                       void *arg, char *err);
+/* What correlation did to one replayed request (result_correlations). */
+struct corpus_result_corr {
+    int64_t exchange_id;
+    int copy, loop;
+    int substituted;  /* values put into the request */
+    int uncorrelated; /* values it sent back that this replay never got */
+};
+/* Inserts n rows for run_id (the recorder, beside the results). */
+int corpus_add_result_corrs(struct corpus *c, int64_t run_id,
+                            const struct corpus_result_corr *v, size_t n,
+                            char *err);
+/* Calls fn for each row of (run_id, exchange_id), by loop and copy; a
+ * corpus before v4 has none. */
+int corpus_result_corrs_each(struct corpus *c, int64_t run_id,
+                             int64_t exchange_id,
+                             int (*fn)(void *arg,
+                                       const struct corpus_result_corr *r),
+                             void *arg, char *err);
+
 /* The client address of a captured connection into out (64 bytes); "" when
  * unknown. 0 or a negative code. */
 int corpus_conn_client(struct corpus *c, int64_t conn_id, char *out,

@@ -116,3 +116,67 @@ int corpus_conn_client(struct corpus *c, int64_t conn_id, char *out,
     sqlite3_finalize(st);
     return r;
 }
+
+int corpus_add_result_corrs(struct corpus *c, int64_t run_id,
+                            const struct corpus_result_corr *v, size_t n,
+                            char *err)
+{
+    sqlite3_stmt *st = NULL;
+    int r;
+    if (!n)
+        return 0;
+    if ((r = corpus_tx_ensure(c, err)) ||
+        (r = corpus_prepare(c, "INSERT OR REPLACE INTO result_correlations"
+                               "(run_id, loop, exchange_id, copy,"
+                               " substituted, uncorrelated)"
+                               " VALUES (?, ?, ?, ?, ?, ?)", &st, err)))
+        return r;
+    for (size_t i = 0; i < n && !r; i++) {
+        sqlite3_bind_int64(st, 1, run_id);
+        sqlite3_bind_int(st, 2, v[i].loop);
+        sqlite3_bind_int64(st, 3, v[i].exchange_id);
+        sqlite3_bind_int(st, 4, v[i].copy);
+        sqlite3_bind_int(st, 5, v[i].substituted);
+        sqlite3_bind_int(st, 6, v[i].uncorrelated);
+        int rc = sqlite3_step(st);
+        if (rc != SQLITE_DONE)
+            r = corpus_db_fail(c, rc, "storing result correlations", err);
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    if (!r)
+        r = corpus_tx_maybe_commit(c, err);
+    return r;
+}
+
+int corpus_result_corrs_each(struct corpus *c, int64_t run_id,
+                             int64_t exchange_id,
+                             int (*fn)(void *arg,
+                                       const struct corpus_result_corr *r),
+                             void *arg, char *err)
+{
+    sqlite3_stmt *st = NULL;
+    int r;
+    if (c->version < 4)
+        return 0;
+    if ((r = corpus_prepare(c, "SELECT loop, copy, substituted, uncorrelated"
+                               " FROM result_correlations WHERE run_id = ?"
+                               " AND exchange_id = ? ORDER BY loop, copy",
+                            &st, err)))
+        return r;
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_int64(st, 2, exchange_id);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct corpus_result_corr x = {exchange_id, sqlite3_column_int(st, 1),
+                                       sqlite3_column_int(st, 0),
+                                       sqlite3_column_int(st, 2),
+                                       sqlite3_column_int(st, 3)};
+        if ((r = fn(arg, &x)))
+            break;
+    }
+    if (!r && rc != SQLITE_ROW && rc != SQLITE_DONE)
+        r = corpus_db_fail(c, rc, "reading result correlations", err);
+    sqlite3_finalize(st);
+    return r;
+}

@@ -156,6 +156,8 @@ static void record(struct rp_engine *e, struct rp_job *j,
     r->connect_us = out->connect_us;
     r->status = out->status;
     r->cap_status = j->rq->cap_status;
+    r->subst = j->subst;
+    r->missing = j->missing;
     r->resp_bytes = out->resp_bytes;
     if (out->has_body_hash) {
         memcpy(r->body_hash, out->body_hash, RP_HASH_LEN);
@@ -263,9 +265,12 @@ static void start_job(struct rp_engine *e, struct rp_job *j,
         struct rp_corr_state *cs =
             replay_corr_state(&e->corr, j->rq->conn_id, j->copy, j->loop);
         struct rp_rq *n = NULL;
-        if (replay_corr_apply(c, e->hook, j->rq, cs, j->copy, j->loop, &n) ==
-                0 &&
-            n) {
+        int subst = 0, missing = 0;
+        int r = replay_corr_apply(c, e->hook, j->rq, cs, j->copy, j->loop, &n,
+                                  &subst, &missing);
+        j->subst = (uint16_t)(subst < 65535 ? subst : 65535);
+        j->missing = (uint16_t)(missing < 65535 ? missing : 65535);
+        if (r == 0 && n) {
             replay_rq_unref(j->rq);
             j->rq = n;
         }

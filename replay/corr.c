@@ -458,7 +458,8 @@ static int add_header(struct rp_buf *h, const char *name, const char *v,
 
 int replay_corr_apply(struct rp_ctx *c, struct rp_hook *hook,
                       const struct rp_rq *rq, struct rp_corr_state *s,
-                      int copy, int loop, struct rp_rq **out)
+                      int copy, int loop, struct rp_rq **out, int *subst,
+                      int *missing_out)
 {
     const struct rp_exlinks *lk = c->corr_on ? rq->lk : NULL;
     struct proto_req_edit ed;
@@ -467,6 +468,7 @@ int replay_corr_apply(struct rp_ctx *c, struct rp_hook *hook,
     int rc = 0, done = 0, missing = 0;
     uint64_t by_kind[CK__COUNT] = {0};
     *out = NULL;
+    *subst = *missing_out = 0;
     if (!s || (!(lk && lk->nin) && !c->o->ninjects && !hook))
         return 0;
     rp_buf_init(&ed.target, 0);
@@ -574,6 +576,7 @@ int replay_corr_apply(struct rp_ctx *c, struct rp_hook *hook,
             body_ok = 1; /* the script's body is sent as it is */
         }
     }
+    *missing_out = missing;
     if (missing) {
         atomic_fetch_add(&c->corr_missing, 1);
         atomic_fetch_add(&c->corr_missing_values, (uint64_t)missing);
@@ -628,6 +631,7 @@ int replay_corr_apply(struct rp_ctx *c, struct rp_hook *hook,
     if (c->tp->prepare && (rc = c->tp->prepare(c->o, n, err)))
         goto done;
     *out = n;
+    *subst = done;
     n = NULL;
 done:
     replay_rq_unref(n);

@@ -202,6 +202,8 @@ struct wbatch {
     struct corpus_result v[WRITE_BATCH];
     char *errors[WRITE_BATCH]; /* the messages v[i].error points to */
     size_t n;
+    struct corpus_result_corr corr[WRITE_BATCH]; /* of those correlated */
+    size_t ncorr;
 };
 
 static void write_flush(struct rp_ctx *c, struct wbatch *w)
@@ -214,9 +216,15 @@ static void write_flush(struct rp_ctx *c, struct wbatch *w)
             snprintf(c->rec_err, sizeof c->rec_err, "%s", err);
         c->result_errors += (int64_t)(w->n - added);
     }
+    if (w->ncorr && corpus_add_result_corrs(c->wr, c->run_id, w->corr,
+                                            w->ncorr, err)) {
+        if (!c->result_errors)
+            snprintf(c->rec_err, sizeof c->rec_err, "%s", err);
+        c->result_errors++;
+    }
     for (size_t i = 0; i < w->n; i++)
         free(w->errors[i]);
-    w->n = 0;
+    w->n = w->ncorr = 0;
 }
 
 /* Queues r for the corpus; takes over r->error. */
@@ -239,6 +247,9 @@ static void write_result(struct rp_ctx *c, struct wbatch *w,
     cr->has_body_hash = r->has_body_hash;
     cr->error_class = r->error_class;
     cr->error = r->error;
+    if (r->subst || r->missing)
+        w->corr[w->ncorr++] = (struct corpus_result_corr){
+            r->exchange_id, r->copy, r->loop, r->subst, r->missing};
     w->errors[w->n++] = r->error;
     if (w->n == WRITE_BATCH)
         write_flush(c, w);
@@ -251,7 +262,7 @@ void *replay_recorder_main(void *arg)
     struct progress pg = {0};
     struct timespec idle = {0, IDLE_NS};
     struct wbatch wb;
-    wb.n = 0;
+    wb.n = wb.ncorr = 0;
     pthread_setname_np(pthread_self(), "rp-recorder");
     /* Yield the CPU to the engines: lateness matters, recording can lag. */
     setpriority(PRIO_PROCESS, (id_t)gettid(), 5);

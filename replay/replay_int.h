@@ -262,6 +262,8 @@ struct rp_job {
     uint64_t seq;      /* global order, ties broken by it */
     int copy;
     int loop;
+    uint16_t subst;    /* values correlation put into it (corr.c) */
+    uint16_t missing;  /* values it sent back that were never got */
 };
 
 /* A min-heap of jobs by (due_us, seq). */
@@ -310,6 +312,7 @@ struct rp_res {
     int64_t scheduled_us, sent_us, first_byte_us, done_us, connect_us;
     int status;
     int cap_status;    /* the captured status, 0 when none */
+    int subst, missing; /* correlation of the request (rp_job) */
     int64_t resp_bytes;
     uint8_t body_hash[RP_HASH_LEN];
     int has_body_hash;
@@ -453,7 +456,8 @@ void replay_corr_tab_free(struct rp_corr_tab *t); /* accepts NULL */
 struct rp_hook;
 int replay_corr_apply(struct rp_ctx *c, struct rp_hook *hook,
                       const struct rp_rq *rq, struct rp_corr_state *s,
-                      int copy, int loop, struct rp_rq **out);
+                      int copy, int loop, struct rp_rq **out, int *subst,
+                      int *missing);
 /* Keeps, from the target's response (headers and body of the outcome),
  * the values rq's exchange handed out in the capture and those the
  * --extract rules take, and hands the response to the script. */

@@ -168,4 +168,6 @@ ex=$(sqlite3 "$TMP/c.db" "SELECT exchange_id FROM correlations WHERE location = 
 "$REPRISE" show "$TMP/c.db" "$ex" > "$TMP/show.out" 2>&1 || { cat "$TMP/show.out"; fail "show failed"; }
 grep -q "header:X-CSRF-Token <- json:csrf of exchange [0-9]*" "$TMP/show.out" \
     || { cat "$TMP/show.out"; fail "show does not list the correlations"; }
-pass "show lists the exchange's correlations"
+grep -q "copy 2: status [0-9]*.*, [0-9]* values substituted" "$TMP/show.out" \
+    || { cat "$TMP/show.out"; fail "show does not say what was substituted in each replayed copy"; }
+pass "show lists the exchange's correlations and what each replay substituted"
