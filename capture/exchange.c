@@ -1004,7 +1004,7 @@ int cap_http_write_links(struct cap_http *h, uint64_t *count, char *err)
     *count = 0;
     if (!h->learn)
         return 0;
-    int r = corpus_flush(h->c, err);
+    int r = corpus_flush(h->c, err); /* the exchanges the links name */
     if (!r)
         r = cap_learn_write(h->learn, h->c, err);
     if (!r)

@@ -17,6 +17,9 @@ int corpus_add_links(struct corpus *c, const struct corpus_link *l, size_t n,
     int r = 0;
     if (!n)
         return 0;
+    /* the background writer drains and stops first: one thread at a time */
+    if (c->aq && (r = corpus_set_async(c, 0, err)))
+        return r;
     if ((r = corpus_tx_ensure(c, err)))
         return r;
     if ((r = corpus_prepare(c,
