@@ -469,8 +469,11 @@ int replay_corr_apply(struct rp_ctx *c, struct rp_hook *hook,
     uint64_t by_kind[CK__COUNT] = {0};
     *out = NULL;
     *subst = *missing_out = 0;
-    if (!s || (!(lk && lk->nin) && !c->o->ninjects && !hook))
+    if (!s || (!(lk && lk->nin) && !c->o->ninjects && !hook)) {
+        if (rq->redacted)
+            atomic_fetch_add(&c->redacted_dropped, (uint64_t)rq->redacted);
         return 0;
+    }
     rp_buf_init(&ed.target, 0);
     rp_buf_init(&ed.hdrs, 0);
     rp_buf_init(&ed.body, 0);
@@ -581,8 +584,11 @@ int replay_corr_apply(struct rp_ctx *c, struct rp_hook *hook,
         atomic_fetch_add(&c->corr_missing, 1);
         atomic_fetch_add(&c->corr_missing_values, (uint64_t)missing);
     }
-    if (!done)
+    if (!done) { /* sent as built: its head leaves these out */
+        if (rq->redacted)
+            atomic_fetch_add(&c->redacted_dropped, (uint64_t)rq->redacted);
         goto done;
+    }
     for (int k = 0; k < CK__COUNT; k++)
         if (by_kind[k])
             atomic_fetch_add(&c->corr_by_kind[k], by_kind[k]);
@@ -617,14 +623,17 @@ int replay_corr_apply(struct rp_ctx *c, struct rp_hook *hook,
         n->body_len = rq->body_len;
     }
     struct rp_buf head;
+    int red = 0;
     rp_buf_init(&head, 0);
     if (!n->method || (rq->body_len && !n->body) ||
         replay_shape_head(c->o, n->method, n->target, rq->version, ed.hdrs.data,
-                          ed.hdrs.len, &head, NULL)) {
+                          ed.hdrs.len, &head, &red)) {
         rp_buf_cleanup(&head);
         rc = RP_ENOMEM;
         goto done;
     }
+    if (red)
+        atomic_fetch_add(&c->redacted_dropped, (uint64_t)red);
     n->head = head.data;
     n->head_len = head.len;
     char err[RP_ERRLEN];

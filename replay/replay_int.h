@@ -244,6 +244,8 @@ struct rp_rq {
     void *prep;                 /* the transport's form, or NULL */
     void (*prep_free)(void *prep);
     int cap_status;             /* the captured status (0: none) */
+    int redacted;               /* redacted header values its head leaves
+                                   out (counted when it is sent as built) */
     /* correlation (corr.c): the links of this exchange (owned by the
      * run's rp_links), and when it sends values back, what the request is
      * rebuilt from per session: the captured header lines and version */

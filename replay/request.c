@@ -81,7 +81,10 @@ int replay_rq_build(struct rp_ctx *c, const struct corpus_exchange *ex,
             goto done;
         }
     }
-    if (red)
+    rq->redacted = red;
+    /* a request rebuilt per session counts what its rebuilt head leaves
+     * out (corr.c): correlation puts most of them back */
+    if (red && !replay_corr_rewrites(c, rq))
         atomic_fetch_add(&c->redacted_dropped, (uint64_t)red);
     if (rq->flags & RQ_BODY_PARTIAL)
         atomic_fetch_add(&c->partial_bodies, 1);

@@ -93,6 +93,8 @@ grep -q "correlated cookie [0-9]* bearer [0-9]* csrf" "$TMP/last.out" \
     || { cat "$TMP/last.out"; fail "the summary does not count the values correlated by kind"; }
 grep -q "matched   .* had the captured status" "$TMP/last.out" \
     || { cat "$TMP/last.out"; fail "the summary does not give the status match"; }
+! grep -q "redacted header values" "$TMP/last.out" \
+    || { cat "$TMP/last.out"; fail "the summary counts redacted values that correlation sent"; }
 scaled=$(replay_match --session-key cookie:sid --scale 3)
 nocorr=$(replay_match --session-key cookie:sid --no-correlate)
 nokey=$(replay_match --sessions)
