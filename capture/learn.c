@@ -116,7 +116,7 @@ void cap_learn_free(struct cap_learn *l)
 {
     if (!l)
         return;
-    for (size_t i = 0; i < l->cap; i++)
+    for (size_t i = 0; l->tab && i < l->cap; i++)
         free(l->tab[i]);
     free(l->tab);
     free(l->pending);

@@ -786,6 +786,8 @@ int proto_value_set(struct proto_req_edit *r, const char *loc, const char *v,
     if (!strncmp(loc, "header:", 7)) {
         char lname[PROTO_LOC_MAX];
         size_t k = strlen(loc + 7);
+        if (k >= sizeof lname)
+            return 0;
         for (size_t i = 0; i <= k; i++)
             lname[i] = (char)lower((unsigned char)loc[7 + i]);
         return set_header(r, lname, NULL, NULL, v, n);
