@@ -358,6 +358,15 @@ static void write_entry(struct conn *c, struct entry *e)
         cap_learn_free(h->learn); /* out of memory: stop learning */
         h->learn = NULL;
     }
+    /* markers are longer than most secrets: --max-body still holds */
+    if (ex.req.body_len > h->max_body) {
+        ex.req.body_len = h->max_body;
+        ex.flags |= CORPUS_EX_REQ_TRUNCATED;
+    }
+    if (ex.resp.body_len > h->max_body) {
+        ex.resp.body_len = h->max_body;
+        ex.flags |= CORPUS_EX_RESP_TRUNCATED;
+    }
     h->err = corpus_add_exchange(h->c, &ex, &id, h->errmsg);
     if (h->err)
         return;
