@@ -6,7 +6,8 @@ Idempotency-Key and a UUID X-Request-Id each; one key is sent twice and
 refused with 409), read and update them by id, page through its orders by
 cursor, fill in the profile form (its hidden token), and log out. Every
 second user also opens a second connection, as a browser does, and reads
-there with the same cookie and token. Exits 1 if the app did not answer as
+there with the same cookie and token. Every request carries the user's
+X-Device header (a session key that is neither a cookie nor a secret). Exits 1 if the app did not answer as
 a logged-in client expects, so a broken capture is not a broken client.
 
     stateclient.py PORT [USERS]
@@ -26,13 +27,15 @@ errors = []
 
 
 class Client:
-    def __init__(self):
+    def __init__(self, device):
         self.conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=10)
         self.cookie = None
+        self.device = device  # sent on every request, as an app would
 
     def req(self, method, path, body=None, headers=None, form=False,
             want=200):
-        h = {"User-Agent": "stateclient/1.0", "X-Request-Id": str(uuid.uuid4())}
+        h = {"User-Agent": "stateclient/1.0", "X-Request-Id": str(uuid.uuid4()),
+             "X-Device": self.device}
         if self.cookie:
             h["Cookie"] = self.cookie
         h.update(headers or {})
@@ -61,7 +64,7 @@ class Client:
 
 def user(i):
     name = "user%d" % i
-    a = Client()
+    a = Client("device-%d" % i)
     # a wrong password first: a 401 that must replay as 401
     a.req("POST", "/login", {"user": name, "password": "wrong"}, want=401)
     login = a.req("POST", "/login", {"user": name, "password": "pw-" + name})
@@ -90,7 +93,7 @@ def user(i):
     ft = re.search(r'name="form_token" value="([^"]+)"', html).group(1)
     a.req("POST", "/profile", {"form_token": ft, "name": name}, form=True)
     if i % 2 == 0:  # a second connection of the same user
-        b = Client()
+        b = Client("device-%d" % i)
         b.cookie = a.cookie
         b.req("GET", "/orders/%d" % ids[2])
         b.req("GET", "/me", headers=bearer)

@@ -96,6 +96,8 @@ grep -q "matched   .* had the captured status" "$TMP/last.out" \
 ! grep -q "redacted header values" "$TMP/last.out" \
     || { cat "$TMP/last.out"; fail "the summary counts redacted values that correlation sent"; }
 scaled=$(replay_match --session-key cookie:sid --scale 3)
+byclient=$(replay_match --session-key client)
+bydevice=$(replay_match --session-key header:X-Device)
 nocorr=$(replay_match --session-key cookie:sid --no-correlate)
 nokey=$(replay_match --sessions)
 nokey_nocorr=$(replay_match --sessions --no-correlate)
@@ -103,11 +105,15 @@ echo "status match against a fresh instance, default redaction, $ENGINE engine,"
      "$(sqlite3 "$TMP/c.db" "SELECT count(*) FROM exchanges") requests:"
 echo "  --session-key cookie:sid            ${plain}%"
 echo "  --session-key cookie:sid --scale 3  ${scaled}%"
+echo "  --session-key header:X-Device        ${bydevice}%"
+echo "  --session-key client (one session)  ${byclient}%"
 echo "  --session-key cookie:sid --no-correlate  ${nocorr}%"
 echo "  --sessions (a session per connection)     ${nokey}%"
 echo "  --sessions --no-correlate                 ${nokey_nocorr}%"
 at_least_99 "$plain" || fail "only ${plain}% of the statuses matched with correlation"
 at_least_99 "$scaled" || fail "only ${scaled}% of the statuses matched with --scale 3"
+at_least_99 "$bydevice" || fail "only ${bydevice}% matched with --session-key header:X-Device"
+at_least_99 "$byclient" || fail "only ${byclient}% matched with --session-key client"
 ! at_least_99 "$nocorr" || fail "without correlation ${nocorr}% matched: the app is not stateful enough to test anything"
 pass "correlated replay matched ${plain}% of statuses (${scaled}% with --scale 3; ${nocorr}% without correlation)"
 
