@@ -22,6 +22,7 @@ Endpoints (JSON unless said):
   GET  /orders/N   (bearer or cookie; the owner only, else 404)
   PUT  /orders/N   (cookie + X-CSRF-Token) {"qty"}
   GET  /orders[?cursor=C]  (cookie)  -> {"items": [...], "next_cursor": C'}
+  POST /lookup {"order_id": N} (cookie; the owner only, else 404)
                                        two a page; an unknown cursor is 400
   GET  /profile    (cookie)  -> HTML form with a hidden form_token
   POST /profile    (cookie)  form: form_token=...&name=... (403 if wrong)
@@ -194,6 +195,14 @@ class App(BaseHTTPRequestHandler):
                              "qty": (b or {}).get("qty", 1)}
                 return self.send(201, {"id": n},
                                  [("Location", "/orders/%d" % n)])
+            if u.path == "/lookup":  # an id in a JSON request body
+                b = self.jbody() or {}
+                if not s:
+                    return self.send(401, {"error": "login"})
+                o = ORDERS.get(b.get("order_id"))
+                if not o or o["user"] != s["user"]:
+                    return self.send(404, {"error": "no such order"})
+                return self.send(200, {"item": o["item"]})
             if u.path == "/profile":
                 form = urllib.parse.parse_qs(self.body().decode())
                 if not s:

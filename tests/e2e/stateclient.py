@@ -89,6 +89,7 @@ def user(i):
     while page.get("next_cursor"):
         page = a.req("GET", "/orders?cursor=" +
                      urllib.parse.quote(page["next_cursor"]))
+    a.req("POST", "/lookup", {"order_id": ids[2]})
     html = a.req("GET", "/profile")
     ft = re.search(r'name="form_token" value="([^"]+)"', html).group(1)
     a.req("POST", "/profile", {"form_token": ft, "name": name}, form=True)

@@ -32,9 +32,9 @@ grep -q "correlations: [0-9]* values learned" "$TMP/cap.out" \
     || { cat "$TMP/cap.out"; fail "capture does not say how many values it learned"; }
 
 # Learned: the cookie, the bearer token, the CSRF header, order ids in
-# paths, the cursor, the hidden form token, generated Idempotency-Keys.
+# paths and in a JSON body, the cursor, the hidden form token, generated Idempotency-Keys.
 for want in "cookie|cookie:sid|set-cookie:sid" "bearer|auth:bearer|json:access_token" \
-            "csrf|header:X-CSRF-Token|json:csrf" "id|path:1|json:id" \
+            "csrf|header:X-CSRF-Token|json:csrf" "id|path:1|json:id" "id|json:order_id|json:items.0" \
             "cursor|query:cursor|json:next_cursor" "token|form:form_token|hidden:form_token" \
             "generated|header:Idempotency-Key|"; do
     sqlite3 "$TMP/c.db" "SELECT DISTINCT kind || '|' || location || '|' || ifnull(source_location, '')
