@@ -405,6 +405,8 @@ static void set_from_run(struct an_set *s, const struct corpus_run_row *r)
     snprintf(s->mode, sizeof s->mode, "%s", r->mode);
     snprintf(s->status, sizeof s->status, "%s", r->status);
     snprintf(s->engine, sizeof s->engine, "%s", r->engine);
+    snprintf(s->correlated, sizeof s->correlated, "%s", r->correlated);
+    s->uncorrelated = r->uncorrelated;
     s->speed = r->speed;
     s->rate = r->rate;
     s->concurrency = r->concurrency;

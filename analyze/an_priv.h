@@ -211,6 +211,9 @@ struct an_set {
     int concurrency, scale;
     int max_connections;    /* runs: --max-connections, 0 unknown */
     char engine[16];
+    char correlated[256];   /* runs: values correlated by kind, or "" */
+    int64_t uncorrelated;   /* runs: requests with a value not correlated,
+                               -1 when the run did not correlate */
     int64_t started_us;
     int64_t wall_us;        /* runs: ended - started (wall), 0 unknown */
     uint64_t samples;       /* samples read */

@@ -6,7 +6,8 @@
  *   reprise_version, baseline / candidate / noise (set: kind "capture" or
  *   "run", id, name, label, capture_id, [target, mode, status, speed,
  *   rate, concurrency, scale, engine, lateness_p50_us, lateness_p99_us,
- *   lateness_max_us], starved (its generator fell behind its schedule),
+ *   lateness_max_us, and for a run that correlated: correlated (values by
+ *   kind as text, "cookie 105 bearer 24"), uncorrelated_requests], starved (its generator fell behind its schedule),
  *   samples, not_sent, warmup, duration_us, error_messages ({class,
  *   count, message}: the most common, numbers that vary written N); noise
  *   is null without --noise), settings (metric, group_by, alpha,
@@ -56,7 +57,9 @@
  * judged_tail ("p99", or "p90" when p99 would rest on fewer than 10
  * samples of a side, or null), significant, effect, beyond_noise,
  * regressed, improved, failed, noise_floor ({p50_us, p99_us} or null),
- * compared, status_changed ({count, share, examples, transitions: [{from,
+ * compared, status_matched ({count, share}: the candidate answered the
+ * baseline's status for the same exchange; share null when none compared),
+ * status_changed ({count, share, examples, transitions: [{from,
  * to, count, examples}]}: from/to a status code, "none" or an error
  * class), status_mix ({points, p_value}), body_changed ({count, compared,
  * share, examples}) and contribution_us.
@@ -161,6 +164,12 @@ static void set_json(FILE *f, const struct an_set *s)
             an_json_str(f, s->engine);
         else
             fputs("null", f);
+        if (s->uncorrelated >= 0) {
+            fputs(", \"correlated\": ", f);
+            an_json_str(f, s->correlated);
+            fprintf(f, ", \"uncorrelated_requests\": %lld",
+                    (long long)s->uncorrelated);
+        }
     }
     fprintf(f, ", \"starved\": %s", s->starved ? "true" : "false");
     if (s->lateness)
@@ -291,8 +300,15 @@ static void group_json(FILE *f, const struct an_analysis *a,
                 (long long)g->noise_us[0], (long long)g->noise_us[1]);
     else
         fputs(", \"noise_floor\": null", f);
-    fprintf(f, ", \"compared\": %llu, \"status_changed\": {\"count\": %llu, "
-            "\"share\": ", (unsigned long long)g->compared,
+    fprintf(f, ", \"compared\": %llu, \"status_matched\": {\"count\": %llu,"
+            " \"share\": ", (unsigned long long)g->compared,
+            (unsigned long long)(g->compared - g->status_changed));
+    if (g->compared)
+        num(f, (double)(g->compared - g->status_changed) /
+                   (double)g->compared);
+    else
+        fputs("null", f);
+    fprintf(f, "}, \"status_changed\": {\"count\": %llu, \"share\": ",
             (unsigned long long)g->status_changed);
     num(f, g->compared ? (double)g->status_changed / (double)g->compared : 0);
     fputs(", \"examples\": ", f);

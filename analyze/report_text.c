@@ -201,6 +201,26 @@ int an_report_text(const struct an_analysis *a, FILE *f, int color)
             fprintf(f, "  %llu pairs beyond the first 200000 of a kind were "
                     "not diffed\n", (unsigned long long)a->fields_dropped);
     }
+    if (a->all.compared) {
+        fputs("\nstatus match (the candidate answered the baseline's status, "
+              "same exchange):\n", f);
+        for (size_t i = 0; i < a->ngroups; i++) {
+            const struct an_group *g = a->groups[a->order[i]];
+            if (g->compared)
+                fprintf(f, "  %-*s %6.1f%%  %llu/%llu\n", w, g->key,
+                        100.0 * (double)(g->compared - g->status_changed) /
+                            (double)g->compared,
+                        (unsigned long long)(g->compared - g->status_changed),
+                        (unsigned long long)g->compared);
+        }
+        if (a->ngroups > 1)
+            fprintf(f, "  %-*s %6.1f%%  %llu/%llu\n", w, a->all.key,
+                    100.0 * (double)(a->all.compared - a->all.status_changed) /
+                        (double)a->all.compared,
+                    (unsigned long long)(a->all.compared -
+                                         a->all.status_changed),
+                    (unsigned long long)a->all.compared);
+    }
 
     const struct an_group *top[5];
     int nt = an_top_contributors(a, top, 5);

@@ -135,6 +135,11 @@ void an_each_set_line(const struct an_analysis *a, an_line_fn fn, void *arg)
             if (s->engine[0])
                 ADD(", engine %s", s->engine);
             ADD(", %s)", s->status);
+            if (s->uncorrelated >= 0)
+                ADD("; correlated %s, %lld requests sent back a value that "
+                    "could not be correlated",
+                    s->correlated[0] ? s->correlated : "none",
+                    (long long)s->uncorrelated);
         }
         fn(arg, i, line);
         const struct an_summary *m = &a->all.sum[i];

@@ -23,6 +23,7 @@
 
 #include "capture/cap_source.h"
 #include "capture/decode.h"
+#include "capture/exchange.h"
 #include "capture/har.h"
 #include "capture/stream.h"
 #include "capture/tcp_flow.h"
@@ -663,8 +664,12 @@ static int end_capture(struct cap_run *r, int rc, char *err)
                             r->last_ts_us ? r->last_ts_us : rp_wall_us());
     if (!rc && r->http)
         rc = cap_http_error(r->http, err);
+    uint64_t links = 0;
+    if (!rc && r->http)
+        rc = cap_http_write_links(r->http, &links, err);
     struct corpus_capture_stats cs;
     collect_stats(r, &cs);
+    cs.correlations = links;
     char err2[RP_ERRLEN];
     int rc2 = corpus_capture_end(r->corpus, r->capture_id, &cs,
                                  rc ? err2 : err);

@@ -25,6 +25,7 @@
 #include "capture/exchange.h"
 #include "proto/http_parse.h"
 #include "proto/sniff.h"
+#include "capture/learn.h"
 #include "capture/redact.h"
 #include "capture/stream.h"
 #include "common/buf.h"
@@ -104,6 +105,7 @@ struct cap_http {
     uint64_t max_body;
     int64_t queue_budget;    /* layer memory beyond which queues are trimmed */
     struct cap_redact *red;  /* NULL when nothing is redacted */
+    struct cap_learn *learn; /* correlations (learn.h); NULL if it failed */
     struct cap_http_stats st;
     uint64_t pending_bytes;  /* stored body bytes queued, all connections */
     int64_t mem_bytes;       /* memory held for all connections */
@@ -245,12 +247,13 @@ static int put_headers(struct cap_http *h, struct msg *m,
             return -1;
         run = NULL;
         if (secret && x->value_len) {
-            char mk[CAP_REDACT_MARKER_MAX];
-            size_t ml = cap_redact_marker(h->red, x->value, x->value_len, mk);
             size_t pre = (size_t)(x->value - x->line);
             size_t post = pre + x->value_len;
+            /* a folded continuation is one marker: its name is not known
+             * here */
             if (rp_buf_append(&m->b, x->line, pre) < 0 ||
-                rp_buf_append(&m->b, mk, ml) < 0 ||
+                cap_redact_value(h->red, x->name, x->name_len, x->value,
+                                 x->value_len, &m->b) < 0 ||
                 rp_buf_append(&m->b, x->line + post, x->line_len - post) < 0)
                 return -1;
             red++;
@@ -351,9 +354,24 @@ static void write_entry(struct conn *c, struct entry *e)
         fill_msg(&ex.resp, &e->resp);
     ex.flags = e->flags;
     int64_t id;
+    if (h->learn && cap_learn_scan(h->learn, &ex)) {
+        cap_learn_free(h->learn); /* out of memory: stop learning */
+        h->learn = NULL;
+    }
+    /* markers are longer than most secrets: --max-body still holds */
+    if (ex.req.body_len > h->max_body) {
+        ex.req.body_len = h->max_body;
+        ex.flags |= CORPUS_EX_REQ_TRUNCATED;
+    }
+    if (ex.resp.body_len > h->max_body) {
+        ex.resp.body_len = h->max_body;
+        ex.flags |= CORPUS_EX_RESP_TRUNCATED;
+    }
     h->err = corpus_add_exchange(h->c, &ex, &id, h->errmsg);
     if (h->err)
         return;
+    if (h->learn)
+        cap_learn_commit(h->learn, id);
     h->st.exchanges++;
     if (e->flags & (CORPUS_EX_REQ_INCOMPLETE | CORPUS_EX_RESP_INCOMPLETE))
         h->st.incomplete++;
@@ -985,7 +1003,22 @@ struct cap_http *cap_http_new(struct corpus *c, int64_t capture_id,
             return NULL;
         }
     }
+    /* a failure only means no correlations are learned */
+    h->learn = cap_learn_new(h->red, h->red != NULL);
     return h;
+}
+
+int cap_http_write_links(struct cap_http *h, uint64_t *count, char *err)
+{
+    *count = 0;
+    if (!h->learn)
+        return 0;
+    int r = corpus_flush(h->c, err); /* the exchanges the links name */
+    if (!r)
+        r = cap_learn_write(h->learn, h->c, err);
+    if (!r)
+        *count = cap_learn_count(h->learn, NULL);
+    return r;
 }
 
 int cap_http_error(const struct cap_http *h, char *err)
@@ -1009,6 +1042,7 @@ void cap_http_free(struct cap_http *h)
 {
     if (!h)
         return;
+    cap_learn_free(h->learn);
     cap_redact_free(h->red); /* wipes the key */
     free(h);
 }

@@ -15,6 +15,11 @@
 
 #include "capture/stream.h"
 
+/* Writes the correlations learned (learn.h) into the corpus, after
+ * flushing the exchanges they refer to; *count gets how many. Call once,
+ * when every connection is closed. 0 or a negative code. */
+int cap_http_write_links(struct cap_http *h, uint64_t *count, char *err);
+
 /* Bytes the HTTP layer holds now for all open connections. */
 uint64_t cap_http_memory_bytes(const struct cap_http *h);
 

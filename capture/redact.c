@@ -281,3 +281,103 @@ int cap_redact_is_marker(const char *v, size_t n)
 {
     return n >= 10 && memcmp(v, "[redacted ", 10) == 0;
 }
+
+static int name_is(const char *name, size_t nlen, const char *lit)
+{
+    size_t k = strlen(lit);
+    if (nlen != k)
+        return 0;
+    for (size_t i = 0; i < k; i++)
+        if (lower((unsigned char)name[i]) != lit[i])
+            return 0;
+    return 1;
+}
+
+static int put_marker(struct cap_redact *r, const char *v, size_t n,
+                      struct rp_buf *out)
+{
+    char mk[CAP_REDACT_MARKER_MAX];
+    size_t ml = cap_redact_marker(r, v, n, mk);
+    return rp_buf_append(out, mk, ml) < 0 ? RP_ENOMEM : 0;
+}
+
+/* "a=1; b=2" -> "a=[m(1)]; b=[m(2)]"; with only_first, the pairs after the
+ * first (Set-Cookie's attributes) are kept as they are. */
+static int redact_cookies(struct cap_redact *r, const char *v, size_t n,
+                          int only_first, struct rp_buf *out)
+{
+    size_t i = 0;
+    int first = 1;
+    while (i < n) {
+        size_t s = i;
+        while (i < n && v[i] != ';')
+            i++;
+        size_t e = i; /* pair [s, e) */
+        if (!first && only_first) {
+            if (rp_buf_append(out, v + s, n - s) < 0)
+                return RP_ENOMEM;
+            return 0;
+        }
+        size_t a = s;
+        while (a < e && (v[a] == ' ' || v[a] == '\t'))
+            a++;
+        const char *eq = memchr(v + a, '=', e - a);
+        size_t z = e;
+        while (z > a && (v[z - 1] == ' ' || v[z - 1] == '\t'))
+            z--;
+        int rc;
+        if (eq && (size_t)(eq - v) < z) {
+            size_t vs = (size_t)(eq - v) + 1;
+            rc = rp_buf_append(out, v + s, vs - s) < 0 ? RP_ENOMEM : 0;
+            if (!rc && z > vs)
+                rc = put_marker(r, v + vs, z - vs, out);
+        } else {
+            rc = rp_buf_append(out, v + s, a - s) < 0 ? RP_ENOMEM : 0;
+            if (!rc && z > a)
+                rc = put_marker(r, v + a, z - a, out);
+        }
+        if (!rc && rp_buf_append(out, v + z, e - z) < 0)
+            rc = RP_ENOMEM;
+        if (rc)
+            return rc;
+        first = 0;
+        if (i < n) {
+            if (rp_buf_append(out, ";", 1) < 0)
+                return RP_ENOMEM;
+            i++;
+        }
+    }
+    return 0;
+}
+
+int cap_redact_value(struct cap_redact *r, const char *name, size_t nlen,
+                     const char *v, size_t n, struct rp_buf *out)
+{
+    if (name_is(name, nlen, "cookie"))
+        return redact_cookies(r, v, n, 0, out);
+    if (name_is(name, nlen, "set-cookie"))
+        return redact_cookies(r, v, n, 1, out);
+    if (name_is(name, nlen, "authorization") ||
+        name_is(name, nlen, "proxy-authorization")) {
+        size_t k = 0;
+        while (k < n && v[k] != ' ')
+            k++;
+        size_t c = k;
+        while (c < n && v[c] == ' ')
+            c++;
+        if (k > 0 && c < n) { /* "Scheme credentials" */
+            if (rp_buf_append(out, v, c) < 0)
+                return RP_ENOMEM;
+            return put_marker(r, v + c, n - c, out);
+        }
+    }
+    return put_marker(r, v, n, out);
+}
+
+int cap_redact_has_marker(const char *v, size_t n)
+{
+    for (size_t i = 0; i + 10 <= n; i++)
+        if (v[i] == '[' && memcmp(v + i, "[redacted ", 10) == 0)
+            return 1;
+    return 0;
+}

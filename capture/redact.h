@@ -18,6 +18,16 @@
  * target only the parameter value is replaced, by the marker percent-encoded
  * ("?token=%5Bredacted%20len%3D8%20h%3D...%5D"), so the target stays a valid
  * URL that replay sends as it is and the server decodes to the marker.
+ *
+ * Header values are redacted part by part where the parts are separate
+ * secrets (cap_redact_value), so that a value handed out by a response
+ * and sent back by a later request carries the same marker on both sides:
+ * each cookie of a Cookie header on its own ("a=[redacted ...]; b=[...]"),
+ * the cookie value of a Set-Cookie (its attributes stay clear: "sid=[...];
+ * Path=/; HttpOnly"), and the credentials after an Authorization scheme
+ * ("Bearer [redacted ...]", the marker of the token alone). Any other
+ * header's value is one marker. A header value is redacted exactly when it
+ * contains "[redacted " (cap_redact_has_marker).
  */
 #ifndef RP_CAP_REDACT_H
 #define RP_CAP_REDACT_H
@@ -63,6 +73,14 @@ size_t cap_redact_marker(struct cap_redact *r, const void *v, size_t n,
  * (>= 0), or RP_ENOMEM when out is full. */
 int cap_redact_target(struct cap_redact *r, const char *t, size_t n,
                       struct rp_buf *out);
+
+/* Appends to out the redacted form of the value v[0..n) of header
+ * name[0..nlen) (the forms above). Returns 0 or RP_ENOMEM. */
+int cap_redact_value(struct cap_redact *r, const char *name, size_t nlen,
+                     const char *v, size_t n, struct rp_buf *out);
+
+/* 1 when v[0..n) contains a marker (a value redacted by cap_redact_value). */
+int cap_redact_has_marker(const char *v, size_t n);
 
 /* 1 when v[0..n) is a redaction marker (starts with "[redacted "). */
 int cap_redact_is_marker(const char *v, size_t n);

@@ -294,16 +294,18 @@ int corpus_body_stats(struct corpus *c, int64_t *count, int64_t *size_bytes,
 #define RUN_OPT(key)                                                       \
     " CASE WHEN json_valid(options) THEN json_extract(options, '$." key   \
     "') END,"
-#define RUN_OPT_LAST(key)                                                  \
-    " CASE WHEN json_valid(options) THEN json_extract(options, '$." key   \
-    "') END"
 #define RUN_COLUMNS                                                        \
     "SELECT id, capture_id, label, target, mode, status, started_us,"     \
     " ended_us, COALESCE(result_count, (SELECT COUNT(*) FROM results"      \
     " WHERE run_id = runs.id)),"                                           \
     RUN_OPT("speed") RUN_OPT("rate") RUN_OPT("concurrency")               \
     RUN_OPT("scale") RUN_OPT("engine")                                     \
-    " tool_version," RUN_OPT_LAST("max_connections") " FROM runs "
+    " tool_version," RUN_OPT("max_connections")                          \
+    " CASE WHEN json_valid(summary) THEN (SELECT group_concat(key || ' '"  \
+    " || value, ' ') FROM json_each(summary, '$.correlated')"              \
+    " WHERE value > 0) END,"                                               \
+    " CASE WHEN json_valid(summary) THEN json_extract(summary,"            \
+    " '$.uncorrelated_requests') END FROM runs "
 
 static void copy_str(char *dst, size_t n, const char *s)
 {
@@ -329,6 +331,9 @@ static void fill_run(sqlite3_stmt *st, struct corpus_run_row *o)
     copy_str(o->engine, sizeof o->engine, text_or(st, 13, ""));
     copy_str(o->tool_version, sizeof o->tool_version, text_or(st, 14, ""));
     o->max_connections = sqlite3_column_int(st, 15);
+    copy_str(o->correlated, sizeof o->correlated, text_or(st, 16, ""));
+    o->uncorrelated = sqlite3_column_type(st, 17) == SQLITE_NULL
+                          ? -1 : sqlite3_column_int64(st, 17);
 }
 
 /* Runs a run query with an optional int or text parameter; *found = 1 when

@@ -188,6 +188,28 @@ const char *const corpus_migrations[CORPUS_SCHEMA_VERSION] = {
     /* 4 -> 5: the response headers of the results whose response a replay
      * kept (--store-bodies); their bodies go to `bodies` by body_hash */
     "ALTER TABLE results ADD COLUMN resp_headers TEXT;\n",
+    /* 5 -> 6: correlations learned at capture, and what correlation did
+     * to each replayed request (SCHEMA.md, "correlations") */
+    "CREATE TABLE IF NOT EXISTS correlations (\n"
+    "  exchange_id INTEGER NOT NULL REFERENCES exchanges(id),\n"
+    "  location TEXT NOT NULL,\n"
+    "  kind TEXT NOT NULL,\n"
+    "  source_exchange_id INTEGER REFERENCES exchanges(id),\n"
+    "  source_location TEXT,\n"
+    "  value_hash TEXT NOT NULL,\n"
+    "  PRIMARY KEY (exchange_id, location)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE INDEX IF NOT EXISTS correlations_by_source "
+    "ON correlations(source_exchange_id);\n"
+    "CREATE TABLE IF NOT EXISTS result_correlations (\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id),\n"
+    "  loop INTEGER NOT NULL,\n"
+    "  exchange_id INTEGER NOT NULL REFERENCES exchanges(id),\n"
+    "  copy INTEGER NOT NULL,\n"
+    "  substituted INTEGER NOT NULL,\n"
+    "  uncorrelated INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (run_id, loop, exchange_id, copy)\n"
+    ") WITHOUT ROWID;\n",
 };
 
 

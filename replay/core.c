@@ -65,6 +65,8 @@ struct rp_engine {
     int stopping;
     int warp_seen;              /* speed changes applied to the heap */
     struct rp_sess_table sess;
+    struct rp_corr_tab *corr;   /* correlated values per session */
+    struct rp_hook *hook;       /* --script, this engine's Lua state */
     struct rp_sess *ready_head, *ready_tail; /* sessions to look at */
     struct rp_res batch[BATCH];
     size_t nbatch;
@@ -189,6 +191,9 @@ static void record(struct rp_engine *e, struct rp_job *j,
         r->first_byte_us = r->done_us;
     r->connect_us = out->connect_us;
     r->status = out->status;
+    r->cap_status = j->rq->cap_status;
+    r->subst = j->subst;
+    r->missing = j->missing;
     r->resp_bytes = out->resp_bytes;
     if (out->has_body_hash) {
         memcpy(r->body_hash, out->body_hash, RP_HASH_LEN);
@@ -302,6 +307,20 @@ static void start_job(struct rp_engine *e, struct rp_job *j,
         s->inflight++;
     e->sent_delta++;
     e->inflight_delta++;
+    if (replay_corr_rewrites(c, j->rq)) {
+        struct rp_corr_state *cs =
+            replay_corr_state(&e->corr, j->rq->conn_id, j->copy, j->loop);
+        struct rp_rq *n = NULL;
+        int subst = 0, missing = 0;
+        int r = replay_corr_apply(c, e->hook, j->rq, cs, j->copy, j->loop, &n,
+                                  &subst, &missing);
+        j->subst = (uint16_t)(subst < 65535 ? subst : 65535);
+        j->missing = (uint16_t)(missing < 65535 ? missing : 65535);
+        if (r == 0 && n) {
+            replay_rq_unref(j->rq);
+            j->rq = n;
+        }
+    }
     memset(&now, 0, sizeof now);
     if (e->tp->start(e->t, j, s, &now) == 0)
         return;
@@ -313,6 +332,11 @@ static void start_job(struct rp_engine *e, struct rp_job *j,
 void replay_core_done(struct rp_engine *e, struct rp_job *job,
                       struct rp_sess *sess, const struct rp_outcome *out)
 {
+    if (job->rq->flags & RQ_WANT_RESP)
+        replay_corr_learn(e->c, e->hook,
+                          replay_corr_state(&e->corr, job->rq->conn_id,
+                                            job->copy, job->loop),
+                          job->rq, out);
     record(e, job, out);
     e->inflight--;
     e->inflight_delta--;
@@ -767,6 +791,8 @@ int replay_engine_new(struct rp_ctx *c, int idx, struct rp_engine **out,
                        : fill > HEAP_FILL  ? HEAP_FILL
                                            : fill;
     }
+    if (o->script && (rc = replay_hook_new(o->script, &e->hook, err)))
+        goto fail;
     struct rp_tp_env env = {.core = e, .c = c, .idx = idx, .epfd = e->epfd,
                             .conn_cap = e->conn_cap, .depth = e->depth};
     if ((rc = e->tp->create(&env, &e->t, err)))
@@ -798,6 +824,8 @@ void replay_engine_free(struct rp_engine *e)
         replay_rq_unref(j.rq);
     replay_heap_free(&e->heap);
     replay_sess_table_free(&e->sess);
+    replay_corr_tab_free(e->corr);
+    replay_hook_free(e->hook);
     while (e->npre)
         close(e->pre[--e->npre]);
     if (e->epfd >= 0)

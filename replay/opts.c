@@ -54,6 +54,36 @@ void replay_opts_usage(FILE *f)
 "                        closed, a later request starts a new one; a request\n"
 "                        waiting for its predecessor is sent late and its\n"
 "                        lateness is recorded\n"
+"  --session-key KEY     with --sessions (implied): one session per user\n"
+"                        rather than per connection: KEY is client (the\n"
+"                        client address), cookie:NAME or header:NAME (its\n"
+"                        value, redacted or not); the captured connections\n"
+"                        of one key form one session, in capture order, on\n"
+"                        one replay connection\n"
+"  --extract NAME=FROM   (implies --sessions) keep a value of every response\n"
+"                        of the session under NAME: FROM is json:PATH\n"
+"                        (keys and indexes joined by '.'), header:NAME, or\n"
+"                        regex:RE (its first group, else the match, in the\n"
+"                        header lines and body); repeatable\n"
+"  --inject NAME=INTO    put the session's value NAME into each later\n"
+"                        request: INTO is header:NAME (added when missing),\n"
+"                        path:I (0-based segment), query:NAME or json:PATH\n"
+"                        (where the request has them); header:NAME:TEMPLATE\n"
+"                        sends TEMPLATE with {} replaced by the value, as in\n"
+"                        'tok=header:Authorization:Bearer {}'; repeatable\n"
+"  --script FILE.lua     (implies --sessions) a LuaJIT hook in the model of\n"
+"                        wrk's: request(req, state) may rewrite req.method,\n"
+"                        req.target, req.headers (\"Name: value\\r\\n\"\n"
+"                        lines) and req.body and return it; response(res,\n"
+"                        state) sees res.status, res.headers, res.body;\n"
+"                        state is a table per session\n"
+"  --no-correlate        with --sessions, values are correlated by default:\n"
+"                        what a captured response handed out (cookies, JSON\n"
+"                        fields, Location, hidden form fields) and a later\n"
+"                        request of the session sent back is replaced by\n"
+"                        what the target answered in this replay, and UUIDs\n"
+"                        the client generated are made anew per session\n"
+"                        (capture learns the links). This turns it off\n"
 "\n"
 "many generators (see 'reprise merge'):\n"
 "  --shard I/N           replay shard I (0-based) of N: the sessions\n"
@@ -514,6 +544,51 @@ bad:
                    "allowed) or +DURATION from now (+5s)", s);
 }
 
+/* One --extract (ext) or --inject NAME=LOC into o's lists. */
+static int rule_parse(struct rp_opts *o, const char *arg, int ext, char *err)
+{
+    const char *flag = ext ? "--extract" : "--inject";
+    const char *eq = strchr(arg, '=');
+    if (!eq || eq == arg || (size_t)(eq - arg) >= 64 || !eq[1])
+        return rp_fail(err, RP_EUSAGE, "%s '%s': expected NAME=%s", flag, arg,
+                       ext ? "json:PATH|header:NAME|regex:RE"
+                           : "header:NAME|path:I|query:NAME|json:PATH");
+    const char *loc = eq + 1;
+    static const char *const from[] = {"json:", "header:", "regex:", NULL};
+    static const char *const into[] = {"header:", "path:", "query:", "json:",
+                                       NULL};
+    const char *const *ok = ext ? from : into;
+    int known = 0;
+    for (int k = 0; ok[k]; k++)
+        known |= !strncmp(loc, ok[k], strlen(ok[k])) && loc[strlen(ok[k])];
+    if (!known || strlen(loc) >= 128)
+        return rp_fail(err, RP_EUSAGE, "%s '%s': the place must be %s", flag,
+                       arg, ext ? "json:PATH, header:NAME or regex:RE"
+                                : "header:NAME, path:I, query:NAME or "
+                                  "json:PATH");
+    struct rp_rule **list = ext ? &o->extracts : &o->injects;
+    int *n = ext ? &o->nextracts : &o->ninjects;
+    struct rp_rule *nl = realloc(*list, (size_t)(*n + 1) * sizeof *nl);
+    if (!nl)
+        return rp_fail(err, RP_ENOMEM, "out of memory");
+    *list = nl;
+    struct rp_rule *r = &nl[*n];
+    memset(r, 0, sizeof *r);
+    snprintf(r->name, sizeof r->name, "%.*s", (int)(eq - arg), arg);
+    snprintf(r->loc, sizeof r->loc, "%s", loc);
+    if (ext && !strncmp(loc, "regex:", 6)) {
+        int rc = regcomp(&r->re, loc + 6, REG_EXTENDED);
+        if (rc) {
+            char msg[128];
+            regerror(rc, &r->re, msg, sizeof msg);
+            return rp_fail(err, RP_EUSAGE, "--extract '%s': %s", arg, msg);
+        }
+        r->is_regex = 1;
+    }
+    (*n)++;
+    return 0;
+}
+
 int replay_opts_parse(int argc, char **argv, struct rp_opts *o, int *help,
                       char *err)
 {
@@ -601,6 +676,38 @@ int replay_opts_parse(int argc, char **argv, struct rp_opts *o, int *help,
             o->scale = (int)v;
             have_scale = 1;
         } else if (!strcmp(a, "--sessions")) {
+            o->sessions = 1;
+        } else if (!strcmp(a, "--no-correlate")) {
+            o->no_correlate = 1;
+        } else if ((m = VALUE("--extract"))) {
+            if (m < 0 || rule_parse(o, val, 1, err))
+                return RP_EUSAGE;
+            o->sessions = 1;
+        } else if ((m = VALUE("--inject"))) {
+            if (m < 0 || rule_parse(o, val, 0, err))
+                return RP_EUSAGE;
+            o->sessions = 1;
+        } else if ((m = VALUE("--script"))) {
+            if (m < 0)
+                return RP_EUSAGE;
+            o->script = val;
+            o->sessions = 1;
+        } else if ((m = VALUE("--session-key"))) {
+            if (m < 0)
+                return RP_EUSAGE;
+            if (!strcmp(val, "client")) {
+                o->skey_kind = RP_SKEY_CLIENT;
+            } else if (!strncmp(val, "cookie:", 7) && val[7]) {
+                o->skey_kind = RP_SKEY_COOKIE;
+                o->skey_name = val + 7;
+            } else if (!strncmp(val, "header:", 7) && val[7]) {
+                o->skey_kind = RP_SKEY_HEADER;
+                o->skey_name = val + 7;
+            } else {
+                return rp_fail(err, RP_EUSAGE, "--session-key '%s': expected "
+                               "client, cookie:NAME or header:NAME", val);
+            }
+            o->session_key = val;
             o->sessions = 1;
         } else if ((m = VALUE("--threads"))) {
             if (m < 0 || rp_parse_i64(val, "--threads", 1, 256, &v, err))
@@ -909,7 +1016,27 @@ void replay_opts_cleanup(struct rp_opts *o)
     free(o->filter_args);
     free(o->set_headers);
     free(o->drop_headers);
+    for (int i = 0; i < o->nextracts; i++)
+        if (o->extracts[i].is_regex)
+            regfree(&o->extracts[i].re);
+    free(o->extracts);
+    free(o->injects);
     memset(o, 0, sizeof *o);
+}
+
+static int json_rules(struct rp_buf *b, const char *name,
+                      const struct rp_rule *r, int n)
+{
+    if (!n)
+        return 0;
+    int rc = rp_buf_printf(b, ",\"%s\":[", name);
+    for (int i = 0; !rc && i < n; i++) {
+        char one[200];
+        snprintf(one, sizeof one, "%s=%s", r[i].name, r[i].loc);
+        rc = (i && rp_buf_puts(b, ",")) || rp_buf_json_str(b, one,
+                                                           strlen(one));
+    }
+    return rc ? rc : rp_buf_puts(b, "]");
 }
 
 static int json_strs(struct rp_buf *b, const char *name, const char **v,
@@ -962,6 +1089,17 @@ int replay_opts_json(const struct rp_opts *o, struct rp_buf *b)
         rc = rp_buf_printf(b, ",\"engine\":\"%s\",\"pipeline\":%d",
                            o->engine == RE_RAW ? "raw" : "curl",
                            o->pipeline);
+    if (!rc && o->sessions)
+        rc = rp_buf_printf(b, ",\"correlate\":%s",
+                           o->no_correlate ? "false" : "true");
+    if (!rc)
+        rc = json_opt_str(b, "session_key", o->session_key);
+    if (!rc)
+        rc = json_rules(b, "extract", o->extracts, o->nextracts);
+    if (!rc)
+        rc = json_rules(b, "inject", o->injects, o->ninjects);
+    if (!rc)
+        rc = json_opt_str(b, "script", o->script);
     if (!rc && o->shard_count)
         rc = rp_buf_printf(b, ",\"shard_index\":%d,\"shard_count\":%d",
                            o->shard_index, o->shard_count);

@@ -26,6 +26,8 @@ void replay_rq_unref(struct rp_rq *rq)
     free(rq->target);
     free(rq->head);
     free(rq->body);
+    free(rq->cap_hdrs);
+    free(rq->version);
     free(rq);
 }
 

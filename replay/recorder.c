@@ -78,6 +78,10 @@ static void stats_add(struct rp_stats *st, const struct rp_res *r)
     }
     if (r->status > 0)
         st->by_status[r->status / 100 < 6 ? r->status / 100 : 0]++;
+    if (r->cap_status > 0 && r->error_class != CORPUS_ERR_NOT_SENT) {
+        st->status_compared++;
+        st->status_matched += r->status == r->cap_status;
+    }
     if (r->sent_us >= 0) {
         (void)rp_hist_record(st->lateness, r->sent_us - r->scheduled_us);
         if (st->first_sent_us < 0 || r->sent_us < st->first_sent_us)
@@ -312,6 +316,8 @@ struct wbatch {
     char *errors[WRITE_BATCH]; /* the messages v[i].error points to */
     char *resps[WRITE_BATCH];  /* the responses v[i] keeps, or NULL */
     size_t n;
+    struct corpus_result_corr corr[WRITE_BATCH]; /* of those correlated */
+    size_t ncorr;
 };
 
 static void write_flush(struct rp_ctx *c, struct wbatch *w)
@@ -324,11 +330,17 @@ static void write_flush(struct rp_ctx *c, struct wbatch *w)
             snprintf(c->rec_err, sizeof c->rec_err, "%s", err);
         c->result_errors += (int64_t)(w->n - added);
     }
+    if (w->ncorr && corpus_add_result_corrs(c->wr, c->run_id, w->corr,
+                                            w->ncorr, err)) {
+        if (!c->result_errors)
+            snprintf(c->rec_err, sizeof c->rec_err, "%s", err);
+        c->result_errors++;
+    }
     for (size_t i = 0; i < w->n; i++) {
         free(w->errors[i]);
         free(w->resps[i]);
     }
-    w->n = 0;
+    w->n = w->ncorr = 0;
 }
 
 /* Queues r for the corpus; takes over r->error and r->resp. */
@@ -358,6 +370,9 @@ static void write_result(struct rp_ctx *c, struct wbatch *w,
         cr->resp_body_len = r->resp_blen;
     }
     w->resps[w->n] = r->resp;
+    if (r->subst || r->missing)
+        w->corr[w->ncorr++] = (struct corpus_result_corr){
+            r->exchange_id, r->copy, r->loop, r->subst, r->missing};
     w->errors[w->n++] = r->error;
     if (w->n == WRITE_BATCH)
         write_flush(c, w);
@@ -381,7 +396,7 @@ void *replay_recorder_main(void *arg)
     struct progress pg = {0};
     struct timespec idle = {0, IDLE_NS};
     struct wbatch wb;
-    wb.n = 0;
+    wb.n = wb.ncorr = 0;
     pthread_setname_np(pthread_self(), "rp-recorder");
     /* Yield the CPU to the engines: lateness matters, recording can lag. */
     setpriority(PRIO_PROCESS, (id_t)gettid(), 5);
@@ -607,6 +622,30 @@ void replay_recorder_summary(struct rp_ctx *c, FILE *f, int64_t elapsed_us,
             (unsigned long long)st->by_status[3],
             (unsigned long long)st->by_status[4],
             (unsigned long long)st->by_status[5]);
+    if (st->status_compared)
+        fprintf(f, "  matched   %llu of %llu responses had the captured "
+                   "status (%.1f%%)\n",
+                (unsigned long long)st->status_matched,
+                (unsigned long long)st->status_compared,
+                100.0 * (double)st->status_matched /
+                    (double)st->status_compared);
+    if (c->corr_on || c->o->ninjects || c->o->script) {
+        fprintf(f, "  correlated");
+        uint64_t tot = 0;
+        for (int k = 0; k < CK__COUNT; k++) {
+            uint64_t v = atomic_load(&c->corr_by_kind[k]);
+            if (v)
+                fprintf(f, " %s %llu", replay_corr_kind_names[k],
+                        (unsigned long long)v);
+            tot += v;
+        }
+        fprintf(f, "%s (values in %llu requests); %llu requests sent back "
+                   "a value this replay never got (%llu values)\n",
+                tot ? "" : " none",
+                (unsigned long long)atomic_load(&c->corr_requests),
+                (unsigned long long)atomic_load(&c->corr_missing),
+                (unsigned long long)atomic_load(&c->corr_missing_values));
+    }
     fprintf(f, "  errors   ");
     int any = 0;
     for (int k = 1; k < CORPUS_ERR__COUNT; k++) {
@@ -851,6 +890,27 @@ int replay_recorder_summary_json(struct rp_ctx *c, struct rp_buf *o,
     if (!rc && c->o->shard_count)
         rc = rp_buf_printf(o, "\"shard_index\":%d,\"shard_count\":%d,",
                            c->o->shard_index, c->o->shard_count);
+    if (!rc)
+        rc = rp_buf_printf(o, "\"status_compared\":%llu,"
+                              "\"status_matched\":%llu,",
+                           (unsigned long long)st->status_compared,
+                           (unsigned long long)st->status_matched);
+    if (!rc && (c->corr_on || c->o->ninjects || c->o->script)) {
+        rc = rp_buf_puts(o, "\"correlated\":{");
+        for (int k = 0; !rc && k < CK__COUNT; k++)
+            rc = rp_buf_printf(o, "%s\"%s\":%llu", k ? "," : "",
+                               replay_corr_kind_names[k],
+                               (unsigned long long)atomic_load(
+                                   &c->corr_by_kind[k]));
+        if (!rc)
+            rc = rp_buf_printf(
+                o, "},\"correlated_requests\":%llu,"
+                   "\"uncorrelated_requests\":%llu,"
+                   "\"uncorrelated_values\":%llu,",
+                (unsigned long long)atomic_load(&c->corr_requests),
+                (unsigned long long)atomic_load(&c->corr_missing),
+                (unsigned long long)atomic_load(&c->corr_missing_values));
+    }
     if (!rc)
         rc = rp_buf_printf(o, "\"status_classes\":{\"1xx\":%llu,\"2xx\":%llu,"
                               "\"3xx\":%llu,\"4xx\":%llu,\"5xx\":%llu},"

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "replay/replay.h"
@@ -144,6 +145,10 @@ static int run(struct rp_opts *o, char *err)
     c.stopped_step = -1;
     c.tp = replay_transport(o);
     c.tty = isatty(STDERR_FILENO);
+    c.corr_on = o->sessions && !o->no_correlate;
+    if (getrandom(&c.corr_nonce, sizeof c.corr_nonce, 0) !=
+        (ssize_t)sizeof c.corr_nonce)
+        c.corr_nonce = (uint64_t)rp_wall_us() ^ ((uint64_t)getpid() << 32);
     if (replay_stats_init(&c.st) || (o->web && !(c.live = replay_live_new()))) {
         rc = rp_fail(err, RP_ENOMEM, "out of memory");
         goto done;
@@ -392,6 +397,8 @@ done:
     replay_recorder_steps_cleanup(&c);
     replay_live_free(c.live);
     pthread_mutex_destroy(&c.warp.mu);
+    replay_links_free(c.links);
+    replay_skey_free(c.skey);
     corpus_close(c.rd, NULL);
     if (c.wr) {
         char err3[RP_ERRLEN];

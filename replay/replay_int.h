@@ -32,6 +32,9 @@ enum rp_mode { RM_SPEED = 0, RM_RATE, RM_MAX };
 /* The transport that carries the requests (transport.h). */
 enum rp_engine_kind { RE_RAW = 0, RE_CURL };
 
+/* --session-key */
+enum { RP_SKEY_CONN = 0, RP_SKEY_CLIENT, RP_SKEY_COOKIE, RP_SKEY_HEADER };
+
 enum rp_filter_kind {
     RF_METHOD,
     RF_PATH,
@@ -73,6 +76,15 @@ struct rp_stopif {
 };
 /* Parses one --stop-if expression: 0 or RP_EUSAGE with err filled. */
 int replay_stopif_parse(const char *s, struct rp_stopif *out, char *err);
+/* --extract NAME=FROM / --inject NAME=INTO: explicit correlation rules. */
+struct rp_rule {
+    char name[64];
+    char loc[128];            /* extract: json:PATH, header:NAME (or regex);
+                                 inject: header:NAME, path:I, query:NAME,
+                                 json:PATH */
+    int is_regex;             /* extract regex:RE (first group, or match) */
+    regex_t re;
+};
 
 struct rp_opts {
     const char *db;
@@ -91,6 +103,15 @@ struct rp_opts {
     int64_t loops;            /* 0 = not given */
     int scale;                /* copies of the traffic, >= 1 */
     int sessions;
+    int no_correlate;         /* --no-correlate */
+    struct rp_rule *extracts; /* --extract, malloc'd */
+    int nextracts;
+    struct rp_rule *injects;  /* --inject, malloc'd */
+    int ninjects;
+    const char *script;       /* --script FILE.lua, or NULL */
+    const char *session_key;  /* --session-key as given, or NULL */
+    int skey_kind;            /* RP_SKEY_* */
+    const char *skey_name;    /* cookie or header name (view of argv) */
     int threads;
     int max_connections;      /* in total, over every engine */
     int64_t timeout_us;       /* per request */
@@ -272,6 +293,16 @@ struct rp_rq {
                                    -1 */
     uint8_t cap_hash[RP_HASH_LEN]; /* the captured response body's hash */
     int has_cap_hash;           /* 0: none, or the body was cut short */
+    int cap_status;             /* the captured status (0: none) */
+    int redacted;               /* redacted header values its head leaves
+                                   out (counted when it is sent as built) */
+    /* correlation (corr.c): the links of this exchange (owned by the
+     * run's rp_links), and when it sends values back, what the request is
+     * rebuilt from per session: the captured header lines and version */
+    const struct rp_exlinks *lk;
+    char *cap_hdrs;             /* malloc'd or NULL */
+    size_t cap_hdrs_len;
+    char *version;              /* malloc'd or NULL */
 };
 
 void replay_rq_ref(struct rp_rq *rq);
@@ -283,6 +314,8 @@ struct rp_job {
     uint64_t seq;      /* global order, ties broken by it */
     int copy;
     int loop;
+    uint16_t subst;    /* values correlation put into it (corr.c) */
+    uint16_t missing;  /* values it sent back that were never got */
 };
 
 /* A min-heap of jobs by (due_us, seq). */
@@ -330,6 +363,8 @@ struct rp_res {
     int copy, loop;
     int64_t scheduled_us, sent_us, first_byte_us, done_us, connect_us;
     int status;
+    int cap_status;    /* the captured status, 0 when none */
+    int subst, missing; /* correlation of the request (rp_job) */
     int64_t resp_bytes;
     uint8_t body_hash[RP_HASH_LEN];
     int has_body_hash;
@@ -405,6 +440,114 @@ const struct rp_job *replay_sess_wait_top(const struct rp_sess *s);
 /* Releases every job left in every session and frees the table. */
 void replay_sess_table_free(struct rp_sess_table *t);
 
+/* ---- sessions by key (skey.c) ------------------------------------------ */
+
+struct rp_ctx;
+
+/* --session-key: the session of each captured connection, the first
+ * connection (lowest id) whose requests carried the same key value; a
+ * connection without one is its own session. */
+struct rp_skey;
+/* Reads every exchange of the capture once and fills c->skey. 0 or a
+ * negative code. */
+int replay_skey_build(struct rp_ctx *c, int64_t capture_id, char *err);
+/* The session id of captured connection conn_id (conn_id itself without
+ * --session-key). */
+int64_t replay_skey_sess(const struct rp_ctx *c, int64_t conn_id);
+void replay_skey_free(struct rp_skey *k); /* accepts NULL */
+
+/* ---- correlation (corr.c) ------------------------------------------------ */
+
+/* What a correlated value is (the kind column of corpus correlations). */
+#define RP_CORR_KINDS(X)                                                     \
+    X(COOKIE, "cookie") X(BEARER, "bearer") X(CSRF, "csrf")                 \
+    X(TOKEN, "token") X(ID, "id") X(CURSOR, "cursor") X(FORM, "form")      \
+    X(VALUE, "value") X(GENERATED, "generated") X(RULE, "rule")           \
+    X(SCRIPT, "script")
+#define RP_CK_ENUM(e, s) CK_##e,
+enum rp_corr_kind { RP_CORR_KINDS(RP_CK_ENUM) CK__COUNT };
+#undef RP_CK_ENUM
+extern const char *const replay_corr_kind_names[CK__COUNT];
+
+struct rp_lin {                 /* a value the request sends back */
+    char *loc, *mk;             /* where in the request; its marker */
+    int kind;                   /* enum rp_corr_kind */
+};
+struct rp_lout {                /* a value the response hands out */
+    char *loc, *mk;
+};
+struct rp_exlinks {             /* one exchange's links */
+    int64_t ex_id;
+    struct rp_lin *in;
+    int nin, cin;
+    struct rp_lout *out;
+    int nout, cout;
+    struct rp_exlinks *next;    /* hash chain */
+};
+struct rp_links {               /* a capture's links, read once */
+    struct rp_exlinks **tab;
+    size_t cap, n;
+    size_t nlinks;
+};
+/* Reads the capture's correlations into c->links (none is not an
+ * error). 0 or a negative code. */
+int replay_links_load(struct rp_ctx *c, int64_t capture_id, char *err);
+const struct rp_exlinks *replay_links_of(const struct rp_links *l,
+                                         int64_t ex_id);
+void replay_links_free(struct rp_links *l); /* accepts NULL */
+
+/* Per engine: the values each session (captured session, copy, loop) was
+ * answered, by marker. Kept for the whole run (a session that ends when
+ * idle and starts again keeps its values). */
+struct rp_corr_tab;
+struct rp_corr_state;
+/* The state of a session, made on first use; NULL when out of memory. */
+struct rp_corr_state *replay_corr_state(struct rp_corr_tab **t, int64_t sess,
+                                        int copy, int loop);
+void replay_corr_tab_free(struct rp_corr_tab *t); /* accepts NULL */
+/* The request rq as this session is to send it: the values it sends back
+ * replaced by what the target answered the session (and generated UUIDs
+ * made anew), into *out (one reference) with the transport's form; *out
+ * NULL when nothing was replaced (send rq as it is). Counts into c. 0 or
+ * a negative code. Engine thread. */
+struct rp_hook;
+int replay_corr_apply(struct rp_ctx *c, struct rp_hook *hook,
+                      const struct rp_rq *rq, struct rp_corr_state *s,
+                      int copy, int loop, struct rp_rq **out, int *subst,
+                      int *missing);
+/* Keeps, from the target's response (headers and body of the outcome),
+ * the values rq's exchange handed out in the capture and those the
+ * --extract rules take, and hands the response to the script. */
+struct rp_outcome;
+void replay_corr_learn(struct rp_ctx *c, struct rp_hook *hook,
+                       struct rp_corr_state *s, const struct rp_rq *rq,
+                       const struct rp_outcome *out);
+/* 1 when rq is to be rebuilt per session (learned links, --inject,
+ * --script). */
+int replay_corr_rewrites(const struct rp_ctx *c, const struct rp_rq *rq);
+
+/* ---- the LuaJIT hook (hook.c, the only file with Lua's headers) -------- */
+
+/* One per engine (a Lua state is single-threaded). new: 0, or RP_EUSAGE
+ * with err filled when the script does not load or defines neither
+ * request nor response. */
+int replay_hook_new(const char *file, struct rp_hook **out, char *err);
+void replay_hook_free(struct rp_hook *h); /* accepts NULL */
+/* Calls request(req, state): req's fields are method, target, headers
+ * (header lines) and body; *changed is 1 when the script returned a table
+ * that differs. state_ref: the session's table (0: made now). 0, or -1
+ * when the script failed (its first message is printed once). */
+struct proto_req_edit;
+int replay_hook_request(struct rp_hook *h, int *state_ref,
+                        struct rp_buf *method, struct proto_req_edit *ed,
+                        int *changed);
+/* Calls response(res, state) with res.status, res.headers, res.body. */
+void replay_hook_response(struct rp_hook *h, int *state_ref, int status,
+                          const char *hdrs, size_t hlen, const uint8_t *body,
+                          size_t blen);
+int replay_hook_has_request(const struct rp_hook *h);
+int replay_hook_has_response(const struct rp_hook *h);
+
 /* ---- run context -------------------------------------------------------- */
 
 #define RP_MAX_ERRMSGS 16  /* distinct error messages the summary keeps */
@@ -422,6 +565,9 @@ struct rp_stats {
     uint64_t by_class[CORPUS_ERR__COUNT];
     uint64_t by_status[6];           /* index status/100 (0 = none) */
     uint64_t resp_bytes;
+    uint64_t status_compared, status_matched; /* results whose exchange had
+                                                 a captured status; of them
+                                                 answered with it */
     struct rp_hist *latency, *service, *ttfb, *lateness; /* owned */
     int64_t first_sent_us, last_done_us;
 };
@@ -494,6 +640,16 @@ struct rp_ctx {
     atomic_uint_least64_t stored, stored_bytes, store_capped;
     atomic_uint_least64_t partial_bodies; /* captured request bodies cut
                                              short, sent as stored */
+    int corr_on;                /* --sessions without --no-correlate */
+    struct rp_links *links;     /* the capture's correlations, or NULL */
+    struct rp_skey *skey;       /* --session-key, or NULL */
+    uint64_t corr_nonce;        /* per run: generated values are new */
+    atomic_uint_least64_t corr_by_kind[CK__COUNT]; /* values substituted */
+    atomic_uint_least64_t corr_requests;  /* requests with a substitution */
+    atomic_uint_least64_t corr_missing;   /* requests that sent back a value
+                                             whose source failed or lacked
+                                             it in this replay */
+    atomic_uint_least64_t corr_missing_values;
     int64_t total;              /* planned requests, -1 when open-ended */
     struct rp_stats st;         /* the recorder's; read after it ends */
     int tty;                    /* progress on a terminal */

@@ -37,7 +37,11 @@ int replay_rq_build(struct rp_ctx *c, const struct corpus_exchange *ex,
         return rp_fail(err, RP_ENOMEM, "out of memory");
     atomic_init(&rq->refs, 1);
     rq->ex_id = ex->id;
-    rq->conn_id = ex->conn_id;
+    rq->conn_id = replay_skey_sess(c, ex->conn_id); /* its session */
+    rq->cap_status = ex->status;
+    rq->lk = c->corr_on ? replay_links_of(c->links, ex->id) : NULL;
+    if ((rq->lk && rq->lk->nout) || c->o->nextracts || c->o->script)
+        rq->flags |= RQ_WANT_RESP;
     rq->t_us = ex->req.first_us;
     if (pipelined)
         rq->flags |= RQ_PIPELINED;
@@ -80,7 +84,21 @@ int replay_rq_build(struct rp_ctx *c, const struct corpus_exchange *ex,
     rq->head = head.data;
     rq->head_len = head.len;
     head.data = NULL;
-    if (red)
+    if (replay_corr_rewrites(c, rq)) { /* rebuilt per session (corr.c) */
+        rq->version = strdup(ex->version ? ex->version : "");
+        if (ex->req.headers_len &&
+            (rq->cap_hdrs = malloc(ex->req.headers_len)))
+            memcpy(rq->cap_hdrs, ex->req.headers, ex->req.headers_len);
+        rq->cap_hdrs_len = rq->cap_hdrs ? ex->req.headers_len : 0;
+        if (!rq->version || (ex->req.headers_len && !rq->cap_hdrs)) {
+            rc = rp_fail(err, RP_ENOMEM, "out of memory");
+            goto done;
+        }
+    }
+    rq->redacted = red;
+    /* a request rebuilt per session counts what its rebuilt head leaves
+     * out (corr.c): correlation puts most of them back */
+    if (red && !replay_corr_rewrites(c, rq))
         atomic_fetch_add(&c->redacted_dropped, (uint64_t)red);
     if (rq->flags & RQ_BODY_PARTIAL)
         atomic_fetch_add(&c->partial_bodies, 1);

@@ -180,6 +180,11 @@ int replay_sched_plan(struct rp_ctx *c, char *err)
     } else if ((rc = corpus_capture_latest(c->rd, &p->capture_id, err))) {
         return rc;
     }
+    if (c->o->skey_kind != RP_SKEY_CONN &&
+        (rc = replay_skey_build(c, p->capture_id, err)))
+        return rc;
+    if (c->corr_on && (rc = replay_links_load(c, p->capture_id, err)))
+        return rc;
     if ((rc = corpus_ex_open(c->rd, p->capture_id, &cur, err)))
         return rc;
     int64_t skipped = 0;
@@ -201,7 +206,7 @@ int replay_sched_plan(struct rp_ctx *c, char *err)
         n++;
         for (int k = 0; k < c->o->scale; k++)
             nshard += replay_shard_has(c->o->shard_index, c->o->shard_count,
-                                       ex.conn_id, k);
+                                       replay_skey_sess(c, ex.conn_id), k);
     }
     corpus_ex_close(cur);
     if (rc < 0)
@@ -547,7 +552,7 @@ static int feed_pass(struct feeder *f, int64_t loop)
                 }
                 if (atomic_load(&c->stop) >= 2)
                     break;
-                if (!in_shard(&c->plan, ex.conn_id, k))
+                if (!in_shard(&c->plan, replay_skey_sess(c, ex.conn_id), k))
                     continue;
                 atomic_fetch_add(&c->scheduled, 1);
                 step_count(c, due + f->off_us);

@@ -18,12 +18,15 @@
 
 #define REDACT_MARK "[redacted "
 
-/* Same test as cap_redact_is_marker (capture/redact.h); replay does not
+/* Same test as cap_redact_has_marker (capture/redact.h); replay does not
  * link capture, so the marker prefix is checked here. */
 int replay_shape_is_redacted(const char *value, size_t len)
 {
     size_t m = sizeof REDACT_MARK - 1;
-    return len >= m && strncmp(value, REDACT_MARK, m) == 0;
+    for (size_t i = 0; i + m <= len; i++) /* "sid=[redacted ...]" too */
+        if (value[i] == '[' && strncmp(value + i, REDACT_MARK, m) == 0)
+            return 1;
+    return 0;
 }
 
 int replay_shape_filter_parse(const char *arg, struct rp_filter *f, char *err)

@@ -6,8 +6,8 @@
 set -euo pipefail
 
 build_pkgs=(cmake make gcc pkg-config libpcap-dev libcurl4-openssl-dev
-            libsqlite3-dev zlib1g-dev libssl-dev libjansson-dev libcmocka-dev
-            libmicrohttpd-dev
+            libsqlite3-dev zlib1g-dev libssl-dev libjansson-dev libluajit-5.1-dev
+            libcmocka-dev libmicrohttpd-dev
             nginx libnginx-mod-http-echo tcpdump curl python3 sqlite3)
 test_pkgs=(tshark wrk python3-locust clang libclang-rt-14-dev procps iproute2 chromium
            time openssl python3-kubernetes python3-yaml node-llhttp

@@ -37,6 +37,13 @@ r --engine raw --pipeline 4 --max --concurrency 32 --duration 200ms \
 r --engine raw --rate 200 --steps 1,2 --step-duration 1200ms --stop-if "p99>1s" \
     --monitor "http://127.0.0.1:$P/metrics" --monitor-pid $$ 2> /dev/null \
     || fail "replay --steps --monitor under TSan failed"
+# per-engine correlation state and Lua states, several copies per engine
+echo "function request(req, state) state.n = (state.n or 0) + 1; return req end" \
+    > "$TMP/hook.lua"
+r --engine raw --speed 20 --session-key client --scale 3 --threads 2 \
+    --script "$TMP/hook.lua" --extract "t=header:Content-Type" \
+    --inject "t=header:X-Seen" \
+    || fail "replay with correlation, rules and a script under TSan failed"
 "$REPRISE" replay "$TMP/c.db" --target "http://127.0.0.1:$P" --quiet --loop 50 \
     --threads 2 & rp=$!
 sleep 0.5

@@ -592,15 +592,16 @@ static void test_redaction(void **st)
     assert_null(strstr(x->resp_headers, "sid=42"));
     assert_null(strstr(x->target, "s3cr3t"));
     assert_non_null(strstr(x->req_headers, "X-Other: visible\r\n"));
-    assert_non_null(strstr(x->req_headers, "Authorization: [redacted len=18 h="));
-    assert_non_null(strstr(x->req_headers, "cookie:  [redacted len=6 h="));
+    assert_non_null(strstr(x->req_headers, "Authorization: Basic [redacted len=12 h="));
+    assert_non_null(strstr(x->req_headers, "cookie:  sid=[redacted len=2 h="));
+    assert_non_null(strstr(x->resp_headers, "Set-Cookie: sid=[redacted len=2 h="));
     assert_memory_equal(x->target, "/p?a=1&token=%5Bredacted%20len%3D6%20h%3D",
                         41);
     /* the same cookie value has the same marker in both requests and in
      * the Set-Cookie of the response */
-    const char *m0 = strstr(x->req_headers, "cookie:  ") + 9;
-    const char *m1 = strstr(f.recs[1].req_headers, "Cookie: ") + 8;
-    const char *m2 = strstr(x->resp_headers, "Set-Cookie: ") + 12;
+    const char *m0 = strstr(x->req_headers, "cookie:  sid=") + 13;
+    const char *m1 = strstr(f.recs[1].req_headers, "Cookie: sid=") + 12;
+    const char *m2 = strstr(x->resp_headers, "Set-Cookie: sid=") + 16;
     assert_true(cap_redact_is_marker(m0, strlen(m0)));
     assert_memory_equal(m0, m1, 31);
     assert_memory_equal(m0, m2, 31);

@@ -554,7 +554,7 @@ static void test_upgrade_v1(void **state)
         FILE *mem = open_memstream(&text, &tlen);
         assert_int_equal(corpus_list(c, mem, err), 0);
         fclose(mem);
-        assert_non_null(strstr(text, pass ? "schema v5" : "schema v1"));
+        assert_non_null(strstr(text, pass ? "schema v6" : "schema v1"));
         free(text);
         /* exchanges read the same, without a stored request line */
         struct corpus_ex_cursor *xc;
@@ -581,7 +581,7 @@ static void test_upgrade_v1(void **state)
             assert_int_equal(corpus_close(c, err), 0);
         }
     }
-    assert_string_equal(query_rows(f->path, "PRAGMA user_version"), "5\n");
+    assert_string_equal(query_rows(f->path, "PRAGMA user_version"), "6\n");
     assert_non_null(strstr(query_rows(f->path, "SELECT sql FROM sqlite_schema"
                                                " WHERE name = 'results'"),
                            "PRIMARY KEY (run_id, loop, exchange_id, copy)"));
