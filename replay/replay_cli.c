@@ -75,9 +75,13 @@ static void fix_start(struct rp_ctx *c)
 {
     int64_t at = c->o->start_at_us;
     if (at) {
+        /* ready before the instant: time zero is the instant, even when the
+         * wake-up overshoots it on a loaded machine (the first sends are
+         * then late, and their lateness says so); shards stay aligned */
+        int ahead = at - rp_wall_us() > 0;
         sleep_until_wall(c, at - START_DELAY_US);
         int64_t w = rp_wall_us(), m = rp_mono_us();
-        if (at - w >= 0) {
+        if (ahead || at - w >= 0) {
             atomic_store(&c->t0_mono_us, m + (at - w));
             c->t0_wall_us = at;
             return;

@@ -263,8 +263,9 @@ int64_t replay_sched_total(const struct rp_plan *p);
                                 truncated by --max-body) */
 #define RQ_PIPELINED 0x4u    /* the captured client sent it before the
                                 previous response on its connection ended */
-#define RQ_WANT_RESP 0x8u    /* its response hands out correlated values:
-                                the transport keeps its headers and body */
+#define RQ_WANT_RESP 0x8u    /* the transport keeps its response's headers
+                                and body: it hands out correlated values,
+                                or --store-bodies may keep it */
 #define RQ_STORE_SAMPLE 0x10u /* --store-bodies sample: among the first
                                  RP_STORE_SAMPLE of its endpoint: its
                                  responses are stored */
