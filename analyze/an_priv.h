@@ -575,6 +575,10 @@ void an_fmt_us(double us, char *out, size_t n);
 /* Set name for humans: "run 3 'v2'" or "capture 1". */
 void an_set_name(const struct an_set *s, char *out, size_t n);
 void an_json_str(FILE *f, const char *s);
+/* A JSON number (%.6g), or null when not finite. */
+void an_json_num(FILE *f, double v);
+/* s with < > & " ' escaped for HTML text and attributes. */
+void an_html_str(FILE *f, const char *s);
 const char *an_group_by_name(enum an_group_by g);
 /* A percentile of s for a table cell: "12.3ms", "none" when no request
  * got a response, "-" when there are no requests. */

@@ -202,23 +202,10 @@ void an_capacity_report_md(const struct an_analysis *a, FILE *f)
 
 /* ---- HTML (the table; the charts are in report_html.c) ------------------- */
 
-static void html_esc(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '"': fputs("&quot;", f); break;
-        default: fputc(*s, f);
-        }
-    }
-}
-
 static void html_line(FILE *f, const char *line)
 {
     fputs("<li>", f);
-    html_esc(f, line);
+    an_html_str(f, line);
     fputs("</li>\n", f);
 }
 
@@ -236,7 +223,7 @@ void an_capacity_report_html_table(const struct an_analysis *a, int which,
         fprintf(f, "<tr%s>", i == k->knee ? " class=\"knee\"" : "");
         for (int c = 0; c < CELLS; c++) {
             fputs("<td>", f);
-            html_esc(f, cell[c]);
+            an_html_str(f, cell[c]);
             fputs("</td>", f);
         }
         fputs("</tr>\n", f);
@@ -247,14 +234,6 @@ void an_capacity_report_html_table(const struct an_analysis *a, int which,
 }
 
 /* ---- JSON ------------------------------------------------------------------ */
-
-static void jnum(FILE *f, double v)
-{
-    if (isfinite(v))
-        fprintf(f, "%.6g", v);
-    else
-        fputs("null", f);
-}
 
 static void jus(FILE *f, int64_t v)
 {
@@ -272,7 +251,7 @@ void an_capacity_report_json(const struct an_capacity *k, FILE *f)
     }
     fputs("{\"max_sustained_rps\": ", f);
     if (k->sustained >= 0)
-        jnum(f, k->max_sustained_rps);
+        an_json_num(f, k->max_sustained_rps);
     else
         fputs("null", f);
     fputs(", \"sustained_step\": ", f);
@@ -283,7 +262,7 @@ void an_capacity_report_json(const struct an_capacity *k, FILE *f)
     fputs(", \"knee_step\": ", f);
     if (k->knee >= 0) {
         fprintf(f, "%d, \"knee_multiple\": ", k->knee + 1);
-        jnum(f, k->step[k->knee].multiple);
+        an_json_num(f, k->step[k->knee].multiple);
         fputs(", \"knee_reason\": ", f);
         an_json_str(f, k->knee_why);
     } else {
@@ -304,9 +283,9 @@ void an_capacity_report_json(const struct an_capacity *k, FILE *f)
     if (k->limiting[0]) {
         an_json_str(f, k->limiting);
         fputs(", \"limiting_endpoint_p90_ratio\": ", f);
-        jnum(f, k->limiting_ratio);
+        an_json_num(f, k->limiting_ratio);
         fputs(", \"limiting_endpoint_demand_share\": ", f);
-        jnum(f, k->limiting_share);
+        an_json_num(f, k->limiting_share);
     } else {
         fputs("null, \"limiting_endpoint_p90_ratio\": null, "
               "\"limiting_endpoint_demand_share\": null", f);
@@ -338,17 +317,17 @@ void an_capacity_report_json(const struct an_capacity *k, FILE *f)
     fputs("], \"usl\": ", f);
     if (k->usl.ok) {
         fputs("{\"lambda\": ", f);
-        jnum(f, k->usl.lambda);
+        an_json_num(f, k->usl.lambda);
         fputs(", \"sigma\": ", f);
-        jnum(f, k->usl.sigma);
+        an_json_num(f, k->usl.sigma);
         fputs(", \"kappa\": ", f);
-        jnum(f, k->usl.kappa);
+        an_json_num(f, k->usl.kappa);
         fputs(", \"peak_inflight\": ", f);
-        jnum(f, k->usl.peak_n);
+        an_json_num(f, k->usl.peak_n);
         fputs(", \"peak_rps\": ", f);
-        jnum(f, k->usl.peak_rps);
+        an_json_num(f, k->usl.peak_rps);
         fputs(", \"r2\": ", f);
-        jnum(f, k->usl.r2);
+        an_json_num(f, k->usl.r2);
         fputc('}', f);
     } else {
         fputs("null", f);
@@ -367,13 +346,13 @@ void an_capacity_report_json(const struct an_capacity *k, FILE *f)
         const struct an_cap_step *s = &k->step[i];
         fprintf(f, "%s\n  {\"step\": %d, \"multiple\": ", i ? "," : "",
                 i + 1);
-        jnum(f, s->multiple);
+        an_json_num(f, s->multiple);
         fprintf(f, ", \"start_us\": %lld, \"end_us\": %lld, \"due\": %llu, "
                    "\"offered_rps\": ", (long long)s->start_us,
                 (long long)s->end_us, (unsigned long long)s->due);
-        jnum(f, s->offered_rps);
+        an_json_num(f, s->offered_rps);
         fputs(", \"achieved_rps\": ", f);
-        jnum(f, s->achieved_rps);
+        an_json_num(f, s->achieved_rps);
         fputs(", \"p50_us\": ", f);
         jus(f, s->p50_us);
         fputs(", \"p90_us\": ", f);
@@ -382,11 +361,11 @@ void an_capacity_report_json(const struct an_capacity *k, FILE *f)
         jus(f, s->p99_us);
         fprintf(f, ", \"errors\": %llu, \"error_rate\": ",
                 (unsigned long long)s->errors);
-        jnum(f, s->error_pct / 100);
+        an_json_num(f, s->error_pct / 100);
         fputs(", \"inflight\": ", f);
-        jnum(f, s->inflight);
+        an_json_num(f, s->inflight);
         fputs(", \"little_inflight\": ", f);
-        jnum(f, s->little);
+        an_json_num(f, s->little);
         fputs(", \"lateness_p99_us\": ", f);
         jus(f, s->late_p99_us);
         fprintf(f, ", \"kept_up\": %s, \"slo_ok\": %s, "
@@ -404,7 +383,7 @@ void an_capacity_report_json(const struct an_capacity *k, FILE *f)
             fs = 0;
             an_json_str(f, x->name);
             fputs(": ", f);
-            jnum(f, x->step_sum[i] / (double)x->step_n[i]);
+            an_json_num(f, x->step_sum[i] / (double)x->step_n[i]);
         }
         fputs("}}", f);
     }

@@ -28,24 +28,11 @@
 #define BASE_COLOR "#7f8c8d"
 #define CAND_COLOR "#d35400"
 
-static void html_str(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '"': fputs("&quot;", f); break;
-        case '\'': fputs("&#39;", f); break;
-        default: fputc(*s, f);
-        }
-    }
-}
 
 static void svg_open(FILE *f, const char *title, int h)
 {
     fprintf(f, "<h3>");
-    html_str(f, title);
+    an_html_str(f, title);
     fprintf(f, "</h3>\n<svg "
             "width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
             "font-family=\"sans-serif\" font-size=\"11\">\n"
@@ -58,7 +45,7 @@ static void legend(FILE *f, int x, const char *color, const char *text)
 {
     fprintf(f, "<rect x=\"%d\" y=\"2\" width=\"10\" height=\"10\" "
             "fill=\"%s\"/><text x=\"%d\" y=\"11\">", x, color, x + 14);
-    html_str(f, text);
+    an_html_str(f, text);
     fputs("</text>\n", f);
 }
 
@@ -160,7 +147,7 @@ static void bar_chart(const struct an_analysis *a, FILE *f)
                 left - 6, y + 17);
         char key[64];
         snprintf(key, sizeof key, "%.60s", g->key);
-        html_str(f, key);
+        an_html_str(f, key);
         fputs("</text>\n", f);
         for (int s = 0; s < 2; s++) {
             const struct an_summary *m = &g->sum[s == 0 ? AN_BASE : AN_CAND];
@@ -172,7 +159,7 @@ static void bar_chart(const struct an_analysis *a, FILE *f)
             an_fmt_pct(m, 0, l50, sizeof l50);
             an_fmt_pct(m, 3, l99, sizeof l99);
             fprintf(f, "<g><title>");
-            html_str(f, g->key);
+            an_html_str(f, g->key);
             fprintf(f, ", %s: p50 %s, p99 %s, %llu requests</title>"
                     "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"10\" "
                     "fill=\"%s\" opacity=\"0.35\"/><rect x=\"%d\" y=\"%d\" "
@@ -478,7 +465,7 @@ static void series_chart(const struct an_capacity *k,
                                           span,
                 h - MB - (s->v[i] - bot) / (top - bot) * (h - MT - MB));
     fputs("\"><title>", f);
-    html_str(f, s->source);
+    an_html_str(f, s->source);
     fputs("</title></polyline>\n</svg>\n", f);
 }
 
@@ -492,7 +479,7 @@ static void capacity_section(const struct an_analysis *a, FILE *f)
         an_set_name(&a->set[which], name, sizeof name);
         fprintf(f, "<h2 id=\"capacity%s\">Capacity of the %s, ",
                 which == AN_BASE ? "-baseline" : "", an_side_name(which));
-        html_str(f, name);
+        an_html_str(f, name);
         fputs("</h2>\n", f);
         an_capacity_report_html_table(a, which, f);
         throughput_chart(k, f);
@@ -517,7 +504,7 @@ static void li_line(void *arg, int side, const char *line)
     (void)side;
     struct html_ctx *h = arg;
     fputs("<li>", h->f);
-    html_str(h->f, line);
+    an_html_str(h->f, line);
     fputs("</li>\n", h->f);
 }
 
@@ -525,7 +512,7 @@ static void set_row(void *arg, int side, const char *line)
 {
     struct html_ctx *h = arg;
     fprintf(h->f, "<tr><th>%s</th><td>", an_side_name(side));
-    html_str(h->f, line);
+    an_html_str(h->f, line);
     fputs("</td></tr>\n", h->f);
 }
 
@@ -543,7 +530,7 @@ static void endpoint_table(const struct an_analysis *a, FILE *f)
                                                   : &a->all;
         const struct an_summary *b = &g->sum[AN_BASE], *c = &g->sum[AN_CAND];
         fputs(k < a->ngroups ? "<tr><td>" : "<tr class=\"all\"><td>", f);
-        html_str(f, g->key);
+        an_html_str(f, g->key);
         fprintf(f, "</td><td>%llu/%llu</td><td>%.2f%%</td><td>%.2f%%</td>",
                 (unsigned long long)b->count, (unsigned long long)c->count,
                 b->error_rate * 100, c->error_rate * 100);
@@ -580,9 +567,9 @@ int an_report_html(const struct an_analysis *a, FILE *f)
     an_set_name(&a->set[AN_CAND], cn, sizeof cn);
     fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
           "<title>reprise: ", f);
-    html_str(f, cn);
+    an_html_str(f, cn);
     fputs(" vs ", f);
-    html_str(f, bn);
+    an_html_str(f, bn);
     fputs("</title>\n<style>body{font-family:sans-serif;margin:2em;"
           "color:#222}table{border-collapse:collapse;font-size:13px}"
           "td,th{border:1px solid #ddd;padding:3px 8px;text-align:right}"
@@ -592,9 +579,9 @@ int an_report_html(const struct an_analysis *a, FILE *f)
           ".inconclusive{color:#b7950b;font-weight:bold}"
           ".verdict{font-size:1.3em}</style></head><body>\n<h1>reprise: ",
           f);
-    html_str(f, cn);
+    an_html_str(f, cn);
     fputs(" vs baseline ", f);
-    html_str(f, bn);
+    an_html_str(f, bn);
     fputs("</h1>\n", f);
     static const char *const vclass[] = {"good", "bad", "inconclusive"};
     int ndef = o->ncond - o->nuser;
@@ -608,7 +595,7 @@ int an_report_html(const struct an_analysis *a, FILE *f)
         if (an_note_decides(a, &a->note[i])) {
             fprintf(f, "<li class=\"%s\">",
                     a->verdict == AN_FAIL ? "bad" : "inconclusive");
-            html_str(f, a->note[i].text);
+            an_html_str(f, a->note[i].text);
             fputs("</li>\n", f);
         }
     fputs("</ul>\n<h2 id=\"runs\">Runs compared</h2>\n<table>\n", f);
@@ -629,7 +616,7 @@ int an_report_html(const struct an_analysis *a, FILE *f)
     for (int i = 0; i < a->nnotes; i++)
         if (!an_note_decides(a, &a->note[i])) {
             fputs("<li>", f);
-            html_str(f, a->note[i].text);
+            an_html_str(f, a->note[i].text);
             fputs("</li>\n", f);
             nnot++;
         }
@@ -643,11 +630,11 @@ int an_report_html(const struct an_analysis *a, FILE *f)
             an_cond_label(&o->cond[a->fail[i].cond], label, sizeof label);
             an_failure_value(a, &a->fail[i], v, sizeof v);
             fputs("<li><code>", f);
-            html_str(f, label);
+            an_html_str(f, label);
             fputs("</code> on ", f);
-            html_str(f, a->fail[i].group->key);
+            an_html_str(f, a->fail[i].group->key);
             fputs(" (", f);
-            html_str(f, v);
+            an_html_str(f, v);
             fputs(")</li>\n", f);
         }
         if (a->nfail > 100)
@@ -670,7 +657,7 @@ int an_report_html(const struct an_analysis *a, FILE *f)
     fputs("<h2 id=\"transitions\">Correctness</h2>\n<p>Exchanges whose "
           "status or response body hash differs from the baseline's for the "
           "same exchange; inspect one with <code>reprise show ", f);
-    html_str(f, o->db);
+    an_html_str(f, o->db);
     fputs(" ID</code>.</p><ul>\n", f);
     int hdr = 0;
     for (size_t i = 0; i < a->ngroups; i++) {
@@ -679,7 +666,7 @@ int an_report_html(const struct an_analysis *a, FILE *f)
             continue;
         hdr++;
         fputs("<li>", f);
-        html_str(f, g->key);
+        an_html_str(f, g->key);
         fprintf(f, ": status changed %llu/%llu, body changed %llu/%llu",
                 (unsigned long long)g->status_changed,
                 (unsigned long long)g->compared,
@@ -726,7 +713,7 @@ int an_report_html(const struct an_analysis *a, FILE *f)
             an_fmt_us(top[k]->sum[AN_CAND].mean_us -
                           top[k]->sum[AN_BASE].mean_us, y, sizeof y);
             fputs("<tr><td>", f);
-            html_str(f, top[k]->key);
+            an_html_str(f, top[k]->key);
             fprintf(f, "</td><td>%s</td><td>%s</td></tr>\n", x, y);
         }
         fputs("</table>\n", f);
@@ -759,11 +746,11 @@ int an_report_html(const struct an_analysis *a, FILE *f)
             fprintf(f, "<tr><td>%lld</td><td>%d</td><td>%d</td><td>%s</td>"
                     "<td>%d</td><td>", (long long)a->slow[i].exchange_id,
                     a->slow[i].copy, a->slow[i].loop, x, a->slow[i].status);
-            html_str(f, a->slow[i].endpoint);
+            an_html_str(f, a->slow[i].endpoint);
             fputs("</td></tr>\n", f);
         }
         fputs("</table>\n<p>Inspect one with <code>reprise show ", f);
-        html_str(f, o->db);
+        an_html_str(f, o->db);
         fputs(" ID</code>.</p>\n", f);
     }
     fputs("</body></html>\n", f);

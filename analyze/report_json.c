@@ -68,8 +68,6 @@
 
 #include <math.h>
 
-static void num(FILE *f, double v);
-
 /* ,"field_changes": [...], "noise_fields": [...] */
 static void fields_json(const struct an_analysis *a, FILE *f)
 {
@@ -101,7 +99,7 @@ static void fields_json(const struct an_analysis *a, FILE *f)
                         kinds[x->kind >= 0 && x->kind < 3 ? x->kind : 0],
                         (unsigned long long)x->changed,
                         (unsigned long long)g->fields.total);
-                num(f, an_field_share(g, x) / 100);
+                an_json_num(f, an_field_share(g, x) / 100);
                 fputs(", \"examples\": [", f);
                 for (int k = 0; k < x->nex; k++) {
                     fputs(k ? ", {\"baseline\": " : "{\"baseline\": ", f);
@@ -117,19 +115,12 @@ static void fields_json(const struct an_analysis *a, FILE *f)
     }
 }
 
-static void num(FILE *f, double v)
-{
-    if (isfinite(v))
-        fprintf(f, "%.6g", v);
-    else
-        fputs("null", f);
-}
 
 static void opt_num(FILE *f, const char *key, int present, double v)
 {
     fprintf(f, ", \"%s\": ", key);
     if (present)
-        num(f, v);
+        an_json_num(f, v);
     else
         fputs("null", f);
 }
@@ -197,7 +188,7 @@ static void summary_json(FILE *f, const struct an_summary *s,
 {
     fprintf(f, "{\"count\": %llu, \"errors\": %llu, \"error_rate\": ",
             (unsigned long long)s->count, (unsigned long long)s->errors);
-    num(f, s->error_rate);
+    an_json_num(f, s->error_rate);
     fputs(", \"status\": {", f);
     static const char *cls[6] = {"none", "1xx", "2xx", "3xx", "4xx", "5xx"};
     int first = 1;
@@ -221,7 +212,7 @@ static void summary_json(FILE *f, const struct an_summary *s,
     fprintf(f, "}, \"timed\": %llu, \"mean_us\": ",
             (unsigned long long)rp_hist_count(side->lat));
     int t = s->timed > 0;
-    num(f, t ? round(s->mean_us) : NAN);
+    an_json_num(f, t ? round(s->mean_us) : NAN);
     for (int i = 0; i < AN_NPCT; i++) {
         char key[16];
         snprintf(key, sizeof key, "%s_us", an_pct_key[i]);
@@ -230,7 +221,7 @@ static void summary_json(FILE *f, const struct an_summary *s,
     opt_num(f, "min_us", t, (double)s->min_us);
     opt_num(f, "max_us", t, (double)s->max_us);
     fputs(", \"rps\": ", f);
-    num(f, s->rps);
+    an_json_num(f, s->rps);
     if (run) {
         opt_num(f, "service_p50_us", t, (double)s->svc_p50_us);
         opt_num(f, "service_p99_us", t, (double)s->svc_p99_us);
@@ -267,24 +258,24 @@ static void group_json(FILE *f, const struct an_analysis *a,
     int both = b->timed && c->timed;
     for (int i = 0; i < AN_NPCT; i++) {
         fprintf(f, "%s\"%s_us\": ", i ? ", " : "", an_pct_key[i]);
-        num(f, both ? (double)(c->pct_us[i] - b->pct_us[i]) : NAN);
+        an_json_num(f, both ? (double)(c->pct_us[i] - b->pct_us[i]) : NAN);
         fprintf(f, ", \"%s_ratio\": ", an_pct_key[i]);
-        num(f, both && b->pct_us[i] ? (double)c->pct_us[i] /
+        an_json_num(f, both && b->pct_us[i] ? (double)c->pct_us[i] /
                                           (double)b->pct_us[i]
                                     : NAN);
     }
     fputs(", \"mean_us\": ", f);
-    num(f, both ? round(c->mean_us - b->mean_us) : NAN);
+    an_json_num(f, both ? round(c->mean_us - b->mean_us) : NAN);
     fputs(", \"error_rate\": ", f);
-    num(f, c->error_rate - b->error_rate);
+    an_json_num(f, c->error_rate - b->error_rate);
     fputs("}, \"p_value\": ", f);
-    num(f, g->mw.p);
+    an_json_num(f, g->mw.p);
     fputs(", \"z\": ", f);
-    num(f, g->mw.z);
+    an_json_num(f, g->mw.z);
     fputs(", \"p50_p_value\": ", f);
-    num(f, g->q50.p);
+    an_json_num(f, g->q50.p);
     fputs(", \"p99_p_value\": ", f);
-    num(f, g->q99.p);
+    an_json_num(f, g->q99.p);
     if (g->tail >= 0)
         fprintf(f, ", \"judged_tail\": \"%s\"", an_pct_name[g->tail]);
     else
@@ -304,13 +295,13 @@ static void group_json(FILE *f, const struct an_analysis *a,
             " \"share\": ", (unsigned long long)g->compared,
             (unsigned long long)(g->compared - g->status_changed));
     if (g->compared)
-        num(f, (double)(g->compared - g->status_changed) /
+        an_json_num(f, (double)(g->compared - g->status_changed) /
                    (double)g->compared);
     else
         fputs("null", f);
     fprintf(f, "}, \"status_changed\": {\"count\": %llu, \"share\": ",
             (unsigned long long)g->status_changed);
-    num(f, g->compared ? (double)g->status_changed / (double)g->compared : 0);
+    an_json_num(f, g->compared ? (double)g->status_changed / (double)g->compared : 0);
     fputs(", \"examples\": ", f);
     examples(f, g->status_ex, g->n_status_ex);
     fputs(", \"transitions\": [", f);
@@ -326,18 +317,18 @@ static void group_json(FILE *f, const struct an_analysis *a,
         fputc('}', f);
     }
     fputs("]}, \"status_mix\": {\"points\": ", f);
-    num(f, g->mix_pts);
+    an_json_num(f, g->mix_pts);
     fputs(", \"p_value\": ", f);
-    num(f, g->mix_p);
+    an_json_num(f, g->mix_p);
     fprintf(f, "}, \"body_changed\": {\"count\": %llu, \"compared\": %llu, "
             "\"share\": ", (unsigned long long)g->body_changed,
             (unsigned long long)g->body_compared);
-    num(f, g->body_compared ? (double)g->body_changed /
+    an_json_num(f, g->body_compared ? (double)g->body_changed /
                                   (double)g->body_compared : 0);
     fputs(", \"examples\": ", f);
     examples(f, g->body_ex, g->n_body_ex);
     fputs("}, \"contribution_us\": ", f);
-    num(f, round(g->contribution_us));
+    an_json_num(f, round(g->contribution_us));
     fputc('}', f);
 }
 
@@ -357,9 +348,9 @@ int an_report_json(const struct an_analysis *a, FILE *f)
             "\"alpha\": ", o->metric == AN_METRIC_SERVICE ? "service"
                                                           : "latency",
             an_group_by_name(o->group_by));
-    num(f, o->alpha);
+    an_json_num(f, o->alpha);
     fputs(", \"threshold_pct\": ", f);
-    num(f, o->threshold_pct);
+    an_json_num(f, o->threshold_pct);
     fprintf(f, ", \"min_effect_us\": %lld, \"min_count\": %lld, "
             "\"warmup_us\": %lld, \"max_lateness_us\": %lld, "
             "\"allow_all_errors\": %s, \"fail_if\": [",
@@ -431,7 +422,7 @@ int an_report_json(const struct an_analysis *a, FILE *f)
                 k->dflt ? "true" : "false");
         an_json_str(f, x->group->key);
         fputs(", \"value\": ", f);
-        num(f, x->value);
+        an_json_num(f, x->value);
         fprintf(f, ", \"unit\": \"%s\", \"judged_at\": ",
                 (k->metric == AN_CM_ERRORS && k->relative) ||
                         k->metric == AN_CM_STATUS_MIX ? "points"
@@ -449,9 +440,9 @@ int an_report_json(const struct an_analysis *a, FILE *f)
         fputs("{\"endpoint\": ", f);
         an_json_str(f, top[k]->key);
         fputs(", \"contribution_us\": ", f);
-        num(f, round(top[k]->contribution_us));
+        an_json_num(f, round(top[k]->contribution_us));
         fputs(", \"delta_mean_us\": ", f);
-        num(f, round(top[k]->sum[AN_CAND].mean_us -
+        an_json_num(f, round(top[k]->sum[AN_CAND].mean_us -
                      top[k]->sum[AN_BASE].mean_us));
         fputc('}', f);
     }
@@ -474,11 +465,11 @@ int an_report_json(const struct an_analysis *a, FILE *f)
         int timed = t->lat && rp_hist_count(t->lat);
         fprintf(f, "%s{\"t_us\": %lld, \"rps\": ", i ? ",\n  " : "\n  ",
                 (long long)i * tl->tick_us);
-        num(f, (double)t->due / secs);
+        an_json_num(f, (double)t->due / secs);
         fputs(", \"sent_per_s\": ", f);
-        num(f, (double)t->sent / secs);
+        an_json_num(f, (double)t->sent / secs);
         fputs(", \"completed_per_s\": ", f);
-        num(f, (double)t->done / secs);
+        an_json_num(f, (double)t->done / secs);
         fprintf(f, ", \"errors\": %llu", (unsigned long long)t->errors);
         opt_num(f, "p50_us", timed,
                 timed ? (double)rp_hist_value_at_percentile(t->lat, 50) : 0);
@@ -489,15 +480,15 @@ int an_report_json(const struct an_analysis *a, FILE *f)
     fputs("]},\n\"saturation\": ", f);
     if (a->sat.found) {
         fprintf(f, "{\"t_us\": %lld, \"rps\": ", (long long)a->sat.t_us);
-        num(f, a->sat.achieved_rps);
+        an_json_num(f, a->sat.achieved_rps);
         fputs(", \"offered_rps\": ", f);
-        num(f, a->sat.offered_rps);
+        an_json_num(f, a->sat.offered_rps);
         fputs(", \"inflight_start\": ", f);
-        num(f, a->sat.inflight_start);
+        an_json_num(f, a->sat.inflight_start);
         fputs(", \"inflight_end\": ", f);
-        num(f, a->sat.inflight_end);
+        an_json_num(f, a->sat.inflight_end);
         fputs(", \"little_inflight\": ", f);
-        num(f, a->sat.little);
+        an_json_num(f, a->sat.little);
         fprintf(f, ", \"p50_us\": %lld}", (long long)a->sat.p50_us);
     } else {
         fputs("null", f);
@@ -509,7 +500,7 @@ int an_report_json(const struct an_analysis *a, FILE *f)
         an_capacity_report_json(a->set[AN_BASE].cap, f);
     }
     fputs(",\n\"capacity_change_pct\": ", f);
-    num(f, an_capacity_change(a));
+    an_json_num(f, an_capacity_change(a));
     fields_json(a, f);
     fputs("\n}\n", f);
     return ferror(f) ? RP_EIO : 0;
