@@ -16,12 +16,12 @@ static const struct {
     int (*run)(int argc, char **argv);
     const char *summary;
 } commands[] = {
-    {"capture", cap_cmd, "record HTTP/1.x exchanges from an interface or a pcap file"},
+    {"capture", cap_cmd, "record HTTP/1.x exchanges from an interface, a pcap file or a HAR"},
     {"replay", replay_cmd, "reissue a corpus against a target and record a run"},
     {"analyze", an_cmd, "compare a run with a baseline per endpoint"},
-    {"show", an_show_cmd, "print one exchange, or a curl command for it"},
+    {"show", an_show_cmd, "print one exchange, a curl command for it, or two runs' answers (--diff)"},
     {"ls", corpus_cmd_ls, "list the captures and runs in a corpus"},
-    {"export", corpus_cmd_export, "write a corpus's exchanges as JSON lines"},
+    {"export", corpus_cmd_export, "write a corpus's exchanges as JSON lines, or a capture or run as HAR"},
     {"merge", corpus_cmd_merge, "combine the shards of a sharded replay into one run"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
