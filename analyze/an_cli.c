@@ -411,7 +411,6 @@ static void set_from_run(struct an_set *s, const struct corpus_run_row *r)
     s->rate = r->rate;
     s->concurrency = r->concurrency;
     s->scale = r->scale;
-    s->max_connections = r->max_connections;
     s->started_us = r->started_us;
     s->wall_us = r->ended_us > r->started_us ? r->ended_us - r->started_us : 0;
 }

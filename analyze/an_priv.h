@@ -165,7 +165,6 @@ struct an_capacity {
     char step_by[16];
     int stopped_step;          /* 1-based, 0 none */
     char stopped_by[64];
-    int max_connections;
     struct an_cap_series *series;
     size_t nseries;
     uint64_t series_dropped;   /* over AN_CAP_SERIES */
@@ -209,7 +208,6 @@ struct an_set {
     char status[32];
     double speed, rate;     /* runs: the mode's multiple or rate */
     int concurrency, scale;
-    int max_connections;    /* runs: --max-connections, 0 unknown */
     char engine[16];
     char correlated[256];   /* runs: values correlated by kind, or "" */
     int64_t uncorrelated;   /* runs: requests with a value not correlated,

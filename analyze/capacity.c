@@ -145,7 +145,6 @@ int an_capacity_open(struct an_analysis *a, struct corpus *c, int which,
     snprintf(k->step_by, sizeof k->step_by, "%s", rs.step_by);
     k->stopped_step = rs.stopped_step;
     snprintf(k->stopped_by, sizeof k->stopped_by, "%s", rs.stopped_by);
-    k->max_connections = set->max_connections;
     k->knee = k->sustained = -1;
     set->cap = k;
     return corpus_monitor_read(c, set->id, monitor_point, k, &k->scrapes,

@@ -347,7 +347,6 @@ struct corpus_run_row {
     int scale;               /* --scale copies */
     char engine[16];         /* the transport that ran, e.g. "curl" */
     char tool_version[32];   /* reprise version that recorded the run */
-    int max_connections;     /* --max-connections (0 when not recorded) */
     /* from its summary: correlated values by kind, "cookie 105 bearer
      * 24 ..." ("" when the run did not correlate), and the requests that
      * sent back a value the replay never got (-1 unknown) */

@@ -300,7 +300,7 @@ int corpus_body_stats(struct corpus *c, int64_t *count, int64_t *size_bytes,
     " WHERE run_id = runs.id)),"                                           \
     RUN_OPT("speed") RUN_OPT("rate") RUN_OPT("concurrency")               \
     RUN_OPT("scale") RUN_OPT("engine")                                     \
-    " tool_version," RUN_OPT("max_connections")                          \
+    " tool_version,"                                                       \
     " CASE WHEN json_valid(summary) THEN (SELECT group_concat(key || ' '"  \
     " || value, ' ') FROM json_each(summary, '$.correlated')"              \
     " WHERE value > 0) END,"                                               \
@@ -330,10 +330,9 @@ static void fill_run(sqlite3_stmt *st, struct corpus_run_row *o)
     o->scale = sqlite3_column_int(st, 12);
     copy_str(o->engine, sizeof o->engine, text_or(st, 13, ""));
     copy_str(o->tool_version, sizeof o->tool_version, text_or(st, 14, ""));
-    o->max_connections = sqlite3_column_int(st, 15);
-    copy_str(o->correlated, sizeof o->correlated, text_or(st, 16, ""));
-    o->uncorrelated = sqlite3_column_type(st, 17) == SQLITE_NULL
-                          ? -1 : sqlite3_column_int64(st, 17);
+    copy_str(o->correlated, sizeof o->correlated, text_or(st, 15, ""));
+    o->uncorrelated = sqlite3_column_type(st, 16) == SQLITE_NULL
+                          ? -1 : sqlite3_column_int64(st, 16);
 }
 
 /* Runs a run query with an optional int or text parameter; *found = 1 when

@@ -61,7 +61,6 @@ static void setup_sim(struct sim *s, int64_t late_us, double send_rps)
         k->step[i].end_us = (int64_t)(i + 1) * STEP_US;
     }
     snprintf(k->step_by, sizeof k->step_by, "rate");
-    k->max_connections = 256;
     s->a.set[AN_CAND].present = 1;
     s->a.set[AN_CAND].cap = k;
     /* the pool: requests due at a fixed rate per step, FIFO on 2 slots */
