@@ -11,7 +11,7 @@ secs=${1:-${FUZZ_SECONDS:-30}}
 build=build-fuzz
 CC=clang cmake -S . -B "$build" -DREPRISE_FUZZ=ON -DREPRISE_SANITIZE=ON \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-targets=(pcap tcp http exchange)
+targets=(pcap tcp http exchange resp)
 # the llhttp differential target exists when node-llhttp is installed
 if [ -f /usr/share/llhttp/llhttp.c ]; then
     targets+=(llhttp)
@@ -21,7 +21,7 @@ cmake --build "$build" -j"$(nproc)" --target "${targets[@]/#/fuzz_}" \
 
 seeds=$build/seeds
 rm -rf "$seeds"
-mkdir -p "$seeds"/{pcap,tcp,http,exchange,llhttp} "$build/artifacts"
+mkdir -p "$seeds"/{pcap,tcp,http,exchange,llhttp,resp} "$build/artifacts"
 # tcp: the packet sequences the reassembly unit tests spell out
 FUZZ_SEED_DIR=$seeds/tcp "$build/test_tcp_pcap" >/dev/null 2>&1
 # pcap: the sample capture, cut at several lengths, and as pcapng
@@ -53,6 +53,23 @@ CONNECT h:443 HTTP/1.1\r\nHost: h\r\n\r\n
 OPTIONS * HTTP/1.1\r\n\r\n
 HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n
 MSGS
+# resp: Redis transcripts; the first byte is the side (bit 0: client) and
+# the cut pattern (the other bits)
+i=0
+while IFS= read -r msg; do
+    i=$((i + 1))
+    printf '%b' "$msg" > "$seeds/resp/t-$i"
+done <<'RESP'
+\x01*1\r\n$4\r\nPING\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nvalue\r\n
+\x03PING\r\n\r\nset k v\n*0\r\nAUTH default hunter2\r\n
+\x81*1\r\n$5\r\nMULTI\r\n*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n*1\r\n$4\r\nEXEC\r\n
+\x00+OK\r\n-ERR unknown command\r\n:1000\r\n$5\r\nhello\r\n$-1\r\n*-1\r\n*2\r\n$3\r\nfoo\r\n:2\r\n
+\x06+OK\r\n+QUEUED\r\n*2\r\n-ERR not an integer\r\n:1\r\n-EXECABORT discarded\r\n
+\x82_\r\n,3.14\r\n,-inf\r\n#t\r\n(12345678901234567890123\r\n=15\r\ntxt:Some string\r\n!9\r\nSYNTAX no\r\n
+\x0a%2\r\n+a\r\n:1\r\n+b\r\n~1\r\n,1e5\r\n>3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$2\r\nhi\r\n
+\x04|1\r\n+ttl\r\n:3600\r\n*2\r\n|1\r\n+a\r\n+b\r\n:1\r\n:2\r\n
+\x00$?\r\n;4\r\nHell\r\n;1\r\no\r\n;0\r\n*?\r\n:1\r\n%?\r\n+k\r\n_\r\n.\r\n.\r\n
+RESP
 
 status=0
 for t in "${targets[@]}"; do
