@@ -212,7 +212,7 @@ static int on_double(struct resp_reader *r, uint8_t c)
             r->dstate = 2;
         else if (s == 3 || s == 4)
             r->dstate = 4;
-        else if (s >= 5 && s <= 7)
+        else if (s <= 7)
             r->dstate = 7;
         else
             return fail(r, bad);
