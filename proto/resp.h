@@ -17,10 +17,13 @@
  * streamed one), integers fit int64_t, doubles are [-+]digits[.digits]
  * [e[-+]digits] or inf/-inf/nan, booleans 't' or 'f', '_' and '.' lines
  * empty, verbatim strings ('=') carry "xxx:" first, every line ends in
- * CRLF (inline commands: CRLF or a bare LF). As Redis does, a client's
- * blank inline line (only spaces, tabs and CR before the LF), "*0" and
- * "*-1" are consumed and ignored: not messages, their bytes are counted in
- * the next message's skipped. The reader is under 1 KiB (960 bytes on x86-64).
+ * CRLF (inline commands: CRLF or a bare LF; a CR elsewhere in them is an
+ * error). A count over RESP_MAX_ELEMS (maps: pairs) is refused as soon as
+ * its digits say so, before any element. As Redis does, a client's blank
+ * inline line (nothing but blanks: space, tab, VT, FF, then CRLF or LF),
+ * "*0" and "*-1" are consumed and ignored: not messages, their bytes are
+ * counted in the next message's skipped. The reader buffers no line (it
+ * parses numbers digit by digit) and is under 1 KiB (960 bytes on x86-64).
  */
 #ifndef RP_PROTO_RESP_H
 #define RP_PROTO_RESP_H
@@ -98,7 +101,9 @@ void resp_reader_init(struct resp_reader *r, int from_client);
 /* Reads p[0..n). Returns the bytes consumed (0..n) and sets *done: 1 when
  * those bytes completed a message (then *m is filled and the reader is
  * ready for the next message; call again with the rest), 0 when all n
- * were consumed and the message goes on. Returns -1 on a protocol
+ * were consumed and the message goes on. The message is the last
+ * m->bytes bytes consumed up to the returned offset (begun, maybe, in
+ * earlier runs), after m->skipped ignored ones. Returns -1 on a protocol
  * violation or a limit exceeded, with *why a static description; the
  * stream cannot be framed after that. */
 long resp_read(struct resp_reader *r, const uint8_t *p, size_t n, int *done,
@@ -114,7 +119,7 @@ struct resp_arg {
  * into its arguments: the first max are stored in argv, *argc gets how
  * many there are. Returns 0, or -1 when msg is not a command (not an array
  * of bulk strings or an inline command). Views into msg. An inline command
- * is split at blanks (space, tab, CR, VT, FF); quotes are not interpreted
+ * is split at blanks (space, tab, CR, LF, VT, FF); quotes are not interpreted
  * (Redis's sdssplitargs would unquote "a b" into one argument). */
 int resp_split_command(const uint8_t *msg, size_t n, struct resp_arg *argv,
                        int max, int *argc);
