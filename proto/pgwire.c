@@ -696,13 +696,18 @@ static int number_start(const struct lex *lx, size_t i)
     return is_digit(at(lx, i)) || (at(lx, i) == '.' && is_digit(at(lx, i + 1)));
 }
 
+/* Longest operator scanned at once: PostgreSQL refuses operators of
+ * NAMEDATALEN (64) characters or more, and the cap keeps a long run of
+ * operator characters (each split off one at a time below) linear. */
+#define PG_OP_MAX 64
+
 /* The length of the operator at i, split as scan.l splits it: it stops
  * before a comment start, and a multi-character operator ends in + or -
  * only when it holds one of ~ ! @ # % ^ & | ` ?. */
 static size_t op_len(const struct lex *lx, size_t i)
 {
     size_t j = i;
-    while (j < lx->n && is_op_char(at(lx, j))) {
+    while (j < lx->n && j - i < PG_OP_MAX && is_op_char(at(lx, j))) {
         if (j > i && ((at(lx, j) == '-' && at(lx, j + 1) == '-') ||
                       (at(lx, j) == '/' && at(lx, j + 1) == '*')))
             break;

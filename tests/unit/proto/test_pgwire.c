@@ -1476,6 +1476,29 @@ static void test_normalize_bounds(void **st)
         assert_memory_equal(out, u, l);
         assert_true(l == strlen(u) || ((unsigned char)u[l] & 0xc0) != 0x80);
     }
+    /* inputs that a careless scanner reads in quadratic time: long runs of
+     * operator characters split one at a time, strings continued, nested
+     * comments, dollar tags that never close, a run of '$' (the ctest
+     * timeout catches a quadratic pass over 256 KiB) */
+    static const char *units[] = {"+-", "'a'\n", "/*", "$a", "$a$", "U&'x' ",
+                                  "\"", "E'\\", "1.", "-1", "$$"};
+    size_t bign = 256 * 1024;
+    char *in = malloc(bign + 1), *res = malloc(bign * 6);
+    assert_non_null(in);
+    assert_non_null(res);
+    for (size_t ui = 0; ui < sizeof units / sizeof units[0]; ui++) {
+        size_t ul = strlen(units[ui]), k = 0;
+        while (k + ul <= bign) {
+            memcpy(in + k, units[ui], ul);
+            k += ul;
+        }
+        in[k] = 0;
+        size_t l = pg_normalize(in, k, res, bign * 6);
+        assert_int_equal(strlen(res), l);
+        assert_true(l < bign * 6);
+    }
+    free(in);
+    free(res);
     /* long input, small output */
     static char big[100000];
     for (size_t i = 0; i + 2 < sizeof big; i += 2)
