@@ -429,8 +429,9 @@ int replay_scram_continue(struct replay_scram *s, const char *password,
     memcpy(wp + 9, r, rl);
     am[am_len] = 0;
 
-    uint8_t salted[SCRAM_KEY_LEN], ckey[SCRAM_KEY_LEN], stored[SCRAM_KEY_LEN],
-        csig[SCRAM_KEY_LEN], proof[SCRAM_KEY_LEN], skey[SCRAM_KEY_LEN];
+    uint8_t salted[SCRAM_KEY_LEN] = {0}, ckey[SCRAM_KEY_LEN] = {0},
+        stored[SCRAM_KEY_LEN] = {0}, csig[SCRAM_KEY_LEN] = {0},
+        proof[SCRAM_KEY_LEN] = {0}, skey[SCRAM_KEY_LEN] = {0};
     int rc = 0;
     if (PKCS5_PBKDF2_HMAC(password, (int)strlen(password), salt, (int)saltn,
                           (int)iter, EVP_sha256(), SCRAM_KEY_LEN,
@@ -446,10 +447,12 @@ int replay_scram_continue(struct replay_scram *s, const char *password,
         rc = hmac(salted, sizeof salted, "Server Key", 10, skey);
     if (!rc)
         rc = hmac(skey, sizeof skey, am, am_len, s->server_sig);
-    for (size_t k = 0; k < SCRAM_KEY_LEN; k++)
-        proof[k] = ckey[k] ^ csig[k];
-    char proof64[4 * ((SCRAM_KEY_LEN + 2) / 3) + 1];
-    b64_encode(proof, sizeof proof, proof64);
+    char proof64[4 * ((SCRAM_KEY_LEN + 2) / 3) + 1] = "";
+    if (!rc) {
+        for (size_t k = 0; k < SCRAM_KEY_LEN; k++)
+            proof[k] = ckey[k] ^ csig[k];
+        b64_encode(proof, sizeof proof, proof64);
+    }
     OPENSSL_cleanse(salted, sizeof salted);
     OPENSSL_cleanse(ckey, sizeof ckey);
     OPENSSL_cleanse(stored, sizeof stored);
