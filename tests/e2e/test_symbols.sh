@@ -2,7 +2,8 @@
 # test_symbols.sh: every symbol a module's static library exports carries
 # that module's prefix, so modules cannot collide and a reader knows where
 # a function lives from its name. The prefixes (DESIGN.md, "Prefixes"):
-#   librp_common   rp_          librp_proto    http_, proto_ (sniffing), resp_
+#   librp_common   rp_          librp_proto    http_, proto_ (sniffing),
+#                               resp_ (Redis), pg_ (PostgreSQL wire)
 #   librp_corpus   corpus_      librp_capture  cap_, tcp_ (tcp_flow)
 #   librp_replay   replay_      librp_analyze  an_
 # Names starting with "__" are the compiler's and toolchain's (sanitizer
@@ -12,7 +13,7 @@ command -v nm >/dev/null || skip "nm not installed"
 
 declare -A allowed=(
     [rp_common]="rp_"
-    [rp_proto]="http_ proto_ resp_"
+    [rp_proto]="http_ proto_ resp_ pg_"
     [rp_corpus]="corpus_"
     [rp_capture]="cap_ tcp_"
     [rp_replay]="replay_"

@@ -11,7 +11,7 @@ secs=${1:-${FUZZ_SECONDS:-30}}
 build=build-fuzz
 CC=clang cmake -S . -B "$build" -DREPRISE_FUZZ=ON -DREPRISE_SANITIZE=ON \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-targets=(pcap tcp http exchange resp)
+targets=(pcap tcp http exchange resp pgwire)
 # the llhttp differential target exists when node-llhttp is installed
 if [ -f /usr/share/llhttp/llhttp.c ]; then
     targets+=(llhttp)
@@ -21,7 +21,7 @@ cmake --build "$build" -j"$(nproc)" --target "${targets[@]/#/fuzz_}" \
 
 seeds=$build/seeds
 rm -rf "$seeds"
-mkdir -p "$seeds"/{pcap,tcp,http,exchange,llhttp,resp} "$build/artifacts"
+mkdir -p "$seeds"/{pcap,tcp,http,exchange,llhttp,resp,pgwire} "$build/artifacts"
 # tcp: the packet sequences the reassembly unit tests spell out
 FUZZ_SEED_DIR=$seeds/tcp "$build/test_tcp_pcap" >/dev/null 2>&1
 # pcap: the sample capture, cut at several lengths, and as pcapng
@@ -70,6 +70,27 @@ done <<'RESP'
 \x04|1\r\n+ttl\r\n:3600\r\n*2\r\n|1\r\n+a\r\n+b\r\n:1\r\n:2\r\n
 \x00$?\r\n;4\r\nHell\r\n;1\r\no\r\n;0\r\n*?\r\n:1\r\n%?\r\n+k\r\n_\r\n.\r\n.\r\n
 RESP
+
+# pgwire: the first byte says client (odd) or server (even), 2 an SSL
+# exchange first; then a client or server transcript, or a statement
+i=0
+while IFS= read -r msg; do
+    i=$((i + 1))
+    printf '%b' "$msg" > "$seeds/pgwire/msg-$i"
+done <<'MSGS'
+\x01\x00\x00\x00\x1b\x00\x03\x00\x00user\x00u\x00database\x00d\x00\x00Q\x00\x00\x00\x0dSELECT 1\x00X\x00\x00\x00\x04
+\x03\x00\x00\x00\x08\x04\xd2\x16/\x00\x00\x00\x10\x00\x03\x00\x00user\x00u\x00\x00
+\x01P\x00\x00\x00\x17s1\x00SELECT $1\x00\x00\x01\x00\x00\x00\x17B\x00\x00\x00\x16\x00s1\x00\x00\x01\x00\x00\x00\x01\x00\x00\x00\x02-3\x00\x00D\x00\x00\x00\x06P\x00E\x00\x00\x00\x09\x00\x00\x00\x00\x00S\x00\x00\x00\x04
+\x01d\x00\x00\x00\x061\x0ac\x00\x00\x00\x04f\x00\x00\x00\x05\x00
+\x00R\x00\x00\x00\x08\x00\x00\x00\x00S\x00\x00\x00\x08a\x00b\x00K\x00\x00\x00\x0c\x00\x00\x00\x01\x00\x00\x00\x02Z\x00\x00\x00\x05I
+\x00R\x00\x00\x00\x17\x00\x00\x00\x0aSCRAM-SHA-256\x00\x00R\x00\x00\x00\x0c\x00\x00\x00\x05salt
+\x02NR\x00\x00\x00\x08\x00\x00\x00\x00Z\x00\x00\x00\x05I
+\x00T\x00\x00\x00\x1a\x00\x01n\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x17\x00\x04\xff\xff\xff\xff\x00\x00D\x00\x00\x00\x0b\x00\x01\x00\x00\x00\x011C\x00\x00\x00\x0dSELECT 1\x00E\x00\x00\x00\x10C42P01\x00Mno\x00\x00
+\x01\x00\x00\x00\x10\x04\xd2\x16.\x00\x00\x00\x01\x00\x00\x00\x02
+\x01UPDATE pgbench_accounts SET abalance = abalance + -3164 WHERE aid = 40712;
+\x01SELECT 'it''s', E'\\'', $$x$$, $t$a$t$, t1, 1.5e-3, .5, 0x1F, "q""i" /* c /* n */ */ -- x
+\x01SELECT U&'d!0061' UESCAPE '!', B'01', X'ff', 'a'\n'b', $2, -1, x=-1
+MSGS
 
 status=0
 for t in "${targets[@]}"; do
