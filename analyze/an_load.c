@@ -424,7 +424,10 @@ static int record(struct an_analysis *a, int which,
         s->latency_us >= s->service_us) {
         if (!set->lateness && !(set->lateness = rp_hist_new()))
             return RP_ENOMEM;
-        if (rp_hist_record(set->lateness, s->latency_us - s->service_us))
+        /* the generator's lateness: a session's wait for its previous
+         * answer is the target's (corpus_sample.held_us) */
+        int64_t late = s->latency_us - s->service_us - s->held_us;
+        if (rp_hist_record(set->lateness, late > 0 ? late : 0))
             return RP_ENOMEM;
     }
     if (which != AN_NOISE && timeline_add(&a->tl[which], s, m))

@@ -443,6 +443,10 @@ struct corpus_sample {
     int has_response;           /* its response is stored (a capture's
                                    always; a run's with --store-bodies):
                                    corpus_response_get reads it */
+    int64_t held_us;            /* run with --sessions: of the lateness,
+                                   the time it waited for its session's
+                                   previous request (the target's doing);
+                                   else 0 */
 };
 
 enum corpus_set_kind { CORPUS_SET_CAPTURE, CORPUS_SET_RUN };

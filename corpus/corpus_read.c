@@ -588,10 +588,20 @@ int corpus_capture_latest(struct corpus *c, int64_t *capture_id, char *err)
     " IFNULL(r.done_us - r.scheduled_us, -1),"                               \
     " IFNULL(r.done_us - r.sent_us, -1),"                                    \
     " IFNULL(r.first_byte_us - r.sent_us, -1),"                              \
-    " r.resp_bytes, r.body_hash, r.loop, r.error, %s"                        \
+    " r.resp_bytes, r.body_hash, r.loop, r.error, %s, %s"                    \
     " FROM results r LEFT JOIN exchanges e ON e.id = r.exchange_id"          \
     " WHERE r.run_id = ?1" exchange                                          \
     " ORDER BY r.run_id, r.loop, r.exchange_id, r.copy"
+/* How long a result of a --sessions run (one connection per captured
+ * connection, in order) waited for the previous request of its session:
+ * from when it was due to when that one was done, at most until it was
+ * sent. That wait is the target's doing (its previous answer was late),
+ * not the generator's, so analyze keeps it out of the generator's
+ * lateness. Other runs wait for no one: 0. */
+#define SESSION_HELD_SQL                                                     \
+    "MAX(0, MIN(IFNULL(r.sent_us, 0), IFNULL(LAG(r.done_us) OVER"            \
+    " (PARTITION BY e.connection_id, r.copy, r.loop ORDER BY e.seq), 0))"    \
+    " - IFNULL(r.scheduled_us, 0))"
 
 static int run_cursor(struct corpus *c, const char *sql, int64_t run_id,
                       int64_t exchange_id, struct corpus_sample_cursor **out,
@@ -604,10 +614,21 @@ static int run_cursor(struct corpus *c, const char *sql, int64_t run_id,
     cur->kind = CORPUS_SET_RUN;
     /* schema v5 keeps the response headers of the results whose response
      * was stored (--store-bodies) */
-    char q[1024];
+    int found = 0;
+    int64_t by_conn = 0;
+    int r = query_i64(c, "SELECT instr(options, '\"sessions\":true') > 0"
+                         " AND instr(options, '\"session_key\":\"') = 0"
+                         " FROM runs WHERE id = ?", 1, run_id, &by_conn,
+                      &found, err);
+    if (r) {
+        corpus_samples_close(cur);
+        return r;
+    }
+    char q[2048];
     snprintf(q, sizeof q, sql,
-             c->version >= 5 ? "r.resp_headers IS NOT NULL" : "0");
-    int r = corpus_prepare(c, q, &cur->st, err);
+             c->version >= 5 ? "r.resp_headers IS NOT NULL" : "0",
+             found && by_conn ? SESSION_HELD_SQL : "0");
+    r = corpus_prepare(c, q, &cur->st, err);
     if (r) {
         corpus_samples_close(cur);
         return r;
@@ -728,6 +749,7 @@ int corpus_samples_next(struct corpus_sample_cursor *cur,
         return 0;
     if (rc != SQLITE_ROW)
         return corpus_db_fail(cur->c, rc, "reading samples", err);
+    s->held_us = 0;
     if (cur->kind == CORPUS_SET_CAPTURE) {
         s->exchange_id = sqlite3_column_int64(st, 0);
         s->copy = 0;
@@ -770,6 +792,7 @@ int corpus_samples_next(struct corpus_sample_cursor *cur,
         s->loop = sqlite3_column_int(st, 13);
         s->error = (const char *)sqlite3_column_text(st, 14);
         s->has_response = sqlite3_column_int(st, 15);
+        s->held_us = sqlite3_column_int64(st, 16);
     }
     return 1;
 }
