@@ -25,6 +25,8 @@
 #include "capture/decode.h"
 #include "capture/exchange.h"
 #include "capture/har.h"
+#include "capture/mux.h"
+#include "capture/wire.h"
 #include "capture/stream.h"
 #include "capture/tcp_flow.h"
 #include "common/buf.h"
@@ -47,6 +49,7 @@ struct cap_cli_opts {
     int64_t duration_us, count, flow_timeout_us;
     uint64_t max_memory_bytes, buffer_bytes, max_body_bytes;
     int promisc, immediate, redact, stats;
+    int protocol;                     /* enum cap_mux_proto (--protocol) */
     const char *redact_headers[MAX_REDACT + 1];
     int nredact_headers;
     const char *redact_query[MAX_REDACT + 1];
@@ -58,6 +61,8 @@ struct cap_run {
     struct cap_source *src;
     struct tcp_table *flows;
     struct cap_http *http;
+    struct cap_wire *wire;            /* Redis, PostgreSQL, generic TCP */
+    struct cap_mux *mux;              /* picks one of the two per connection */
     struct corpus *corpus;
     int64_t capture_id;
     int begun;                        /* capture row written */
@@ -116,6 +121,17 @@ static void usage(FILE *f)
 "  -o, --output CORPUS     corpus file to write (required)\n"
 "  --label NAME            label stored with the capture\n"
 "selection:\n"
+"  --protocol P            what the connections speak: http (HTTP/1.x),\n"
+"                          redis (RESP2/RESP3), postgres (PostgreSQL v3), or\n"
+"                          tcp (any turn-taking protocol: a message is one\n"
+"                          side's bytes until the other side speaks; good for\n"
+"                          memcached text, SMTP and homegrown protocols).\n"
+"                          Without it each connection's first bytes decide,\n"
+"                          then its server port (6379 redis, 5432 postgres),\n"
+"                          else HTTP. Redis AUTH (and HELLO, MIGRATE, CONFIG\n"
+"                          SET requirepass) secrets become markers and\n"
+"                          PostgreSQL startups and passwords are never stored,\n"
+"                          --no-redact or not\n"
 "  --port N[,N...]         server ports: only these connections are recorded,\n"
 "                          and the side on such a port is the server. Without\n"
 "                          it the server is the side that received the SYN, or\n"
@@ -173,7 +189,7 @@ enum {
     OPT_LABEL = 256, OPT_PORT, OPT_SAMPLE, OPT_DURATION, OPT_COUNT,
     OPT_BUFFER, OPT_PROMISC, OPT_USER, OPT_FLOW_TIMEOUT, OPT_MAX_MEMORY,
     OPT_MAX_BODY, OPT_NO_REDACT, OPT_REDACT_HEADER, OPT_REDACT_QUERY,
-    OPT_STATS, OPT_IMMEDIATE, OPT_HAR,
+    OPT_STATS, OPT_IMMEDIATE, OPT_HAR, OPT_PROTOCOL,
 };
 
 static int parse_ports(const char *s, struct cap_cli_opts *o, char *err)
@@ -246,6 +262,7 @@ static int parse_args(int argc, char **argv, struct cap_cli_opts *o, char *err)
         {"stats", no_argument, NULL, OPT_STATS},
         {"immediate", no_argument, NULL, OPT_IMMEDIATE},
         {"har", required_argument, NULL, OPT_HAR},
+        {"protocol", required_argument, NULL, OPT_PROTOCOL},
         {NULL, 0, NULL, 0},
     };
     int c, rc = RP_OK;
@@ -284,6 +301,13 @@ static int parse_args(int argc, char **argv, struct cap_cli_opts *o, char *err)
         case OPT_PROMISC: o->promisc = 1; break;
         case OPT_IMMEDIATE: o->immediate = 1; break;
         case OPT_HAR: o->har = optarg; break;
+        case OPT_PROTOCOL:
+            if (!strcmp(optarg, "http"))
+                o->protocol = CAP_MUX_HTTP;
+            else if (!(o->protocol = (int)cap_wire_proto_parse(optarg)))
+                rc = rp_fail(err, RP_EUSAGE, "--protocol: '%s' is not one "
+                             "of http, redis, postgres, tcp", optarg);
+            break;
         case OPT_USER: o->user = optarg; break;
         case OPT_FLOW_TIMEOUT:
             rc = rp_parse_duration_us(optarg, "--flow-timeout",
@@ -420,6 +444,14 @@ static int begin_capture(struct cap_run *r, int64_t started_us)
     };
     if (!(r->http = cap_http_new(r->corpus, r->capture_id, &ho)))
         return rp_fail(r->err, RP_ENOMEM, "out of memory");
+    struct cap_wire_opts wo = {
+        .max_body_bytes = o->max_body_bytes,
+        .max_memory_bytes = o->max_memory_bytes,
+    };
+    if (!(r->wire = cap_wire_new(r->corpus, r->capture_id, &wo)) ||
+        !(r->mux = cap_mux_new(r->http, r->wire,
+                               (enum cap_mux_proto)o->protocol)))
+        return rp_fail(r->err, RP_ENOMEM, "out of memory");
     struct tcp_opts to = {
         .server_ports = o->ports, .nserver_ports = o->nports,
         .flow_timeout_us = o->flow_timeout_us,
@@ -428,7 +460,7 @@ static int begin_capture(struct cap_run *r, int64_t started_us)
         .looks_like_request = cap_http_looks_like_request,
         .looks_like_response = cap_http_looks_like_response,
     };
-    if (!(r->flows = tcp_table_new(&to, cap_http_ops(), r->http)))
+    if (!(r->flows = tcp_table_new(&to, cap_mux_ops(), r->mux)))
         return rp_fail(r->err, RP_ENOMEM, "out of memory");
     return RP_OK;
 }
@@ -439,6 +471,15 @@ static void stop_run(struct cap_run *r, int rc)
         r->rc = rc;
     r->stopping = 1;
     cap_source_break(r->src);
+}
+
+/* The first write error of either layer. */
+static int layers_error(struct cap_run *r, char *err)
+{
+    int rc = r->http ? cap_http_error(r->http, err) : 0;
+    if (!rc && r->wire)
+        rc = cap_wire_error(r->wire, err);
+    return rc;
 }
 
 static void on_packet(void *user, int64_t ts_us, const uint8_t *frame,
@@ -480,15 +521,17 @@ static void on_packet(void *user, int64_t ts_us, const uint8_t *frame,
         break;
     }
     if ((r->packets & 255) == 0 || r->o->count) {
-        int rc = cap_http_error(r->http, r->err);
+        int rc = layers_error(r, r->err);
         if (rc) {
             stop_run(r, rc);
             return;
         }
         if (r->o->count) {
             struct cap_http_stats hs;
+            struct cap_wire_stats ws;
             cap_http_stats(r->http, &hs);
-            if ((int64_t)hs.exchanges >= r->o->count)
+            cap_wire_stats(r->wire, &ws);
+            if ((int64_t)(hs.exchanges + ws.exchanges) >= r->o->count)
                 stop_run(r, 0);
         }
     }
@@ -533,6 +576,26 @@ static void collect_stats(struct cap_run *r, struct corpus_capture_stats *cs)
         cs->unpaired_responses = hs.unpaired_responses;
         cs->unframed_bytes = hs.unframed_bytes;
     }
+    if (r->wire) {
+        struct cap_wire_stats ws;
+        cap_wire_stats(r->wire, &ws);
+        cs->requests += ws.requests;
+        cs->exchanges += ws.exchanges;
+        cs->lost_no_memory += ws.lost_no_memory;
+        cs->incomplete += ws.incomplete;
+        cs->no_response += ws.no_response;
+        cs->malformed += ws.malformed;
+        cs->unpaired_responses += ws.unpaired_responses;
+        cs->unframed_bytes += ws.unframed_bytes;
+        cs->tls_connections += ws.tls;
+        cs->redis_recorded = ws.conns[CAP_WIRE_REDIS];
+        cs->postgres_recorded = ws.conns[CAP_WIRE_PG];
+        cs->tcp_recorded = ws.conns[CAP_WIRE_TCP];
+        cs->pushes = ws.pushes;
+        cs->copies = ws.copies;
+        cs->startups = ws.startups;
+        cs->secrets = ws.secrets;
+    }
     if (r->src)
         cap_source_drops(r->src, &cs->pcap_drops, &cs->pcap_ifdrops);
     cs->ended_us = r->o->iface ? rp_wall_us()
@@ -565,8 +628,8 @@ static void print_advice(const struct cap_run *r,
                     proto_label((enum proto_kind)k),
                     proto_advice((enum proto_kind)k));
     if (cs->exchanges == 0)
-        rp_warn("capture %lld recorded nothing useful: no HTTP/1.x exchange "
-                "in %llu packets%s", (long long)r->capture_id,
+        rp_warn("capture %lld recorded nothing useful: no exchange in "
+                " %llu packets%s", (long long)r->capture_id,
                 (unsigned long long)cs->packets,
                 cs->packets ? "" : " (check the interface, --port and the "
                                    "BPF filter)");
@@ -662,8 +725,8 @@ static int end_capture(struct cap_run *r, int rc, char *err)
     if (r->flows)
         tcp_table_close_all(r->flows, CAP_CLOSE_END,
                             r->last_ts_us ? r->last_ts_us : rp_wall_us());
-    if (!rc && r->http)
-        rc = cap_http_error(r->http, err);
+    if (!rc)
+        rc = layers_error(r, err);
     uint64_t links = 0;
     if (!rc && r->http)
         rc = cap_http_write_links(r->http, &links, err);
@@ -788,6 +851,8 @@ done:
     tcp_table_free(r.flows);
     if (r.http)
         cap_http_free(r.http);
+    cap_wire_free(r.wire);
+    cap_mux_free(r.mux);
     if (r.corpus) {
         char err3[RP_ERRLEN];
         int rc3 = corpus_close(r.corpus, rc ? err3 : err);
@@ -806,6 +871,7 @@ int cap_cmd(int argc, char **argv)
     struct cap_cli_opts o;
     memset(&o, 0, sizeof o);
     o.redact = 1;
+    o.protocol = CAP_MUX_AUTO;
     o.flow_timeout_us = 60 * 1000000LL;
     o.max_memory_bytes = 512ull << 20;
     o.buffer_bytes = 64ull << 20;

@@ -131,7 +131,14 @@ struct corpus_capture_info {
     X(unframed_bytes, "bytes outside any message", 4, 0, 0) /* garbage,
                             resynchronization, mid-stream starts */        \
     X(correlations, "values learned", 5, 0, 0) /* rows of the
-                            correlations table this capture wrote */
+                            correlations table this capture wrote */       \
+    X(redis_recorded, "Redis connections recorded", 6, 0, 0)               \
+    X(postgres_recorded, "PostgreSQL connections recorded", 6, 0, 0)       \
+    X(tcp_recorded, "generic TCP connections recorded", 6, 0, 0)           \
+    X(pushes, "server pushes (not replies)", 6, 0, 0)                      \
+    X(copies, "COPY operations", 6, 0, 0)                                  \
+    X(startups, "PostgreSQL startups (not stored)", 6, 0, 0)               \
+    X(secrets, "secrets replaced by markers", 6, 0, 0)
 
 struct corpus_capture_stats {
 #define CORPUS_STAT_FIELD(f, label, line, always, unit) uint64_t f;

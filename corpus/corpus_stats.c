@@ -59,7 +59,7 @@ void corpus_capture_stats_print(const struct corpus_capture_stats *st,
             n = 0;
             static const char *const title[] = {
                 NULL, "requests", "exchanges", "not HTTP/1.x",
-                "outside HTTP messages", "correlations"};
+                "outside HTTP messages", "correlations", "other protocols"};
             if (line == 0)
                 fprintf(f, "reprise: capture %lld%s: ", (long long)id,
                         when ? when : "");

@@ -289,6 +289,8 @@ void http_endpoint(const struct http_templater *t, const char *method,
     if (!target)
         target = "";
     put(out, outlen, &pos, method, strlen(method));
+    if (!*target) /* a command without detail (Redis "GET", "BEGIN") */
+        return;
     put(out, outlen, &pos, " ", 1);
 
     /* absolute-form: drop scheme and authority. */

@@ -24,7 +24,10 @@ void http_templater_free(struct http_templater *t);
  * for a malformed pattern, or RP_ENOMEM. */
 int http_templater_add(struct http_templater *t, const char *pattern, char *err);
 
-/* Writes "METHOD TEMPLATE" into out (outlen bytes, truncated if needed,
+/* Writes "METHOD TEMPLATE" into out (just "METHOD" for an empty target:
+ * the exchanges of other protocols, capture/wire.h, name their endpoint
+ * by method and target too, and a target that is not a path is kept as it
+ * is) (outlen bytes, truncated if needed,
  * always NUL-terminated). method and target may be NULL (treated as ""). */
 void http_endpoint(const struct http_templater *t, const char *method,
                  const char *target, char *out, size_t outlen);

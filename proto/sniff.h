@@ -15,8 +15,9 @@
 #include <stdint.h>
 
 #define PROTO_NOT_OURS                                                      \
-    "reprise records HTTP/1.x only; leave these out with --port or a BPF "  \
-    "filter"
+    "reprise records HTTP/1.x, Redis and PostgreSQL by their framing, and " \
+    "other turn-taking protocols with --protocol tcp; or leave these out "  \
+    "with --port or a BPF filter"
 
 /* X(kind, name, label, advice): name is the key used in statistics
  * ("<name>_connections"), label is for people, advice says what to do. */
@@ -28,9 +29,9 @@
       "not supported yet: reprise records HTTP/1.x; capture where a proxy " \
       "speaks HTTP/1.1 to the backend")                                     \
     X(PROTO_REDIS, "redis", "Redis",                                        \
-      PROTO_NOT_OURS)                                                       \
+      "record them with --protocol redis (or without --protocol)")          \
     X(PROTO_POSTGRES, "postgresql", "PostgreSQL",                           \
-      PROTO_NOT_OURS)                                                       \
+      "record them with --protocol postgres (or without --protocol)")       \
     X(PROTO_MYSQL, "mysql", "MySQL",                                        \
       PROTO_NOT_OURS)                                                       \
     X(PROTO_SSH, "ssh", "SSH",                                              \

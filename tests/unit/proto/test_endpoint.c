@@ -58,7 +58,14 @@ static void test_auto(void **state)
     expect(t, "GET", "http://example.com", "GET /");
     expect(t, "OPTIONS", "*", "OPTIONS *");
     expect(t, "CONNECT", "example.com:443", "CONNECT example.com:443");
-    expect(t, NULL, NULL, " ");
+    expect(t, NULL, NULL, "");
+    /* other protocols (capture/wire.h): the command alone, or with its
+     * detail; a statement kept as it is */
+    expect(t, "GET", "", "GET");
+    expect(t, "EVALSHA", "6b1bf486c81ceb7edf3c093f4c48582e38c0e791",
+           "EVALSHA 6b1bf486c81ceb7edf3c093f4c48582e38c0e791");
+    expect(t, "SELECT", "abalance FROM pgbench_accounts WHERE aid = $1",
+           "SELECT abalance FROM pgbench_accounts WHERE aid = $1");
     http_templater_free(t);
 
     t = http_templater_new(1);
