@@ -258,12 +258,50 @@ static int parse_target(struct rp_opts *o, char *err)
         return rp_fail(err, RP_EUSAGE, "--target '%s': not a URL; expected "
                        "http://host[:port] or https://host[:port]", t);
     int https = sl == 5 && !strncasecmp(t, "https", 5);
-    if (!https && !(sl == 4 && !strncasecmp(t, "http", 4)))
-        return rp_fail(err, RP_EUSAGE, "--target '%s': scheme must be http "
-                       "or https", t);
+    enum rp_wire wire = RW_NONE;
+    if (sl == 5 && !strncasecmp(t, "redis", 5))
+        wire = RW_REDIS;
+    else if ((sl == 8 && !strncasecmp(t, "postgres", 8)) ||
+             (sl == 10 && !strncasecmp(t, "postgresql", 10)))
+        wire = RW_PG;
+    else if (sl == 3 && !strncasecmp(t, "tcp", 3))
+        wire = RW_TCP;
+    if (!https && !wire && !(sl == 4 && !strncasecmp(t, "http", 4)))
+        return rp_fail(err, RP_EUSAGE, "--target '%s': scheme must be http, "
+                       "https, redis, postgres or tcp", t);
+    o->wire = wire;
     const char *a = sep + 3;
     size_t alen = strcspn(a, "/?#");
     const char *rest = a + alen;
+    const char *at = memchr(a, '@', alen);
+    if (at && (wire == RW_PG || wire == RW_REDIS)) {
+        /* postgres://USER@HOST..., redis://USER@HOST...: the password
+         * comes from --password-file, never from the command line */
+        size_t ul = (size_t)(at - a);
+        if (!ul || memchr(a, ':', ul) || ul >= sizeof o->wire_user)
+            return rp_fail(err, RP_EUSAGE, "--target '%s': give the user "
+                           "name only (USER@HOST); the password goes in "
+                           "--password-file", t);
+        snprintf(o->wire_user, sizeof o->wire_user, "%.*s", (int)ul, a);
+        alen -= ul + 1;
+        a = at + 1;
+    }
+    if (wire == RW_PG) {
+        if (*rest == '/' && rest[1]) {
+            size_t dl = strcspn(rest + 1, "?#");
+            if (dl >= sizeof o->wire_db || rest[1 + dl])
+                return rp_fail(err, RP_EUSAGE, "--target '%s': bad database "
+                               "name", t);
+            snprintf(o->wire_db, sizeof o->wire_db, "%.*s", (int)dl,
+                     rest + 1);
+            rest += 1 + dl;
+        }
+        if (!o->wire_user[0])
+            return rp_fail(err, RP_EUSAGE, "--target '%s': give the user "
+                           "(postgres://USER@HOST:PORT/DB)", t);
+        if (!o->wire_db[0])
+            snprintf(o->wire_db, sizeof o->wire_db, "%s", o->wire_user);
+    }
     const char *host = a, *port = NULL;
     size_t hlen = alen, plen = 0;
     if (memchr(a, '@', alen))
@@ -313,7 +351,14 @@ static int parse_target(struct rp_opts *o, char *err)
     if (hlen + plen + 16 > sizeof o->base_url ||
         hlen >= sizeof o->conn_host)
         return rp_fail(err, RP_EUSAGE, "--target '%s': too long", t);
-    snprintf(o->scheme, sizeof o->scheme, "%s", https ? "https" : "http");
+    static const char *const wire_scheme[] = {"", "redis", "postgres",
+                                              "tcp"};
+    static const char *const wire_port[] = {"", "6379", "5432", ""};
+    if (wire == RW_TCP && !port)
+        return rp_fail(err, RP_EUSAGE, "--target '%s': give the port "
+                       "(tcp://HOST:PORT)", t);
+    snprintf(o->scheme, sizeof o->scheme, "%s",
+             wire ? wire_scheme[wire] : https ? "https" : "http");
     snprintf(o->base_url, sizeof o->base_url, "%s://%.*s%s%.*s/", o->scheme,
              (int)hlen, host, port ? ":" : "", (int)plen, port ? port : "");
     /* what the engines connect to: an IPv6 literal without brackets */
@@ -321,7 +366,57 @@ static int parse_target(struct rp_opts *o, char *err)
     snprintf(o->conn_host, sizeof o->conn_host, "%.*s",
              (int)(v6 ? hlen - 2 : hlen), host + v6);
     snprintf(o->conn_port, sizeof o->conn_port, "%.*s",
-             port ? (int)plen : 3, port ? port : https ? "443" : "80");
+             port ? (int)plen : 4,
+             port ? port : wire ? wire_port[wire] : https ? "443" : "80");
+    return 0;
+}
+
+/* A redis://, postgres:// or tcp:// target: the wire engine, one
+ * connection per captured connection (--sessions: a PostgreSQL session
+ * carries its prepared statements and transaction, a Redis one its
+ * SELECTed db), and the password read from --password-file. */
+static int wire_options(struct rp_opts *o, const char *engine_arg, char *err)
+{
+    if (engine_arg && strcmp(engine_arg, "wire"))
+        return rp_fail(err, RP_EUSAGE, "--engine %s speaks HTTP; a %s:// "
+                       "target uses the wire engine", engine_arg, o->scheme);
+    if (o->http2 || o->pipeline_set || o->nset_headers || o->ndrop_headers ||
+        o->nrewrites || o->host)
+        return rp_fail(err, RP_EUSAGE, "%s is for HTTP targets",
+                       o->http2 ? "--http2" : o->pipeline_set ? "--pipeline"
+                       : o->nset_headers ? "--set-header"
+                       : o->ndrop_headers ? "--drop-header"
+                       : o->nrewrites ? "--rewrite-path" : "--host");
+    if (o->nextracts || o->ninjects || o->script || o->session_key)
+        return rp_fail(err, RP_EUSAGE, "%s is for HTTP targets",
+                       o->nextracts ? "--extract" : o->ninjects ? "--inject"
+                       : o->script ? "--script" : "--session-key");
+    o->engine = RE_WIRE;
+    o->sessions = 1;
+    o->no_correlate = 1;
+    if (o->password_file) {
+        if (o->wire == RW_TCP)
+            return rp_fail(err, RP_EUSAGE, "--password-file is for redis:// "
+                           "and postgres:// targets");
+        FILE *f = fopen(o->password_file, "r");
+        if (!f)
+            return rp_fail(err, RP_EUSAGE, "--password-file %s: %s",
+                           o->password_file, strerror(errno));
+        char line[sizeof o->wire_password + 1];
+        size_t n = fread(line, 1, sizeof line - 1, f);
+        int bad = ferror(f);
+        fclose(f);
+        line[n] = '\0';
+        n = strcspn(line, "\r\n");
+        line[n] = '\0';
+        if (bad || !n || n >= sizeof o->wire_password)
+            return rp_fail(err, RP_EUSAGE, "--password-file %s: %s",
+                           o->password_file, bad ? "cannot read it"
+                           : n ? "the password is too long"
+                               : "empty (the first line is the password)");
+        memcpy(o->wire_password, line, n + 1);
+        explicit_bzero(line, sizeof line);
+    }
     return 0;
 }
 
@@ -734,10 +829,23 @@ int replay_opts_parse(int argc, char **argv, struct rp_opts *o, int *help,
         } else if ((m = VALUE("--engine"))) {
             if (m < 0)
                 return m;
-            if (strcmp(val, "raw") && strcmp(val, "curl"))
+            if (strcmp(val, "raw") && strcmp(val, "curl") &&
+                strcmp(val, "wire"))
                 return rp_fail(err, RP_EUSAGE, "--engine '%s': use raw or "
-                               "curl", val);
+                               "curl (wire: redis, postgres, tcp targets)",
+                               val);
             engine_arg = val;
+        } else if ((m = VALUE("--password-file"))) {
+            if (m < 0)
+                return m;
+            o->password_file = val;
+        } else if ((m = VALUE("--quiet-gap"))) {
+            if (m < 0 ||
+                rp_parse_duration_us(val, "--quiet-gap", &o->quiet_gap_us,
+                                     err))
+                return RP_EUSAGE;
+            if (o->quiet_gap_us <= 0 || o->quiet_gap_us > 60000000)
+                return rp_fail(err, RP_EUSAGE, "--quiet-gap: give 1ms to 60s");
         } else if ((m = VALUE("--pipeline"))) {
             if (m < 0 || rp_parse_i64(val, "--pipeline", 1, 1024, &v, err))
                 return RP_EUSAGE;
@@ -989,6 +1097,20 @@ int replay_opts_parse(int argc, char **argv, struct rp_opts *o, int *help,
     int rc = parse_target(o, err);
     if (rc)
         return rc;
+    if (o->wire && (rc = wire_options(o, engine_arg, err)))
+        return rc;
+    if (!o->wire && engine_arg && !strcmp(engine_arg, "wire"))
+        return rp_fail(err, RP_EUSAGE, "--engine wire is for redis://, "
+                       "postgres:// and tcp:// targets");
+    if (!o->wire && o->password_file)
+        return rp_fail(err, RP_EUSAGE, "--password-file is for redis:// and "
+                       "postgres:// targets");
+    if (o->quiet_gap_us && o->wire != RW_TCP)
+        return rp_fail(err, RP_EUSAGE, "--quiet-gap is for tcp:// targets");
+    if (o->wire == RW_TCP && !o->quiet_gap_us)
+        o->quiet_gap_us = 200000;
+    if (o->wire)
+        return 0;
     /* raw for plain HTTP/1.1, libcurl for TLS and HTTP/2 */
     int need_curl = !strcmp(o->scheme, "https") || o->http2;
     if (engine_arg && !strcmp(engine_arg, "raw") && need_curl)
@@ -1008,6 +1130,7 @@ int replay_opts_parse(int argc, char **argv, struct rp_opts *o, int *help,
 
 void replay_opts_cleanup(struct rp_opts *o)
 {
+    explicit_bzero(o->wire_password, sizeof o->wire_password);
     for (int i = 0; i < o->nrewrites; i++)
         replay_shape_rewrite_free(&o->rewrites[i]);
     free(o->rewrites);
@@ -1087,8 +1210,13 @@ int replay_opts_json(const struct rp_opts *o, struct rp_buf *b)
             o->ambiguous_send ? "send" : "skip");
     if (!rc)
         rc = rp_buf_printf(b, ",\"engine\":\"%s\",\"pipeline\":%d",
-                           o->engine == RE_RAW ? "raw" : "curl",
+                           o->engine == RE_RAW    ? "raw"
+                           : o->engine == RE_WIRE ? "wire"
+                                                  : "curl",
                            o->pipeline);
+    if (!rc && o->wire == RW_TCP)
+        rc = rp_buf_printf(b, ",\"quiet_gap_us\":%lld",
+                           (long long)o->quiet_gap_us);
     if (!rc && o->sessions)
         rc = rp_buf_printf(b, ",\"correlate\":%s",
                            o->no_correlate ? "false" : "true");

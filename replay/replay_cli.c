@@ -53,7 +53,9 @@ static void prime(struct rp_ctx *c)
 
 const struct rp_transport *replay_transport(const struct rp_opts *o)
 {
-    return o->engine == RE_RAW ? &replay_tp_raw : &replay_tp_curl;
+    return o->engine == RE_RAW    ? &replay_tp_raw
+           : o->engine == RE_WIRE ? &replay_tp_wire
+                                  : &replay_tp_curl;
 }
 
 /* Sleeps until wall-clock time wall_us (CLOCK_REALTIME, absolute: a clock

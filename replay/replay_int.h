@@ -30,7 +30,10 @@
 enum rp_mode { RM_SPEED = 0, RM_RATE, RM_MAX };
 
 /* The transport that carries the requests (transport.h). */
-enum rp_engine_kind { RE_RAW = 0, RE_CURL };
+enum rp_engine_kind { RE_RAW = 0, RE_CURL, RE_WIRE };
+
+/* A target that is not HTTP (tp_wire.c). */
+enum rp_wire { RW_NONE = 0, RW_REDIS, RW_PG, RW_TCP };
 
 /* --session-key */
 enum { RP_SKEY_CONN = 0, RP_SKEY_CLIENT, RP_SKEY_COOKIE, RP_SKEY_HEADER };
@@ -93,6 +96,12 @@ struct rp_opts {
     char base_url[600];       /* scheme://host:port/ without path */
     char conn_host[512];      /* the host to connect to (IPv6 unbracketed) */
     char conn_port[8];        /* its port, the scheme's default if not given */
+    enum rp_wire wire;        /* redis://, postgres://, tcp://, else RW_NONE */
+    char wire_user[128];      /* USER@ of a redis:// or postgres:// target */
+    char wire_db[128];        /* /DB of a postgres:// target (default: user) */
+    const char *password_file; /* --password-file */
+    char wire_password[256];  /* its first line (wiped at cleanup) */
+    int64_t quiet_gap_us;     /* tcp://: a reply ends after this silence */
     int64_t capture_id;       /* 0 = latest */
     const char *label;
     enum rp_mode mode;
@@ -190,6 +199,9 @@ int replay_opts_json(const struct rp_opts *o, struct rp_buf *out);
 
 /* ---- request shaping (shape.c, pure) ----------------------------------- */
 
+/* The protocol of an exchange by its version column (capture/wire.h):
+ * RW_NONE for HTTP. */
+enum rp_wire replay_shape_wire_of(const char *version);
 /* 1 when the exchange passes every filter (same kind: any; kinds: all). */
 int replay_shape_filter_match(const struct rp_opts *o,
                               const struct corpus_exchange *ex,
@@ -295,6 +307,8 @@ struct rp_rq {
     uint8_t cap_hash[RP_HASH_LEN]; /* the captured response body's hash */
     int has_cap_hash;           /* 0: none, or the body was cut short */
     int cap_status;             /* the captured status (0: none) */
+    int64_t cap_resp_bytes;     /* the captured reply's wire bytes (tcp://
+                                   waits for that many) */
     int redacted;               /* redacted header values its head leaves
                                    out (counted when it is sent as built) */
     /* correlation (corr.c): the links of this exchange (owned by the

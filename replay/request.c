@@ -63,6 +63,20 @@ int replay_rq_build(struct rp_ctx *c, const struct corpus_exchange *ex,
             (rq->flags & RQ_STORE_SAMPLE))
             rq->flags |= RQ_WANT_RESP;
     }
+    rq->cap_resp_bytes = (int64_t)ex->resp.wire_bytes;
+    if (c->o->wire) { /* the client's bytes, as captured (tp_wire.c) */
+        rq->method = strdup(ex->method ? ex->method : "");
+        rq->target = strdup(ex->target ? ex->target : "");
+        if (!rq->method || !rq->target) {
+            rc = rp_fail(err, RP_ENOMEM, "out of memory");
+            goto done;
+        }
+        if (ex->req.has_body && ex->req.body_len > 0 &&
+            (rc = corpus_body_get(c->rd, ex->req.body_hash, &rq->body,
+                                  &rq->body_len, err)))
+            goto done;
+        goto prepared;
+    }
     rq->method = strdup(ex->method && *ex->method ? ex->method : "GET");
     rq->target = replay_shape_rewrite_apply(
         c->o, ex->target && *ex->target ? ex->target : "/");
@@ -102,6 +116,7 @@ int replay_rq_build(struct rp_ctx *c, const struct corpus_exchange *ex,
         atomic_fetch_add(&c->redacted_dropped, (uint64_t)red);
     if (rq->flags & RQ_BODY_PARTIAL)
         atomic_fetch_add(&c->partial_bodies, 1);
+prepared:
     rq->endpoint = c->live ? replay_live_endpoint(c->live, rq->method,
                                                   rq->target)
                            : -1;

@@ -118,10 +118,26 @@ static int filter_one(const struct rp_filter *f,
     }
 }
 
+enum rp_wire replay_shape_wire_of(const char *version)
+{
+    if (!version)
+        return RW_NONE;
+    if (!strncmp(version, "RESP", 4))
+        return RW_REDIS;
+    if (!strcmp(version, "PG3"))
+        return RW_PG;
+    if (!strcmp(version, "TCP"))
+        return RW_TCP;
+    return RW_NONE;
+}
+
 int replay_shape_filter_match(const struct rp_opts *o,
                               const struct corpus_exchange *ex, int64_t rel_us)
 {
     int seen[RF__COUNT] = {0}, hit[RF__COUNT] = {0};
+    /* a target speaks one protocol: the others' exchanges are not sent */
+    if (replay_shape_wire_of(ex->version) != o->wire)
+        return 0;
     for (int i = 0; i < o->nfilters; i++) {
         const struct rp_filter *f = &o->filters[i];
         seen[f->kind] = 1;

@@ -107,6 +107,7 @@ struct rp_transport {
 
 extern const struct rp_transport replay_tp_raw;
 extern const struct rp_transport replay_tp_curl;
+extern const struct rp_transport replay_tp_wire;
 
 /* The transport of a run's options. */
 const struct rp_transport *replay_transport(const struct rp_opts *o);
