@@ -11,7 +11,8 @@ build_pkgs=(cmake make gcc pkg-config libpcap-dev libcurl4-openssl-dev
             nginx libnginx-mod-http-echo tcpdump curl python3 sqlite3)
 test_pkgs=(tshark wrk python3-locust clang libclang-rt-14-dev procps iproute2 chromium
            time openssl python3-kubernetes python3-yaml node-llhttp
-           python3-prometheus-client python3-websocket node-har-validator)
+           python3-prometheus-client python3-websocket node-har-validator
+           redis-server redis-tools memcached postgresql)
 
 pkgs=("${build_pkgs[@]}")
 if [ "${1:-}" = "--test" ]; then

@@ -11,7 +11,7 @@ secs=${1:-${FUZZ_SECONDS:-30}}
 build=build-fuzz
 CC=clang cmake -S . -B "$build" -DREPRISE_FUZZ=ON -DREPRISE_SANITIZE=ON \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-targets=(pcap tcp http exchange resp pgwire)
+targets=(pcap tcp http exchange resp pgwire wire)
 # the llhttp differential target exists when node-llhttp is installed
 if [ -f /usr/share/llhttp/llhttp.c ]; then
     targets+=(llhttp)
@@ -21,7 +21,7 @@ cmake --build "$build" -j"$(nproc)" --target "${targets[@]/#/fuzz_}" \
 
 seeds=$build/seeds
 rm -rf "$seeds"
-mkdir -p "$seeds"/{pcap,tcp,http,exchange,llhttp,resp,pgwire} "$build/artifacts"
+mkdir -p "$seeds"/{pcap,tcp,http,exchange,llhttp,resp,pgwire,wire} "$build/artifacts"
 # tcp: the packet sequences the reassembly unit tests spell out
 FUZZ_SEED_DIR=$seeds/tcp "$build/test_tcp_pcap" >/dev/null 2>&1
 # pcap: the sample capture, cut at several lengths, and as pcapng
@@ -91,6 +91,11 @@ done <<'MSGS'
 \x01SELECT 'it''s', E'\\'', $$x$$, $t$a$t$, t1, 1.5e-3, .5, 0x1F, "q""i" /* c /* n */ */ -- x
 \x01SELECT U&'d!0061' UESCAPE '!', B'01', X'ff', 'a'\n'b', $2, -1, x=-1
 MSGS
+# wire: the protocol byte (0 redis, 1 postgres, 2 tcp) and programs of
+# canned messages (op 7: canned message number len % count)
+printf '\x00\x07\x00\x07\x02' > "$seeds/wire/redis"
+printf '\x01\x07\x09\x07\x0a\x07\x0b\x07\x0c\x07\x0d\x07\x0e' > "$seeds/wire/pg"
+printf '\x02\x07\x15\x07\x16\x00\x03ab\n' > "$seeds/wire/tcp"
 
 status=0
 for t in "${targets[@]}"; do
