@@ -13,6 +13,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "capture/redact.h"
 #include "capture/wire.h"
@@ -82,6 +83,7 @@ struct conn {
     char *unit_sql;          /* endpoint of the extended unit being read */
     char unit_method[NAME_MAX_LEN];
     int unit_bound;
+    int unit_secret;         /* the unit sets a password: not kept */
     struct stmt *stmts;
     int nstmts;
     /* tcp: 0 idle, 1 client speaking, 2 server speaking */
@@ -147,14 +149,21 @@ static void unit_cut(struct unit *u, size_t off)
 
 /* ---- writing ------------------------------------------------------------ */
 
-static void put_msg(struct corpus_msg *m, const struct unit *u)
+/* The stored body is the unit's bytes; its size is theirs when they are
+ * whole (a secret's marker can make them longer than the wire's, as for
+ * HTTP: SCHEMA.md), else the wire's. Returns 1 when cut to max_body. */
+static int put_msg(struct corpus_msg *m, const struct unit *u,
+                   uint64_t max_body)
 {
+    int cut = u->b.len > max_body;
     m->body = u->b.len ? (const uint8_t *)u->b.data : NULL;
-    m->body_len = u->b.len;
-    m->body_size = u->wire;
+    m->body_len = cut ? max_body : u->b.len;
+    m->body_size = u->trunc || cut ? (u->wire > u->b.len ? u->wire : u->b.len)
+                                   : u->b.len;
     m->wire_bytes = u->wire;
     m->first_us = u->first_us;
     m->last_us = u->last_us;
+    return cut;
 }
 
 static const char *proto_version(const struct conn *c)
@@ -198,15 +207,13 @@ static void write_req(struct conn *c, struct req *r, int have_reply,
     ex.target = r->target ? r->target : "";
     ex.host = "";
     ex.version = proto_version(c);
-    put_msg(&ex.req, &r->u);
     ex.flags = r->flags;
-    if (r->u.trunc)
+    if (put_msg(&ex.req, &r->u, w->max_body) || r->u.trunc)
         ex.flags |= CORPUS_EX_REQ_TRUNCATED;
     if (have_reply && c->reply.started) {
-        put_msg(&ex.resp, &c->reply);
         ex.status = c->reply_err ? 500 : 200;
         ex.reason = c->reason[0] ? c->reason : NULL;
-        if (c->reply.trunc)
+        if (put_msg(&ex.resp, &c->reply, w->max_body) || c->reply.trunc)
             ex.flags |= CORPUS_EX_RESP_TRUNCATED;
         if (!complete)
             ex.flags |= CORPUS_EX_RESP_INCOMPLETE;
@@ -301,6 +308,20 @@ static void reply_done(struct conn *c, int complete)
     reply_reset(c);
 }
 
+/* Writes what is queued as it stands: the oldest with the reply being
+ * read, if any, cut short. */
+static void flush_queue(struct conn *c)
+{
+    int first = 1;
+    while (c->qn) {
+        struct req *r = q_at(c, 0);
+        write_req(c, r, first && c->reply.started, 0);
+        first = 0;
+        q_pop_free(c);
+    }
+    reply_reset(c);
+}
+
 /* Ends framing: what is queued is written as it stands. */
 static void break_conn(struct conn *c, int malformed)
 {
@@ -311,19 +332,17 @@ static void break_conn(struct conn *c, int malformed)
         c->w->st.malformed++;
     if (c->cur.started && c->cur.b.len) { /* a request cut short */
         char m[NAME_MAX_LEN] = "(incomplete)";
+        /* its secrets could not be found: nothing of it is kept */
+        if (c->proto != CAP_WIRE_TCP) {
+            unit_cut(&c->cur, 0);
+            c->cur.trunc = 1;
+        }
         queue_cur(c, m, NULL, CORPUS_EX_REQ_INCOMPLETE |
                                (malformed ? CORPUS_EX_MALFORMED : 0));
     } else {
         unit_reset(&c->cur);
     }
-    int first = 1;
-    while (c->qn) {
-        struct req *r = q_at(c, 0);
-        write_req(c, r, first && c->reply.started, 0);
-        first = 0;
-        q_pop_free(c);
-    }
-    reply_reset(c);
+    flush_queue(c);
 }
 
 /* ---- redis --------------------------------------------------------------- */
@@ -337,6 +356,21 @@ static int ieq(const struct resp_arg *a, const char *s)
         if (toupper(a->p[i]) != (unsigned char)s[i])
             return 0;
     return 1;
+}
+
+/* 1 for the commands whose arguments may hold a secret
+ * (resp_arg_is_secret): such a command that cannot be looked at whole is
+ * not kept at all. */
+static int may_carry_secret(const char *name)
+{
+    static const char *const words[] = {"AUTH", "HELLO", "MIGRATE",
+                                        "CONFIG", "ACL"};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+        size_t n = strlen(words[i]);
+        if (!strncmp(name, words[i], n) && (!name[n] || name[n] == ' '))
+            return 1;
+    }
+    return 0;
 }
 
 /* The command in c->cur[msg_off..] is complete. */
@@ -363,6 +397,15 @@ static void redis_command(struct conn *c, const struct resp_msg *m)
     if (!name[0])
         snprintf(name, sizeof name, "(empty)");
     int nargs = argc < MAX_ARGS ? argc : MAX_ARGS;
+    if ((argc == 0 || argc > MAX_ARGS) && may_carry_secret(name)) {
+        /* cut short or too long to look at whole: nothing of it is kept */
+        size_t cap0 = c->cur.b.cap;
+        rp_buf_cleanup(&c->cur.b);
+        rp_buf_init(&c->cur.b, 0);
+        w->mem_bytes -= (int64_t)cap0;
+        c->cur.trunc = 1;
+        w->st.secrets++;
+    }
     int secret = 0;
     for (int i = 0; i < nargs; i++)
         secret |= resp_arg_is_secret(argv, nargs, i);
@@ -484,6 +527,12 @@ static void stmt_put(struct conn *c, const char *name, const char *sql)
 static void pg_queue(struct conn *c, const char *sql, const char *prefix)
 {
     char method[NAME_MAX_LEN];
+    if (c->unit_secret) { /* CREATE/ALTER ROLE ... PASSWORD '...' */
+        unit_cut(&c->cur, 0);
+        c->cur.trunc = 1;
+        c->unit_secret = 0;
+        c->w->st.secrets++;
+    }
     size_t i = 0;
     const char *p = sql ? sql : "";
     if (prefix) {
@@ -499,6 +548,21 @@ static void pg_queue(struct conn *c, const char *sql, const char *prefix)
             p++;
     }
     queue_cur(c, method, *p ? strdup(p) : NULL, 0);
+}
+
+/* 1 when a statement may carry a password in clear (the word PASSWORD:
+ * CREATE ROLE, ALTER USER ... PASSWORD 'x'), or is cut short, so that
+ * cannot be told. */
+static int sql_has_password(const char *sql, size_t n, int whole)
+{
+    if (!whole)
+        return 1;
+    for (size_t i = 0; i + 8 <= n; i++)
+        if (!strncasecmp(sql + i, "password", 8) &&
+            (i == 0 || !isalnum((unsigned char)sql[i - 1])) &&
+            (i + 8 == n || !isalnum((unsigned char)sql[i + 8])))
+            return 1;
+    return 0;
 }
 
 static char *normalise(const char *sql, size_t n)
@@ -552,8 +616,9 @@ static void pg_client_msg(struct conn *c, const struct pg_msg *m)
     case 'Q': {
         const char *sql;
         size_t len;
-        char *norm = whole && !pg_msg_query(msg, n, &sql, &len)
-                         ? normalise(sql, len) : NULL;
+        int ok = whole && !pg_msg_query(msg, n, &sql, &len);
+        c->unit_secret |= sql_has_password(ok ? sql : "", ok ? len : 0, ok);
+        char *norm = ok ? normalise(sql, len) : NULL;
         pg_queue(c, norm, norm ? NULL : "QUERY");
         free(norm);
         break;
@@ -564,7 +629,9 @@ static void pg_client_msg(struct conn *c, const struct pg_msg *m)
     case 'P': {
         const char *stmt, *sql;
         size_t len;
-        if (whole && !pg_msg_parse(msg, n, &stmt, &sql, &len)) {
+        int ok = whole && !pg_msg_parse(msg, n, &stmt, &sql, &len);
+        c->unit_secret |= sql_has_password(ok ? sql : "", ok ? len : 0, ok);
+        if (ok) {
             char *norm = normalise(sql, len);
             if (norm) {
                 stmt_put(c, stmt, norm);
@@ -619,7 +686,7 @@ static void pg_server_msg(struct conn *c, const struct pg_msg *m)
             pg_reader_expect_untyped(&c->pr[CAP_DIR_C2S]);
         } else {
             w->st.tls++;
-            c->broken = 1; /* TLS follows: nothing more can be read */
+            break_conn(c, 0); /* TLS follows: nothing more can be read */
         }
         return;
     }
@@ -841,6 +908,7 @@ static void op_close(void *ctx, void *cv, enum cap_close_reason why,
     }
     if (!c->broken)
         break_conn(c, 0);
+    flush_queue(c); /* what came after framing ended, if anything */
     if (c->conn_id && !w->err)
         w->err = corpus_connection_end(w->c, c->conn_id,
                                        c->last_us ? c->last_us : ts_us,

@@ -86,6 +86,23 @@ static int count_units(enum rp_wire w, const uint8_t *p, size_t n)
     return units;
 }
 
+/* Appends "AUTH [user] password" with the target's credentials. 0 or
+ * RP_ENOMEM. */
+static int put_auth(const struct rp_opts *o, struct rp_buf *out)
+{
+    struct resp_arg a[3];
+    int n = 0;
+    a[n].p = (const uint8_t *)"AUTH";
+    a[n++].n = 4;
+    if (o->wire_user[0]) {
+        a[n].p = (const uint8_t *)o->wire_user;
+        a[n++].n = strlen(o->wire_user);
+    }
+    a[n].p = (const uint8_t *)o->wire_password;
+    a[n++].n = strlen(o->wire_password);
+    return resp_write_command(out, a, n);
+}
+
 /* A captured Redis AUTH whose arguments are markers, rebuilt with the
  * target's credentials into p->own. 0 when it is not one or was rebuilt. */
 static int auth_rebuild(const struct rp_opts *o, struct rp_rq *rq,
@@ -99,19 +116,9 @@ static int auth_rebuild(const struct rp_opts *o, struct rp_rq *rq,
                                     (const char *)argv[argc - 1].p,
                                     argv[argc - 1].n))
         return 0;
-    struct resp_arg a[3];
-    int n = 0;
-    a[n].p = (const uint8_t *)"AUTH";
-    a[n++].n = 4;
-    if (o->wire_user[0]) {
-        a[n].p = (const uint8_t *)o->wire_user;
-        a[n++].n = strlen(o->wire_user);
-    }
-    a[n].p = (const uint8_t *)o->wire_password;
-    a[n++].n = strlen(o->wire_password);
     struct rp_buf b;
     rp_buf_init(&b, 0);
-    if (resp_write_command(&b, a, n)) {
+    if (put_auth(o, &b)) {
         rp_buf_cleanup(&b);
         return RP_ENOMEM;
     }
@@ -365,17 +372,7 @@ static void conn_opened(struct wconn *wc)
     } else if (o->wire == RW_REDIS && o->wire_password[0] &&
                !(wc->busy && !strcmp(wc->job.rq->method, "AUTH"))) {
         /* a session that begins with its own AUTH gets it rebuilt */
-        struct resp_arg a[3];
-        int n = 0;
-        a[n].p = (const uint8_t *)"AUTH";
-        a[n++].n = 4;
-        if (o->wire_user[0]) {
-            a[n].p = (const uint8_t *)o->wire_user;
-            a[n++].n = strlen(o->wire_user);
-        }
-        a[n].p = (const uint8_t *)o->wire_password;
-        a[n++].n = strlen(o->wire_password);
-        if (resp_write_command(&wc->out, a, n)) {
+        if (put_auth(o, &wc->out)) {
             conn_fail(wc, CORPUS_ERR_OTHER, "out of memory");
             return;
         }

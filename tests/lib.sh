@@ -146,3 +146,15 @@ for cid, stats, count in con.execute(
 sys.exit(bad)
 PY
 }
+
+# run_counts DB: for the latest run in DB, "results exchanges status-matches
+# same-bodies errors": how many results, of how many distinct exchanges,
+# got the captured status, the captured body (hash), and failed.
+run_counts() {
+    sqlite3 -separator ' ' "$1" "
+        SELECT COUNT(*), COUNT(DISTINCT r.exchange_id), SUM(r.status = e.status),
+               SUM(r.body_hash = e.resp_body_hash),
+               SUM(r.error_class IS NOT NULL AND r.error_class != 'none')
+        FROM results r JOIN exchanges e ON e.id = r.exchange_id
+        WHERE r.run_id = (SELECT MAX(id) FROM runs)"
+}

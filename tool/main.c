@@ -16,7 +16,7 @@ static const struct {
     int (*run)(int argc, char **argv);
     const char *summary;
 } commands[] = {
-    {"capture", cap_cmd, "record HTTP/1.x exchanges from an interface, a pcap file or a HAR"},
+    {"capture", cap_cmd, "record HTTP/1.x (Redis, PostgreSQL, TCP) exchanges from an interface, a pcap file or a HAR"},
     {"replay", replay_cmd, "reissue a corpus against a target and record a run"},
     {"analyze", an_cmd, "compare a run with a baseline per endpoint"},
     {"show", an_show_cmd, "print one exchange, a curl command for it, or two runs' answers (--diff)"},

@@ -79,10 +79,7 @@ start_memcached "$PB"
 "$REPRISE" replay "$TMP/c.db" --target "tcp://127.0.0.1:$PB" --speed 10 --label fresh > "$TMP/replay.out" 2>&1 \
     || { cat "$TMP/replay.out"; fail "replay failed"; }
 run=$(sqlite3 "$TMP/c.db" "SELECT max(id) FROM runs")
-read -r sent once same errs <<<"$(sqlite3 -separator ' ' "$TMP/c.db" "
-    SELECT COUNT(*), COUNT(DISTINCT r.exchange_id), SUM(r.body_hash = e.resp_body_hash),
-           SUM(r.error_class IS NOT NULL AND r.error_class != 'none')
-    FROM results r JOIN exchanges e ON e.id = r.exchange_id WHERE r.run_id = $run")"
+read -r sent once match same errs <<<"$(run_counts "$TMP/c.db")"
 [ "$sent" -eq "$ex" ] && [ "$once" -eq "$ex" ] || { cat "$TMP/replay.out"; fail "replayed $sent results for $once of $ex messages"; }
 [ "$errs" -eq 0 ] || { cat "$TMP/replay.out"; fail "$errs replayed messages failed"; }
 [ "$same" -eq "$ex" ] || { sqlite3 "$TMP/c.db" "SELECT e.method, r.resp_bytes, e.resp_wire_bytes FROM results r JOIN exchanges e ON e.id = r.exchange_id WHERE r.run_id = $run AND r.body_hash IS NOT e.resp_body_hash"; fail "only $same of $ex replies are the captured bytes"; }
