@@ -588,6 +588,14 @@ int an_show_cmd(int argc, char **argv)
         rc = rp_fail(err, RP_EUSAGE, "give --curl or --diff, not both");
         goto done;
     }
+    if (curl && ex.version && *ex.version && strncmp(ex.version, "HTTP/", 5)) {
+        /* RESP2, RESP3, PG3, TCP (corpus/SCHEMA.md, "Other protocols") */
+        rc = rp_fail(err, RP_EUSAGE, "exchange %lld is not HTTP (%s): --curl "
+                     "reproduces HTTP requests; replay it with 'reprise "
+                     "replay --target redis://, postgres:// or tcp://'",
+                     (long long)id, ex.version);
+        goto done;
+    }
     if (curl) {
         rc = print_curl(stdout, c, &ex, target, err);
         goto done;

@@ -69,5 +69,22 @@ curl -sf "$base/api/stats" >/dev/null || fail "dashboard under TSan"
 curl -sf -X POST -H "X-Reprise-Token: $tok" "$base/api/stop" >/dev/null \
     || fail "stop under TSan"
 wait "$rp" || { cat "$TMP/web.err"; fail "replay --web under TSan exited $?"; }
+# the wire engine: Redis sessions on two engine threads, scaled
+if command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null; then
+    RP=$(free_port)
+    redis-server --port "$RP" --bind 127.0.0.1 --save "" --appendonly no \
+        --dir "$TMP" > "$TMP/redis.log" 2>&1 & track_pid $!
+    wait_port "$RP"
+    start_tcpdump "$RP" "$TMP/redis.pcap"
+    redis-benchmark -p "$RP" -n 400 -c 8 -t set,get -q > /dev/null 2>&1 \
+        || fail "redis-benchmark"
+    sleep 1.2
+    stop_tcpdump
+    "$REPRISE" capture -r "$TMP/redis.pcap" -o "$TMP/r.db" --quiet \
+        || fail "capture of Redis under TSan failed"
+    "$REPRISE" replay "$TMP/r.db" --target "redis://127.0.0.1:$RP" --quiet \
+        --speed 20 --threads 2 --scale 2 \
+        || fail "replay redis:// under TSan failed"
+fi
 pass "capture and replay threads run clean under ThreadSanitizer"
 '
