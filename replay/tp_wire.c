@@ -2,8 +2,10 @@
  * tp_wire.c: the transport (transport.h) for redis://, postgres:// and
  * tcp:// targets. Every job belongs to a session (the options force
  * --sessions), and each session has one connection, which carries its
- * jobs one at a time in captured order: a PostgreSQL session keeps its
- * prepared statements and transaction, a Redis session its SELECTed db.
+ * jobs in captured order: a PostgreSQL session keeps its prepared
+ * statements and transaction, a Redis session its SELECTed db. Requests
+ * the captured client pipelined (sent before the previous reply) go out
+ * pipelined, up to 64 in flight, and their replies pair in order.
  * A job writes the captured client bytes as they are (capture/wire.h);
  * its reply is framed by the framer capture used (proto/resp,
  * proto/pgwire): the job ends after as many replies as it sent commands
@@ -156,6 +158,27 @@ static int tpw_prepare(const struct rp_opts *o, struct rp_rq *rq, char *err)
 
 enum { WC_IDLE = 0, WC_CONNECTING, WC_STARTUP, WC_READY };
 
+/* A session's requests in flight at once: the core sends a request before
+ * the previous one's reply only when the captured client pipelined it, up
+ * to its SESS_DEPTH (64). */
+#define WJOB_MAX 64
+
+/* One request handed to a connection, until its result. */
+struct wjob {
+    struct rp_job job;
+    int64_t start_us;            /* handed to the connection (sent_us) */
+    int64_t first_byte_us, deadline_us;
+    int64_t connect_us;          /* connecting and the protocol's start
+                                    (PostgreSQL authentication, AUTH), for
+                                    the first request of a connection */
+    int queued;                  /* its bytes are in out */
+    int replies_left;
+    int err_reply;
+    int64_t bytes;
+    EVP_MD_CTX *md;
+    struct rp_buf keep;          /* reply kept for --store-bodies */
+};
+
 struct wconn {
     struct rp_tp *t;
     struct rp_sess *sess;
@@ -165,23 +188,14 @@ struct wconn {
     struct wconn *prev, *next;   /* every connection */
     struct wconn *fnext;         /* flush list */
     int on_flush;
-    /* the job in progress */
-    int busy;
-    struct rp_job job;
-    int64_t start_us;            /* handed to the connection (sent_us) */
-    int64_t first_byte_us, deadline_us;
-    int64_t connect_us;          /* connecting and the protocol's start
-                                    (PostgreSQL authentication, AUTH) */
+    /* the requests in flight, oldest (being answered) first: a ring of
+     * WJOB_MAX, allocated with the first */
+    struct wjob *jobs;
+    int jhead, jn;
     int64_t dial_us;             /* when the connection was dialled */
     int64_t last_byte_us;        /* tcp: for the quiet gap */
-    int queued;                  /* its bytes are in out */
-    int replies_left;
-    int err_reply;
-    int64_t bytes;
-    EVP_MD_CTX *md;
     int in_msg;                  /* a server message is being read */
     int hash_msg;                /* ... and its bytes count in the reply */
-    struct rp_buf keep;          /* reply kept for --store-bodies */
     /* output */
     struct rp_buf out;
     size_t out_off;
@@ -274,50 +288,65 @@ static void conn_close(struct wconn *wc)
     wc->scram_on = 0;
 }
 
-/* Ends the job in progress. */
+static struct wjob *job_at(const struct wconn *wc, int i)
+{
+    return &wc->jobs[(wc->jhead + i) % WJOB_MAX];
+}
+
+/* The request being answered, or NULL. */
+static struct wjob *head(const struct wconn *wc)
+{
+    return wc->jn ? job_at(wc, 0) : NULL;
+}
+
+/* Ends the request being answered. */
 static void job_end(struct wconn *wc, enum corpus_errclass ec,
                     const char *msg)
 {
     struct rp_tp *t = wc->t;
-    if (!wc->busy)
+    struct wjob *h = head(wc);
+    if (!h)
         return;
     struct rp_outcome out;
     memset(&out, 0, sizeof out);
-    out.sent_us = wc->start_us;
-    out.first_byte_us = wc->first_byte_us;
+    out.sent_us = h->start_us;
+    out.first_byte_us = h->first_byte_us;
     out.done_us = now_us(t);
-    out.connect_us = wc->connect_us;
+    out.connect_us = h->connect_us;
     out.error_class = ec;
     out.error = msg;
     if (ec == CORPUS_ERR_NONE) {
-        out.status = wc->err_reply ? 500 : 200;
-        out.resp_bytes = wc->bytes;
+        out.status = h->err_reply ? 500 : 200;
+        out.resp_bytes = h->bytes;
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned int mdlen = 0;
-        if (EVP_DigestFinal_ex(wc->md, md, &mdlen) && mdlen >= RP_HASH_LEN) {
+        if (EVP_DigestFinal_ex(h->md, md, &mdlen) && mdlen >= RP_HASH_LEN) {
             memcpy(out.body_hash, md, RP_HASH_LEN);
             out.has_body_hash = 1;
         }
-        if (wc->job.rq->flags & RQ_WANT_RESP) {
-            out.resp_body = (const uint8_t *)wc->keep.data;
-            out.resp_body_len = wc->keep.len;
+        if (h->job.rq->flags & RQ_WANT_RESP) {
+            out.resp_body = (const uint8_t *)h->keep.data;
+            out.resp_body_len = h->keep.len;
         }
     }
-    struct rp_job job = wc->job;
-    wc->busy = 0;
-    wc->queued = 0;
-    wc->job.rq = NULL;
+    struct rp_job job = h->job;
+    h->job.rq = NULL;
+    h->queued = 0;
+    wc->jhead = (wc->jhead + 1) % WJOB_MAX;
+    wc->jn--;
     replay_core_done(t->env.core, &job, wc->sess, &out);
 }
 
-/* The connection failed: the job ends with ec, the socket is closed. */
+/* The connection failed: every request on it ends with ec, the socket is
+ * closed. */
 static void conn_fail(struct wconn *wc, enum corpus_errclass ec,
                       const char *what)
 {
     char msg[384];
     snprintf(msg, sizeof msg, "%s: %s", wc->t->addr_txt, what);
     conn_close(wc);
-    job_end(wc, ec, msg);
+    while (wc->jn)
+        job_end(wc, ec, msg);
 }
 
 static enum corpus_errclass errno_class(int e)
@@ -335,24 +364,30 @@ static enum corpus_errclass errno_class(int e)
     }
 }
 
-/* Puts the job's bytes in the output once the connection is ready. */
-static void queue_job(struct wconn *wc)
+/* Puts the bytes of the requests not sent yet in the output once the
+ * connection is ready. */
+static void queue_jobs(struct wconn *wc)
 {
-    if (!wc->busy || wc->queued || wc->state != WC_READY)
+    if (wc->state != WC_READY)
         return;
-    const struct wire_prep *p = wc->job.rq->prep;
-    if (p->len && rp_buf_append(&wc->out, p->bytes, p->len)) {
-        conn_fail(wc, CORPUS_ERR_OTHER, "out of memory");
-        return;
+    for (int i = 0; i < wc->jn; i++) {
+        struct wjob *jb = job_at(wc, i);
+        if (jb->queued)
+            continue;
+        const struct wire_prep *p = jb->job.rq->prep;
+        if (p->len && rp_buf_append(&wc->out, p->bytes, p->len)) {
+            conn_fail(wc, CORPUS_ERR_OTHER, "out of memory");
+            return;
+        }
+        jb->queued = 1;
+        jb->replies_left = p->replies;
+        wc->last_byte_us = now_us(wc->t);
+        if (wc->dial_us >= 0) { /* the first request of a connection */
+            jb->connect_us = wc->last_byte_us - wc->dial_us + 1;
+            wc->dial_us = -1;
+        }
+        flush_add(wc);
     }
-    wc->queued = 1;
-    wc->last_byte_us = now_us(wc->t);
-    if (wc->dial_us >= 0) { /* the first job of a connection */
-        wc->connect_us = wc->last_byte_us - wc->dial_us + 1;
-        wc->dial_us = -1;
-    }
-    wc->replies_left = p->replies;
-    flush_add(wc);
 }
 
 /* The connection is open: the protocol's own start, then the job. */
@@ -370,7 +405,7 @@ static void conn_opened(struct wconn *wc)
         }
         flush_add(wc);
     } else if (o->wire == RW_REDIS && o->wire_password[0] &&
-               !(wc->busy && !strcmp(wc->job.rq->method, "AUTH"))) {
+               !(wc->jn && !strcmp(head(wc)->job.rq->method, "AUTH"))) {
         /* a session that begins with its own AUTH gets it rebuilt */
         if (put_auth(o, &wc->out)) {
             conn_fail(wc, CORPUS_ERR_OTHER, "out of memory");
@@ -381,7 +416,7 @@ static void conn_opened(struct wconn *wc)
         flush_add(wc);
     }
     ep_set(wc, EPOLLIN);
-    queue_job(wc);
+    queue_jobs(wc);
 }
 
 static int conn_dial(struct wconn *wc)
@@ -415,17 +450,14 @@ static int conn_dial(struct wconn *wc)
 static struct wconn *conn_new(struct rp_tp *t, struct rp_sess *sess)
 {
     struct wconn *wc = calloc(1, sizeof *wc);
-    if (!wc || !(wc->md = EVP_MD_CTX_new())) {
-        free(wc);
+    if (!wc)
         return NULL;
-    }
     wc->t = t;
     wc->sess = sess;
     wc->fd = -1;
     wc->dial_us = -1;
     rp_buf_init(&wc->out, 0);
     rp_buf_init(&wc->smsg, STARTUP_MSG_MAX);
-    rp_buf_init(&wc->keep, RESP_KEEP_MAX);
     wc->next = t->all;
     if (t->all)
         t->all->prev = wc;
@@ -447,10 +479,13 @@ static void conn_free(struct wconn *wc)
         wc->next->prev = wc->prev;
     if (wc->sess)
         wc->sess->tp = NULL;
-    EVP_MD_CTX_free(wc->md);
+    for (int i = 0; wc->jobs && i < WJOB_MAX; i++) {
+        EVP_MD_CTX_free(wc->jobs[i].md);
+        rp_buf_cleanup(&wc->jobs[i].keep);
+    }
+    free(wc->jobs);
     rp_buf_cleanup(&wc->out);
     rp_buf_cleanup(&wc->smsg);
-    rp_buf_cleanup(&wc->keep);
     free(wc);
 }
 
@@ -482,7 +517,7 @@ static void pg_startup_msg(struct wconn *wc, const struct pg_msg *m)
     }
     if (m->type == 'Z') {
         wc->state = WC_READY;
-        queue_job(wc);
+        queue_jobs(wc);
         return;
     }
     if (m->type != 'R')
@@ -551,17 +586,18 @@ static void pg_startup_msg(struct wconn *wc, const struct pg_msg *m)
 
 static void reply_bytes(struct wconn *wc, const uint8_t *p, size_t n)
 {
-    if (!wc->busy || !n)
+    struct wjob *h = head(wc);
+    if (!h || !n)
         return;
-    if (wc->first_byte_us < 0)
-        wc->first_byte_us = now_us(wc->t);
+    if (h->first_byte_us < 0)
+        h->first_byte_us = now_us(wc->t);
     if (!wc->hash_msg)
         return;
-    wc->bytes += (int64_t)n;
-    EVP_DigestUpdate(wc->md, p, n);
-    if (wc->job.rq->flags & RQ_WANT_RESP) {
-        size_t room = wc->keep.max_bytes - wc->keep.len;
-        rp_buf_append(&wc->keep, p, n < room ? n : room);
+    h->bytes += (int64_t)n;
+    EVP_DigestUpdate(h->md, p, n);
+    if (h->job.rq->flags & RQ_WANT_RESP) {
+        size_t room = h->keep.max_bytes - h->keep.len;
+        rp_buf_append(&h->keep, p, n < room ? n : room);
     }
 }
 
@@ -570,13 +606,14 @@ static void got_bytes(struct wconn *wc, const uint8_t *p, size_t n)
 {
     const struct rp_opts *o = opts(wc->t);
     if (o->wire == RW_TCP) {
-        if (!wc->busy || !wc->queued)
+        struct wjob *h = head(wc);
+        if (!h || !h->queued)
             return; /* nothing asked: dropped */
         wc->hash_msg = 1;
         reply_bytes(wc, p, n);
         wc->last_byte_us = now_us(wc->t);
-        if (wc->job.rq->cap_resp_bytes > 0 &&
-            wc->bytes >= wc->job.rq->cap_resp_bytes)
+        if (h->job.rq->cap_resp_bytes > 0 &&
+            h->bytes >= h->job.rq->cap_resp_bytes)
             job_end(wc, CORPUS_ERR_NONE, NULL);
         return;
     }
@@ -629,25 +666,26 @@ static void got_bytes(struct wconn *wc, const uint8_t *p, size_t n)
                 conn_fail(wc, CORPUS_ERR_PROTOCOL, wc->fail);
             } else {
                 wc->state = WC_READY;
-                queue_job(wc);
+                queue_jobs(wc);
             }
             continue;
         }
-        if (!wc->busy)
-            continue; /* unasked (a push between jobs) */
+        struct wjob *h = head(wc);
+        if (!h || !h->queued)
+            continue; /* unasked (a push between requests) */
         int ends = 0;
         if (o->wire == RW_REDIS) {
             if (rm.push)
                 continue;
             if (rm.type == '-' || rm.type == '!')
-                wc->err_reply = 1;
+                h->err_reply = 1;
             ends = 1;
         } else {
             if (pm.type == 'E')
-                wc->err_reply = 1;
+                h->err_reply = 1;
             ends = pm.type == 'Z';
         }
-        if (ends && --wc->replies_left <= 0)
+        if (ends && --h->replies_left <= 0)
             job_end(wc, CORPUS_ERR_NONE, NULL);
     }
 }
@@ -694,11 +732,14 @@ static int tpw_start(struct rp_tp *t, struct rp_job *job, struct rp_sess *sess,
         now->error = "out of memory";
         return 1;
     }
-    if (wc->busy) { /* cannot happen: a session's jobs come one by one */
+    if (wc->jn == WJOB_MAX || (wc->jn && opts(t)->wire == RW_TCP) ||
+        (!wc->jobs && !(wc->jobs = calloc(WJOB_MAX, sizeof *wc->jobs)))) {
+        /* the core sends no more than SESS_DEPTH of a session at once, and
+         * never pipelines a turn-taking (tcp) session */
         memset(now, 0, sizeof *now);
         now->sent_us = now->first_byte_us = -1;
         now->error_class = CORPUS_ERR_OTHER;
-        now->error = "session busy";
+        now->error = wc->jobs ? "session busy" : "out of memory";
         return 1;
     }
     if (wc->refused) { /* the same answer, without asking again */
@@ -708,24 +749,35 @@ static int tpw_start(struct rp_tp *t, struct rp_job *job, struct rp_sess *sess,
         now->error = wc->fail;
         return 1;
     }
-    wc->job = *job;
-    wc->busy = 1;
-    wc->queued = 0;
-    wc->first_byte_us = -1;
-    wc->bytes = 0;
-    wc->err_reply = 0;
-    wc->keep.len = 0;
-    wc->connect_us = 0;
-    wc->start_us = now_us(t);
-    EVP_DigestInit_ex(wc->md, t->sha256, NULL);
+    struct wjob *jb = job_at(wc, wc->jn);
+    if (!jb->md && !(jb->md = EVP_MD_CTX_new())) {
+        memset(now, 0, sizeof *now);
+        now->sent_us = now->first_byte_us = -1;
+        now->error_class = CORPUS_ERR_OTHER;
+        now->error = "out of memory";
+        return 1;
+    }
+    if (!jb->keep.max_bytes)
+        rp_buf_init(&jb->keep, RESP_KEEP_MAX);
+    jb->job = *job;
+    jb->queued = 0;
+    jb->first_byte_us = -1;
+    jb->bytes = 0;
+    jb->err_reply = 0;
+    jb->keep.len = 0;
+    jb->connect_us = 0;
+    jb->start_us = now_us(t);
+    EVP_DigestInit_ex(jb->md, t->sha256, NULL);
     const int64_t timeout = opts(t)->timeout_us;
-    wc->deadline_us = timeout > 0 ? now_us(t) + timeout : -1;
+    jb->deadline_us = timeout > 0 ? jb->start_us + timeout : -1;
+    wc->jn++;
     if (wc->fd < 0) {
         int e = conn_dial(wc);
         if (e) {
             snprintf(t->dial_err, sizeof t->dial_err, "%s: %s", t->addr_txt,
                      strerror(e));
-            wc->busy = 0;
+            wc->jn--;
+            jb->job.rq = NULL;
             memset(now, 0, sizeof *now);
             now->sent_us = now->first_byte_us = -1;
             now->error_class = errno_class(e);
@@ -733,7 +785,7 @@ static int tpw_start(struct rp_tp *t, struct rp_job *job, struct rp_sess *sess,
             return 1;
         }
     } else {
-        queue_job(wc);
+        queue_jobs(wc);
     }
     return 0;
 }
@@ -775,8 +827,9 @@ static void tpw_event(struct rp_tp *t, uint64_t token, uint32_t events)
             continue;
         if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             break;
-        if (k == 0 && opts(t)->wire == RW_TCP && wc->busy && wc->queued &&
-            wc->first_byte_us >= 0) { /* the reply ended with the stream */
+        if (k == 0 && opts(t)->wire == RW_TCP && head(wc) &&
+            head(wc)->queued && head(wc)->first_byte_us >= 0) {
+            /* the reply ended with the stream */
             conn_close(wc);
             job_end(wc, CORPUS_ERR_NONE, NULL);
             return;
@@ -788,12 +841,15 @@ static void tpw_event(struct rp_tp *t, uint64_t token, uint32_t events)
     }
 }
 
+/* The earliest deadline of wc: its oldest request's (later ones were
+ * started later), or the end of a tcp reply's quiet gap. */
 static int64_t conn_deadline(const struct wconn *wc, int64_t gap)
 {
-    if (!wc->busy)
+    const struct wjob *h = head(wc);
+    if (!h)
         return -1;
-    int64_t d = wc->deadline_us;
-    if (gap && wc->queued && !wc->out.len) {
+    int64_t d = h->deadline_us;
+    if (gap && h->queued && !wc->out.len) {
         int64_t q = wc->last_byte_us + gap;
         if (d < 0 || q < d)
             d = q;
@@ -817,14 +873,15 @@ static void tpw_expire(struct rp_tp *t, int64_t now)
 {
     int64_t gap = opts(t)->wire == RW_TCP ? opts(t)->quiet_gap_us : 0;
     for (struct wconn *wc = t->all; wc; wc = wc->next) {
-        if (!wc->busy)
+        const struct wjob *h = head(wc);
+        if (!h)
             continue;
-        if (wc->deadline_us >= 0 && now >= wc->deadline_us) {
+        if (h->deadline_us >= 0 && now >= h->deadline_us) {
             conn_fail(wc, CORPUS_ERR_TIMEOUT, "no complete reply before "
                       "--timeout");
             continue;
         }
-        if (gap && wc->queued && !wc->out.len &&
+        if (gap && h->queued && !wc->out.len &&
             now >= wc->last_byte_us + gap)
             job_end(wc, CORPUS_ERR_NONE, NULL); /* the quiet gap ends it */
     }
@@ -844,9 +901,10 @@ static void tpw_flush(struct rp_tp *t)
 static void tpw_abort_all(struct rp_tp *t, const char *msg)
 {
     for (struct wconn *wc = t->all; wc; wc = wc->next)
-        if (wc->busy) {
+        if (wc->jn) {
             conn_close(wc);
-            job_end(wc, CORPUS_ERR_OTHER, msg);
+            while (wc->jn)
+                job_end(wc, CORPUS_ERR_OTHER, msg);
         }
 }
 
@@ -903,7 +961,7 @@ static int tpw_create(const struct rp_tp_env *env, struct rp_tp **out,
 
 const struct rp_transport replay_tp_wire = {
     .name = "wire",
-    .pipelines = 0,
+    .pipelines = 1, /* a session's requests, when its client pipelined them */
     .prepare = tpw_prepare,
     .create = tpw_create,
     .destroy = tpw_destroy,
