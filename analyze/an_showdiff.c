@@ -74,7 +74,8 @@ static void lines_free(struct lines *l)
 }
 
 /* The response as lines: its headers, an empty line, its body (JSON
- * pretty-printed with sorted keys when it parses). */
+ * pretty-printed with sorted keys when it parses; a Redis or PostgreSQL
+ * reply as the JSON it is compared as). */
 static int to_lines(const struct an_fd_msg *m, struct lines *l)
 {
     int r = push_text(l, m->headers ? m->headers : "", m->headers_len);
@@ -82,6 +83,12 @@ static int to_lines(const struct an_fd_msg *m, struct lines *l)
         r = push(l, "", 0);
     if (r || !m->body_len)
         return r;
+    char *reply = an_fd_reply_text(m); /* Redis, PostgreSQL: decoded */
+    if (reply) {
+        r = push_text(l, reply, strlen(reply));
+        free(reply);
+        return r;
+    }
     json_error_t je;
     json_t *j = json_loadb((const char *)m->body, m->body_len,
                            JSON_DECODE_ANY, &je);
@@ -231,8 +238,8 @@ int an_show_diff(FILE *f, struct corpus *c, const struct corpus_exchange *ex,
                         (long long)ex->id, loop, copy);
     }
     if (!r) {
-        struct an_fd_msg mb = {h[0], hl[0], b[0], bl[0]};
-        struct an_fd_msg mc = {h[1], hl[1], b[1], bl[1]};
+        struct an_fd_msg mb = {h[0], hl[0], b[0], bl[0], ex->version};
+        struct an_fd_msg mc = {h[1], hl[1], b[1], bl[1], ex->version};
         fprintf(f, "exchange %lld %s %s: %s (baseline) vs %s (candidate), "
                 "loop %d, copy %d\n", (long long)ex->id, ex->method,
                 ex->target, nb, nc, loop, copy);

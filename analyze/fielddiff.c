@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <zlib.h>
 
+#include "analyze/fd_wire.h"
 #include "common/rp.h"
 
 #define MAX_HEADERS 128
@@ -28,6 +29,9 @@ struct ctx {
     char *seen[MAX_SEEN];
     int nseen;
     int rc;
+    const char *tuples;     /* arrays at this path keep their positions
+                               ("$.data[*]": a PostgreSQL row's columns),
+                               or NULL */
 };
 
 const char *an_fd_kind_name(enum an_fd_kind k)
@@ -250,8 +254,26 @@ static int walk_array(struct ctx *x, json_t *b, json_t *c, char *path,
 {
     size_t l = strlen(path);
     char vb[AN_FD_VALLEN], vc[AN_FD_VALLEN];
-    snprintf(path + l, len - l, "[*]");
     size_t nb = json_array_size(b), nc = json_array_size(c);
+    if (x->tuples && !strcmp(path, x->tuples)) {
+        size_t m = nb > nc ? nb : nc;
+        for (size_t i = 0; i < m && !x->rc; i++) {
+            snprintf(path + l, len - l, "[%zu]", i);
+            json_t *eb = json_array_get(b, i), *ec = json_array_get(c, i);
+            if (eb && ec) {
+                walk(x, eb, ec, path, len);
+            } else if (eb) {
+                json_text(eb, vb, sizeof vb);
+                report(x, path, AN_FD_REMOVED, vb, "");
+            } else {
+                json_text(ec, vc, sizeof vc);
+                report(x, path, AN_FD_ADDED, "", vc);
+            }
+        }
+        path[l] = 0;
+        return x->rc;
+    }
+    snprintf(path + l, len - l, "[*]");
     if (has_ids(b) && has_ids(c)) {
         char *used = calloc(nc ? nc : 1, 1);
         if (!used)
@@ -381,6 +403,59 @@ static int diff_text(struct ctx *x, const uint8_t *b, size_t nb,
     return report(x, "body", AN_FD_CHANGED, vb, vc);
 }
 
+enum an_fd_proto an_fd_proto_of(const char *version)
+{
+    if (!version)
+        return AN_FD_HTTP;
+    if (!strcmp(version, "RESP2") || !strcmp(version, "RESP3"))
+        return AN_FD_REDIS;
+    if (!strcmp(version, "PG3"))
+        return AN_FD_POSTGRES;
+    if (!strcmp(version, "TCP"))
+        return AN_FD_TCP;
+    return AN_FD_HTTP;
+}
+
+/* A Redis or PostgreSQL reply as JSON, or NULL (another protocol, or it
+ * does not decode). */
+static json_t *wire_json(const struct an_fd_msg *m)
+{
+    switch (an_fd_proto_of(m->version)) {
+    case AN_FD_REDIS: return an_fd_resp_json(m->body, m->body_len);
+    case AN_FD_POSTGRES: return an_fd_pg_json(m->body, m->body_len);
+    default: return NULL;
+    }
+}
+
+char *an_fd_reply_text(const struct an_fd_msg *m)
+{
+    json_t *j = wire_json(m);
+    char *s = j ? json_dumps(j, JSON_INDENT(2) | JSON_ENCODE_ANY |
+                                    JSON_REAL_PRECISION(15))
+                : NULL;
+    json_decref(j);
+    return s;
+}
+
+/* Both replies decoded (Redis, PostgreSQL): compared by path; 1 when
+ * they were, 0 when either does not decode. */
+static int diff_wire(struct ctx *x, const struct an_fd_msg *b,
+                     const struct an_fd_msg *c)
+{
+    json_t *jb = wire_json(b);
+    json_t *jc = jb ? wire_json(c) : NULL;
+    int done = jb && jc;
+    if (done) {
+        char path[AN_FD_PATHLEN] = "$";
+        if (an_fd_proto_of(b->version) == AN_FD_POSTGRES)
+            x->tuples = "$.data[*]";
+        walk(x, jb, jc, path, sizeof path);
+    }
+    json_decref(jb);
+    json_decref(jc);
+    return done;
+}
+
 static int diff_bodies(struct ctx *x, const struct an_fd_msg *b,
                        const struct hdr *hb, int nhb,
                        const struct an_fd_msg *c, const struct hdr *hc,
@@ -435,7 +510,7 @@ int an_field_diff(const struct an_fd_msg *b, const struct an_fd_msg *c,
     int nhb = parse_headers(b->headers, b->headers_len, hb);
     int nhc = parse_headers(c->headers, c->headers_len, hc);
     diff_headers(&x, hb, nhb, hc, nhc);
-    if (!x.rc)
+    if (!x.rc && !diff_wire(&x, b, c))
         diff_bodies(&x, b, hb, nhb, c, hc, nhc);
     for (int i = 0; i < x.nseen; i++)
         free(x.seen[i]);

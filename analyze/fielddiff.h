@@ -12,6 +12,15 @@
  * so one field counts once however many elements it changed in. Other
  * bodies are compared as text by line (path "body", the first differing
  * line as the example) or, when not text, as bytes (path "body").
+ *
+ * Replies of other protocols (an_fd_msg.version, the exchange's version
+ * column) are decoded into JSON first and walked the same way (fd_wire.h
+ * gives the mapping): a Redis reply (RESP2/RESP3) as the value it carries
+ * ("$", "$[*]", "$.field"; errors as {"error": "CODE message"}), a
+ * PostgreSQL reply as {"tag", "rows", "columns", "data", "error"}, where
+ * the rows of "data" are compared by position and their columns keep
+ * their positions ("$.rows", "$.data[*][1]"). A reply that does not decode
+ * on either side, and generic TCP, is compared as text or bytes as above.
  */
 #ifndef RP_AN_FIELDDIFF_H
 #define RP_AN_FIELDDIFF_H
@@ -25,13 +34,21 @@
 
 enum an_fd_kind { AN_FD_CHANGED, AN_FD_ADDED, AN_FD_REMOVED };
 
-/* One response: its raw header lines ("Name: value\r\n"...) and body. */
+/* One response: its raw header lines ("Name: value\r\n"...) and body,
+ * and the exchange's protocol version (the corpus's `version` column). */
 struct an_fd_msg {
     const char *headers;
     size_t headers_len;
     const uint8_t *body;
     size_t body_len;
+    const char *version;    /* "RESP2"/"RESP3": Redis; "PG3": PostgreSQL;
+                               "TCP"; NULL or any other: HTTP */
 };
+
+enum an_fd_proto { AN_FD_HTTP, AN_FD_REDIS, AN_FD_POSTGRES, AN_FD_TCP };
+
+/* The protocol a `version` value names (NULL: HTTP). */
+enum an_fd_proto an_fd_proto_of(const char *version);
 
 /* Called once per differing field (per generalized path: an array field
  * that changed in several elements is reported once, with the first
@@ -44,6 +61,11 @@ typedef int (*an_fd_fn)(void *arg, const char *path, enum an_fd_kind kind,
 /* Compares b (baseline) with c (candidate). 0, fn's return, or RP_ENOMEM. */
 int an_field_diff(const struct an_fd_msg *b, const struct an_fd_msg *c,
                   an_fd_fn fn, void *arg);
+
+/* A Redis or PostgreSQL reply decoded as above, as indented JSON
+ * (malloc'd; the caller frees it), or NULL for another protocol, a reply
+ * that does not decode, or no memory. */
+char *an_fd_reply_text(const struct an_fd_msg *m);
 
 /* "added", "removed", "changed" */
 const char *an_fd_kind_name(enum an_fd_kind k);

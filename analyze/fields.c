@@ -38,6 +38,8 @@ struct fkey {
     struct an_group *g;
     int64_t ex;
     int loop, copy;         /* the run side's; the other side's are equal */
+    char version[8];        /* the exchange's protocol version ("RESP3",
+                               "PG3"; cut), "" for HTTP or unknown */
 };
 
 struct fvec {
@@ -68,7 +70,10 @@ static int fvec_add(struct fvec *v, struct an_group *g,
         v->v = n;
         v->cap = cap;
     }
-    v->v[v->n++] = (struct fkey){g, s->exchange_id, s->loop, s->copy};
+    struct fkey *k = &v->v[v->n++];
+    *k = (struct fkey){g, s->exchange_id, s->loop, s->copy, ""};
+    if (s->version)
+        snprintf(k->version, sizeof k->version, "%s", s->version);
     return 0;
 }
 
@@ -270,8 +275,8 @@ static int diff_keys(struct corpus *c, const struct an_set *x,
         side_free(&sx);
         return r;
     }
-    struct an_fd_msg mx = {sx.h, sx.hl, sx.b, sx.bl};
-    struct an_fd_msg my = {sy.h, sy.hl, sy.b, sy.bl};
+    struct an_fd_msg mx = {sx.h, sx.hl, sx.b, sx.bl, kx->version};
+    struct an_fd_msg my = {sy.h, sy.hl, sy.b, sy.bl, ky->version};
     r = an_field_diff(&mx, &my, on_diff, d);
     side_free(&sx);
     side_free(&sy);

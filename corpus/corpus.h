@@ -454,6 +454,9 @@ struct corpus_sample {
                                    the time it waited for its session's
                                    previous request (the target's doing);
                                    else 0 */
+    const char *version;        /* the exchange's protocol version
+                                   ("HTTP/1.1", "RESP2", "RESP3", "PG3",
+                                   "TCP"), or NULL when unknown (view) */
 };
 
 enum corpus_set_kind { CORPUS_SET_CAPTURE, CORPUS_SET_RUN };

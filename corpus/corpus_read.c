@@ -588,7 +588,7 @@ int corpus_capture_latest(struct corpus *c, int64_t *capture_id, char *err)
     " IFNULL(r.done_us - r.scheduled_us, -1),"                               \
     " IFNULL(r.done_us - r.sent_us, -1),"                                    \
     " IFNULL(r.first_byte_us - r.sent_us, -1),"                              \
-    " r.resp_bytes, r.body_hash, r.loop, r.error, %s, %s"                    \
+    " r.resp_bytes, r.body_hash, r.loop, r.error, %s, %s, e.version"         \
     " FROM results r LEFT JOIN exchanges e ON e.id = r.exchange_id"          \
     " WHERE r.run_id = ?1" exchange                                          \
     " ORDER BY r.run_id, r.loop, r.exchange_id, r.copy"
@@ -688,7 +688,7 @@ int corpus_samples_open(struct corpus *c, enum corpus_set_kind kind,
             /* a truncated or incomplete body's hash covers only
              * part of it: no hash, so it is never compared */
             " resp_body_size_bytes, CASE WHEN flags & 18 THEN NULL"
-            " ELSE resp_body_hash END FROM exchanges"
+            " ELSE resp_body_hash END, version FROM exchanges"
             /* A capture's exchanges in id order: a range scan of the
              * table between its first and last id (both found in
              * exchanges_by_capture_time); `+` keeps the planner off
@@ -774,6 +774,7 @@ int corpus_samples_next(struct corpus_sample_cursor *cur,
         s->has_body_hash = copy_hash(st, 10, s->body_hash);
         s->error = NULL;
         s->has_response = s->status > 0;
+        s->version = (const char *)sqlite3_column_text(st, 11);
     } else {
         s->exchange_id = sqlite3_column_int64(st, 0);
         s->copy = sqlite3_column_int(st, 1);
@@ -793,6 +794,7 @@ int corpus_samples_next(struct corpus_sample_cursor *cur,
         s->error = (const char *)sqlite3_column_text(st, 14);
         s->has_response = sqlite3_column_int(st, 15);
         s->held_us = sqlite3_column_int64(st, 16);
+        s->version = (const char *)sqlite3_column_text(st, 17);
     }
     return 1;
 }

@@ -327,6 +327,13 @@ static void job_end(struct wconn *wc, enum corpus_errclass ec,
         if (h->job.rq->flags & RQ_WANT_RESP) {
             out.resp_body = (const uint8_t *)h->keep.data;
             out.resp_body_len = h->keep.len;
+            /* no headers on the wire: "" lets --store-bodies keep the
+             * reply (core.c, want_store), only when it was kept whole,
+             * since the hash it is stored under covers all of it */
+            if (h->keep.len == (size_t)h->bytes) {
+                out.resp_headers = "";
+                out.resp_headers_len = 0;
+            }
         }
     }
     struct rp_job job = h->job;

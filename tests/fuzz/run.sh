@@ -11,7 +11,7 @@ secs=${1:-${FUZZ_SECONDS:-30}}
 build=build-fuzz
 CC=clang cmake -S . -B "$build" -DREPRISE_FUZZ=ON -DREPRISE_SANITIZE=ON \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-targets=(pcap tcp http exchange resp pgwire wire)
+targets=(pcap tcp http exchange resp pgwire wire fielddiff)
 # the llhttp differential target exists when node-llhttp is installed
 if [ -f /usr/share/llhttp/llhttp.c ]; then
     targets+=(llhttp)
@@ -21,7 +21,7 @@ cmake --build "$build" -j"$(nproc)" --target "${targets[@]/#/fuzz_}" \
 
 seeds=$build/seeds
 rm -rf "$seeds"
-mkdir -p "$seeds"/{pcap,tcp,http,exchange,llhttp,resp,pgwire,wire} "$build/artifacts"
+mkdir -p "$seeds"/{pcap,tcp,http,exchange,llhttp,resp,pgwire,wire,fielddiff} "$build/artifacts"
 # tcp: the packet sequences the reassembly unit tests spell out
 FUZZ_SEED_DIR=$seeds/tcp "$build/test_tcp_pcap" >/dev/null 2>&1
 # pcap: the sample capture, cut at several lengths, and as pcapng
@@ -96,6 +96,12 @@ MSGS
 printf '\x00\x07\x00\x07\x02' > "$seeds/wire/redis"
 printf '\x01\x07\x09\x07\x0a\x07\x0b\x07\x0c\x07\x0d\x07\x0e' > "$seeds/wire/pg"
 printf '\x02\x07\x15\x07\x16\x00\x03ab\n' > "$seeds/wire/tcp"
+# fielddiff: the protocol byte (bit 0 PostgreSQL, bit 1 flip a byte), the
+# cut, then two replies
+printf '\x00\x05:5\r\n:6\r\n' > "$seeds/fielddiff/int"
+printf '\x02\x00%%2\r\n+a\r\n*2\r\n:1\r\n:2\r\n+b\r\n|1\r\n+t\r\n:1\r\n,1.5\r\n' > "$seeds/fielddiff/map"
+printf '\x00\x20$?\r\n;2\r\nab\r\n;0\r\n*?\r\n_\r\n.\r\n$3\r\nabc\r\n*1\r\n_\r\n' > "$seeds/fielddiff/streamed"
+printf '\x03\x00T\x00\x00\x00\x1a\x00\x01n\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x17\x00\x04\xff\xff\xff\xff\x00\x00D\x00\x00\x00\x0b\x00\x01\x00\x00\x00\x011C\x00\x00\x00\x0dSELECT 1\x00E\x00\x00\x00\x10C42P01\x00Mno\x00\x00Z\x00\x00\x00\x05I' > "$seeds/fielddiff/pg"
 
 status=0
 for t in "${targets[@]}"; do

@@ -195,6 +195,7 @@ static void test_capture_roundtrip(void **state)
     assert_int_equal(s.ttfb_us, 5000);
     assert_int_equal(s.resp_bytes, strlen(body_a));
     assert_int_equal(s.has_body_hash, 1);
+    assert_string_equal(s.version, "HTTP/1.1"); /* the field diff's protocol */
     assert_int_equal(corpus_samples_next(sc, &s, err), 1);
     assert_int_equal(s.t_us, 0);
     assert_int_equal(corpus_samples_next(sc, &s, err), 1);
@@ -297,6 +298,7 @@ static void test_runs_results(void **state)
     assert_int_equal(s.ttfb_us, -1);
     assert_int_equal(s.t_us, 0);
     assert_string_equal(s.target, "/a?x=1");
+    assert_string_equal(s.version, "HTTP/1.1"); /* the exchange's */
     assert_int_equal(corpus_samples_next(sc, &s, err), 1);
     assert_int_equal(s.exchange_id, 2);
     assert_int_equal(s.copy, 0);
