@@ -129,9 +129,10 @@ static void usage(FILE *f)
 "                          Without it each connection's first bytes decide,\n"
 "                          then its server port (6379 redis, 5432 postgres),\n"
 "                          else HTTP. Redis AUTH (and HELLO, MIGRATE, CONFIG\n"
-"                          SET requirepass) secrets become markers and\n"
-"                          PostgreSQL startups and passwords are never stored,\n"
-"                          --no-redact or not\n"
+"                          SET requirepass, ACL SETUSER) secrets become\n"
+"                          markers and SQL that sets a PASSWORD is not kept,\n"
+"                          unless --no-redact; PostgreSQL startups and\n"
+"                          password messages are never stored\n"
 "  --port N[,N...]         server ports: only these connections are recorded,\n"
 "                          and the side on such a port is the server. Without\n"
 "                          it the server is the side that received the SYN, or\n"
@@ -167,7 +168,9 @@ static void usage(FILE *f)
 "                          are otherwise replaced by a marker\n"
 "                          \"[redacted len=N h=HASH]\" (HASH: keyed per capture,\n"
 "                          so equal values stay equal); names given with the\n"
-"                          two options below are still redacted\n"
+"                          two options below are still redacted. Also keeps\n"
+"                          Redis AUTH arguments and SQL setting a PASSWORD\n"
+"                          (--protocol)\n"
 "  --redact-header NAME    also redact header NAME (repeatable)\n"
 "  --redact-query PARAM    also redact the value of query parameter PARAM in\n"
 "                          request targets (repeatable)\n"
@@ -447,6 +450,7 @@ static int begin_capture(struct cap_run *r, int64_t started_us)
     struct cap_wire_opts wo = {
         .max_body_bytes = o->max_body_bytes,
         .max_memory_bytes = o->max_memory_bytes,
+        .no_redact = !o->redact,
     };
     if (!(r->wire = cap_wire_new(r->corpus, r->capture_id, &wo)) ||
         !(r->mux = cap_mux_new(r->http, r->wire,

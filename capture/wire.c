@@ -94,6 +94,7 @@ struct cap_wire {
     struct corpus *c;
     int64_t capture_id;
     uint64_t max_body;
+    int redact;              /* 0 with --no-redact */
     int64_t mem_budget;
     int64_t mem_bytes;
     struct cap_redact *red;
@@ -333,7 +334,7 @@ static void break_conn(struct conn *c, int malformed)
     if (c->cur.started && c->cur.b.len) { /* a request cut short */
         char m[NAME_MAX_LEN] = "(incomplete)";
         /* its secrets could not be found: nothing of it is kept */
-        if (c->proto != CAP_WIRE_TCP) {
+        if (c->proto != CAP_WIRE_TCP && c->w->redact) {
             unit_cut(&c->cur, 0);
             c->cur.trunc = 1;
         }
@@ -397,7 +398,8 @@ static void redis_command(struct conn *c, const struct resp_msg *m)
     if (!name[0])
         snprintf(name, sizeof name, "(empty)");
     int nargs = argc < MAX_ARGS ? argc : MAX_ARGS;
-    if ((argc == 0 || argc > MAX_ARGS) && may_carry_secret(name)) {
+    if (w->redact && (argc == 0 || argc > MAX_ARGS) &&
+        may_carry_secret(name)) {
         /* cut short or too long to look at whole: nothing of it is kept */
         size_t cap0 = c->cur.b.cap;
         rp_buf_cleanup(&c->cur.b);
@@ -408,7 +410,7 @@ static void redis_command(struct conn *c, const struct resp_msg *m)
     }
     int secret = 0;
     for (int i = 0; i < nargs; i++)
-        secret |= resp_arg_is_secret(argv, nargs, i);
+        secret |= w->redact && resp_arg_is_secret(argv, nargs, i);
     uint32_t flags = 0;
     if (secret) { /* rewrite the command with markers */
         struct rp_buf out;
@@ -617,7 +619,8 @@ static void pg_client_msg(struct conn *c, const struct pg_msg *m)
         const char *sql;
         size_t len;
         int ok = whole && !pg_msg_query(msg, n, &sql, &len);
-        c->unit_secret |= sql_has_password(ok ? sql : "", ok ? len : 0, ok);
+        c->unit_secret |= c->w->redact &&
+                          sql_has_password(ok ? sql : "", ok ? len : 0, ok);
         char *norm = ok ? normalise(sql, len) : NULL;
         pg_queue(c, norm, norm ? NULL : "QUERY");
         free(norm);
@@ -630,7 +633,8 @@ static void pg_client_msg(struct conn *c, const struct pg_msg *m)
         const char *stmt, *sql;
         size_t len;
         int ok = whole && !pg_msg_parse(msg, n, &stmt, &sql, &len);
-        c->unit_secret |= sql_has_password(ok ? sql : "", ok ? len : 0, ok);
+        c->unit_secret |= c->w->redact &&
+                          sql_has_password(ok ? sql : "", ok ? len : 0, ok);
         if (ok) {
             char *norm = normalise(sql, len);
             if (norm) {
@@ -955,6 +959,7 @@ struct cap_wire *cap_wire_new(struct corpus *c, int64_t capture_id,
     w->capture_id = capture_id;
     w->max_body = opts && opts->max_body_bytes ? opts->max_body_bytes
                                                : DEFAULT_MAX_BODY;
+    w->redact = opts ? !opts->no_redact : 1;
     uint64_t mm = opts && opts->max_memory_bytes ? opts->max_memory_bytes
                                                  : DEFAULT_MAX_MEMORY;
     w->mem_budget = (int64_t)(mm / 2 < INT64_MAX ? mm / 2 : INT64_MAX);

@@ -38,6 +38,10 @@ enum cap_wire_proto { CAP_WIRE_REDIS = 1, CAP_WIRE_PG, CAP_WIRE_TCP };
 struct cap_wire_opts {
     uint64_t max_body_bytes;   /* request and reply bytes stored per exchange */
     uint64_t max_memory_bytes; /* --max-memory; 0 = 512 MiB */
+    int no_redact;             /* --no-redact: Redis AUTH arguments and SQL
+                                  setting a PASSWORD are kept as sent (the
+                                  startup and PasswordMessages never are:
+                                  they are not part of any exchange) */
 };
 
 /* Counters; requests = exchanges + lost_no_memory (nothing else is lost

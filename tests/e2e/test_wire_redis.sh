@@ -133,6 +133,16 @@ if pw.encode() in open(db, "rb").read():
     print("the password is in the corpus file"); sys.exit(1)
 print("%d commands, %d exchanges, %d pushes" % (total, rows, st["pushes"]))
 PY
+# --no-redact keeps AUTH's arguments, as it keeps HTTP's secrets
+"$REPRISE" capture -r "$TMP/cap.pcap" -o "$TMP/nr.db" --protocol redis --no-redact > "$TMP/nr.out" 2>&1 \
+    || { cat "$TMP/nr.out"; fail "capture --no-redact failed"; }
+python3 - "$TMP/nr.db" "$PW" <<'PY' || fail "--no-redact did not keep the AUTH arguments"
+import sqlite3, sys, zlib
+con = sqlite3.connect(sys.argv[1])
+blobs = [zlib.decompress(b) for b, in con.execute(
+    "SELECT b.data FROM bodies b JOIN exchanges e ON e.req_body_hash = b.hash WHERE e.method = 'AUTH'")]
+sys.exit(0 if blobs and all(sys.argv[2].encode() in b for b in blobs) else 1)
+PY
 grep -q "Redis connections recorded" "$TMP/cap.out" || { cat "$TMP/cap.out"; fail "the summary does not count Redis connections"; }
 ex=$(sqlite3 "$TMP/c.db" "SELECT COUNT(*) FROM exchanges")
 evalsha=$(sqlite3 "$TMP/c.db" "SELECT method || ' ' || target FROM exchanges WHERE method = 'EVALSHA'")
