@@ -5,7 +5,9 @@
  * stubbed, as in tests/fuzz/fuzz_wire.c, so each exchange the layer hands
  * over is recorded (owned copies) and asserted on exactly: endpoint,
  * version, status and reason, flags, bodies, wire sizes and timestamps;
- * then the counters and the memory count after the close.
+ * then the counters and the memory count after the close. Cases that
+ * fail on a known bug of wire.c say so and are skipped (KNOWN_BUG) unless
+ * TEST_WIRE_BUGS is set.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -162,6 +164,14 @@ static void conn_close(void *c, int64_t ts)
 {
     ops->close(w, c, CAP_CLOSE_FIN, ts);
 }
+
+/* A case that fails on a known bug of wire.c (named where it is used) is
+ * skipped, unless TEST_WIRE_BUGS is set in the environment. */
+#define KNOWN_BUG()                                                            \
+    do {                                                                       \
+        if (!getenv("TEST_WIRE_BUGS"))                                         \
+            skip();                                                            \
+    } while (0)
 
 #define L(s) s, sizeof s - 1
 #define CLI(c, s, ts) tx(c, C2S, L(s), ts)
@@ -501,7 +511,7 @@ static void test_redis_resp3_push_wire(void **state)
      * push's bytes from resp_wire_bytes: got 7, SCHEMA.md says 40. In
      * RESP a push never lies inside a reply, so pushes are never counted.
      * Skipped until the lead settles code or SCHEMA.md. */
-    skip();
+    KNOWN_BUG();
     void *c = conn_open(CAP_WIRE_REDIS);
     CLI(c, R_HELLO3, 10);
     SRV(c, R_HELLO3_REPLY, 11);
@@ -524,7 +534,7 @@ static void test_redis_resp3_subscribe(void **state)
      * stays queued: it is written with GET's reply "$1\r\nv\r\n" and GET
      * with no response (flags no_response); every later pair is off by
      * one. Skipped until wire.c is fixed. */
-    skip();
+    KNOWN_BUG();
     void *c = conn_open(CAP_WIRE_REDIS);
     CLI(c, R_HELLO3, 10);
     SRV(c, R_HELLO3_REPLY, 11);
@@ -568,6 +578,67 @@ static void test_redis_endpoints(void **state)
     EXPECT_REQ(3, "get k\r\n");
     struct cap_wire_stats st = stats();
     assert_int_equal(st.secrets, 1);
+    expect_closed();
+}
+
+/* Secrets in other shapes: an inline AUTH (stored rewritten as an array),
+ * HELLO 3 AUTH user password. */
+static void test_redis_auth_other_forms(void **state)
+{
+    (void)state;
+    /* BUG (capture/wire.c redis_command): after the rewrite with markers
+     * (rp_buf_reset + rp_buf_append of c->cur.b, which may realloc) the
+     * SUBSCRIBE and HELLO checks still read argv[], views into the old
+     * buffer: heap-use-after-free under ASan (wire.c:446 reading what
+     * wire.c:431 freed) on the inline AUTH; in Debug HELLO 3 AUTH ... is
+     * not seen as HELLO 3 (got version RESP2, expected RESP3). Skipped
+     * until wire.c is fixed. */
+    KNOWN_BUG();
+    void *c = conn_open(CAP_WIRE_REDIS);
+    CLI(c, "AUTH opensesame\r\n", 10);
+    SRV(c, "+OK\r\n", 11);
+    CLI(c, "*5\r\n$5\r\nHELLO\r\n$1\r\n3\r\n$4\r\nAUTH\r\n$5\r\nalice\r\n"
+           "$10\r\nwonderland\r\n", 12);
+    SRV(c, R_HELLO3_REPLY, 13);
+    conn_close(c, 14);
+    assert_int_equal(nrec, 2);
+    expect_ex(0, "AUTH", "", "RESP2", 200, NULL, CORPUS_EX_REDACTED);
+    assert_true(has(recs[0].req, recs[0].req_len, "[redacted len=10 h="));
+    assert_int_equal(recs[0].req_wire, 17);
+    expect_ex(1, "HELLO", "", "RESP3", 200, NULL, CORPUS_EX_REDACTED);
+    assert_true(has(recs[1].req, recs[1].req_len, "$4\r\nAUTH\r\n$31\r\n[redacted len=5 h="));
+    assert_nowhere("opensesame");
+    assert_nowhere("alice");
+    assert_nowhere("wonderland");
+    struct cap_wire_stats st = stats();
+    assert_int_equal(st.secrets, 3);
+    expect_closed();
+}
+
+/* A blank inline line (or "*0") before a command is consumed with it
+ * (Redis ignores it, resp_msg.skipped); the command is still named, and
+ * its secrets still found. */
+static void test_redis_blank_line_first(void **state)
+{
+    (void)state;
+    /* BUG (capture/wire.c redis_command): resp_split_command is given the
+     * whole unit, m->skipped blank bytes included; with a leading CRLF it
+     * reads everything as one inline command split at blanks ("*3", "$7",
+     * "EVALSHA", ...). Got method "*3", target "" (expected EVALSHA and
+     * the sha), and for "\r\n*2\r\n$4\r\nAUTH\r\n$10\r\nopensesame\r\n"
+     * the method is "*2", no argument is secret and the password is
+     * stored in clear. Skipped until wire.c is fixed. */
+    KNOWN_BUG();
+    void *c = conn_open(CAP_WIRE_REDIS);
+    CLI(c, "\r\n*3\r\n$7\r\nEVALSHA\r\n$40\r\n" SHA "\r\n$1\r\n0\r\n", 10);
+    SRV(c, ":1\r\n", 11);
+    CLI(c, "\r\n*2\r\n$4\r\nAUTH\r\n$10\r\nopensesame\r\n", 12);
+    SRV(c, "+OK\r\n", 13);
+    conn_close(c, 14);
+    assert_int_equal(nrec, 2);
+    assert_nowhere("opensesame");
+    expect_ex(0, "EVALSHA", SHA, "RESP2", 200, NULL, 0);
+    expect_ex(1, "AUTH", "", "RESP2", 200, NULL, CORPUS_EX_REDACTED);
     expect_closed();
 }
 
@@ -935,7 +1006,7 @@ static void test_pg_notice_first_wire(void **state)
      * other reply message resets the reply unit, so its bytes leave
      * resp_wire_bytes: got 22 (C + Z), SCHEMA.md says 87 (N + C + Z); the
      * body is right. Skipped until the lead settles code or SCHEMA.md. */
-    skip();
+    KNOWN_BUG();
     struct pgb b = {.n = 0}, want = {.n = 0};
     void *c = conn_open(CAP_WIRE_PG);
     PG(&b, 'Q', "DROP TABLE IF EXISTS t\000");
@@ -978,6 +1049,26 @@ static void test_pg_password_sql(void **state)
     assert_nowhere("swordfish");
     struct cap_wire_stats st = stats();
     assert_int_equal(st.secrets, 1);
+    expect_closed();
+}
+
+/* SSLRequest answered 'S': TLS follows, nothing more can be read. */
+static void test_pg_tls(void **state)
+{
+    (void)state;
+    struct pgb b = {.n = 0};
+    void *c = conn_open(CAP_WIRE_PG);
+    pg_untyped(&b, 80877103, "", 0);
+    PGSEND(c, C2S, &b, 10);
+    SRV(c, "S", 11);
+    CLI(c, "\026\003\001\000\005hello", 12);
+    SRV(c, "\026\003\003\000\002hi", 13);
+    conn_close(c, 14);
+    assert_int_equal(nrec, 0);
+    struct cap_wire_stats st = stats();
+    assert_int_equal(st.tls, 1);
+    assert_int_equal(st.unframed_bytes, 10 + 7);
+    assert_int_equal(st.malformed, 0);
     expect_closed();
 }
 
@@ -1036,6 +1127,43 @@ static void test_tcp_turns(void **state)
     struct cap_wire_stats st = stats();
     assert_int_equal(st.conns[CAP_WIRE_TCP], 1);
     assert_int_equal(st.no_response + st.unpaired_responses, 0);
+    expect_closed();
+}
+
+/* A gap in the server's reply: the reply goes on, but it is not whole. */
+static void test_tcp_gap_in_reply(void **state)
+{
+    (void)state;
+    /* BUG (capture/wire.c op_gap): in tcp mode only a client gap while the
+     * client speaks is flagged (REQ_TRUNCATED); a gap in the server's
+     * bytes (or in the client's between turns) sets nothing and its bytes
+     * are not counted: the reply is stored as if whole. Got flags 0,
+     * expected RESP_INCOMPLETE (or RESP_TRUNCATED). Skipped until wire.c
+     * is fixed. */
+    KNOWN_BUG();
+    void *c = conn_open(CAP_WIRE_TCP);
+    CLI(c, "get k\r\n", 10);
+    SRV(c, "VALUE k 0 100\r\n", 20);
+    ops->gap(w, c, S2C, 100, 21);
+    SRV(c, "\r\nEND\r\n", 22);
+    conn_close(c, 50);
+    assert_int_equal(nrec, 1);
+    expect_ex(0, "get", "", "TCP", 200, NULL, CORPUS_EX_RESP_INCOMPLETE);
+    expect_closed();
+}
+
+/* A gap in the client's bytes: the request is flagged. */
+static void test_tcp_gap_in_request(void **state)
+{
+    (void)state;
+    void *c = conn_open(CAP_WIRE_TCP);
+    CLI(c, "set k 0 0 100\r\n", 10);
+    ops->gap(w, c, C2S, 100, 11);
+    CLI(c, "\r\n", 12);
+    SRV(c, "STORED\r\n", 20);
+    conn_close(c, 50);
+    assert_int_equal(nrec, 1);
+    expect_ex(0, "set", "", "TCP", 200, NULL, CORPUS_EX_REQ_TRUNCATED);
     expect_closed();
 }
 
@@ -1129,6 +1257,8 @@ int main(void)
         T(test_redis_resp3_push_wire),
         T(test_redis_resp3_subscribe),
         T(test_redis_endpoints),
+        T(test_redis_auth_other_forms),
+        T(test_redis_blank_line_first),
         T(test_redis_gap),
         T(test_redis_unpaired),
         T(test_pg_startup_and_query),
@@ -1139,8 +1269,11 @@ int main(void)
         T(test_pg_notice),
         T(test_pg_notice_first_wire),
         T(test_pg_password_sql),
+        T(test_pg_tls),
         T(test_pg_mid_connection),
         T(test_tcp_turns),
+        T(test_tcp_gap_in_reply),
+        T(test_tcp_gap_in_request),
         T(test_tcp_banner_and_close),
         T(test_stats_mixed),
     };
