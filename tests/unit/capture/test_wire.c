@@ -103,6 +103,12 @@ int corpus_add_exchange(struct corpus *c, const struct corpus_exchange *ex,
     r->req_last = ex->req.last_us;
     r->resp_first = ex->resp.first_us;
     r->resp_last = ex->resp.last_us;
+    if (getenv("TEST_WIRE_DUMP")) /* what was written, to debug a case */
+        fprintf(stderr, "ex %d: %s [%s] %s %d [%s] flags %#x req %zu/%llu "
+                "resp %zu/%llu\n", nrec - 1, r->method, r->target,
+                r->version, r->status, r->reason, r->flags, r->req_len,
+                (unsigned long long)r->req_wire, r->resp_len,
+                (unsigned long long)r->resp_wire);
     *ex_id = nrec;
     return 0;
 }
@@ -642,6 +648,35 @@ static void test_redis_blank_line_first(void **state)
     expect_closed();
 }
 
+/* --max-body: bodies are cut, flagged, and keep their wire size. */
+static void test_redis_max_body(void **state)
+{
+    (void)state;
+    cap_wire_free(w);
+    struct cap_wire_opts o = {.max_body_bytes = 20};
+    assert_non_null(w = cap_wire_new(NULL, 1, &o));
+    static const char set[] =
+        "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$20\r\n01234567890123456789\r\n";
+    static const char get_reply[] = "$20\r\n01234567890123456789\r\n";
+    void *c = conn_open(CAP_WIRE_REDIS);
+    CLI(c, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$20\r\n01234567890123456789\r\n"
+           R_GET_K, 10);
+    SRV(c, "+OK\r\n$20\r\n01234567890123456789\r\n", 11);
+    conn_close(c, 12);
+    assert_int_equal(nrec, 2);
+    expect_ex(0, "SET", "", "RESP2", 200, NULL, CORPUS_EX_REQ_TRUNCATED);
+    expect_bytes(recs[0].req, recs[0].req_len, set, 20);
+    assert_int_equal(recs[0].req_size, sizeof set - 1);
+    assert_int_equal(recs[0].req_wire, sizeof set - 1);
+    expect_ex(1, "GET", "", "RESP2", 200, NULL, CORPUS_EX_RESP_TRUNCATED);
+    EXPECT_REQ(1, R_GET_K);
+    expect_bytes(recs[1].resp, recs[1].resp_len, get_reply, 20);
+    assert_int_equal(recs[1].resp_size, sizeof get_reply - 1);
+    assert_int_equal(recs[1].resp_wire, sizeof get_reply - 1);
+    stats();
+    expect_closed();
+}
+
 /* A gap in the reply: the reply being read goes with its command, cut
  * short; the queued commands and the one being sent are written without
  * replies (the cut one keeps nothing: its secrets could not be looked
@@ -1027,6 +1062,80 @@ static void test_pg_notice_first_wire(void **state)
     expect_closed();
 }
 
+/* Two simple queries pipelined, their replies in one segment; then
+ * COPY TO STDOUT (the data is in the reply). */
+static void test_pg_pipelined_and_copy_out(void **state)
+{
+    (void)state;
+    struct pgb q = {.n = 0}, r = {.n = 0}, b = {.n = 0};
+    void *c = conn_open(CAP_WIRE_PG);
+    PG(&q, 'Q', "SELECT 1\000");
+    size_t q1 = q.n;
+    PG(&q, 'Q', "SELECT 'x' AS y\000");
+    tx(c, C2S, q.d, q.n, 10);
+    PG(&r, 'T', T_ONE);
+    PG(&r, 'D', D_ONE);
+    PG(&r, 'C', "SELECT 1\000");
+    PG(&r, 'Z', Z_IDLE);
+    size_t r1 = r.n;
+    PG(&r, 'T', T_ONE);
+    PG(&r, 'D', D_ONE);
+    PG(&r, 'C', "SELECT 1\000");
+    PG(&r, 'Z', Z_IDLE);
+    tx(c, S2C, r.d, r.n, 11);
+    assert_int_equal(nrec, 2);
+    expect_ex(0, "SELECT", "$1", "PG3", 200, "SELECT 1", 0);
+    expect_bytes(recs[0].req, recs[0].req_len, q.d, q1);
+    expect_bytes(recs[0].resp, recs[0].resp_len, r.d, r1);
+    expect_ex(1, "SELECT", "$1 AS y", "PG3", 200, "SELECT 1", 0);
+    expect_bytes(recs[1].req, recs[1].req_len, q.d + q1, q.n - q1);
+    expect_bytes(recs[1].resp, recs[1].resp_len, r.d + r1, r.n - r1);
+
+    PG(&b, 'Q', "COPY t TO STDOUT\000");
+    PGSEND(c, C2S, &b, 20);
+    PG(&r, 'H', "\000\000\001\000\000");
+    r.n = 0;
+    PG(&r, 'H', "\000\000\001\000\000");
+    PG(&r, 'd', "1\tfoo\n");
+    PG(&r, 'c', "");
+    PG(&r, 'C', "COPY 1\000");
+    PG(&r, 'Z', Z_IDLE);
+    tx(c, S2C, r.d, r.n, 21);
+    assert_int_equal(nrec, 3);
+    expect_ex(2, "COPY", "t TO STDOUT", "PG3", 200, "COPY 1", 0);
+    expect_bytes(recs[2].resp, recs[2].resp_len, r.d, r.n);
+    conn_close(c, 40);
+    struct cap_wire_stats st = stats();
+    assert_int_equal(st.copies, 1);
+    assert_int_equal(st.unpaired_responses + st.malformed, 0);
+    expect_closed();
+}
+
+/* A FunctionCall and its FunctionCallResponse ('V'). */
+static void test_pg_function_call(void **state)
+{
+    (void)state;
+    /* BUG (proto/pgwire.c type_ok): the server's set of types has 'v'
+     * (NegotiateProtocolVersion) but not 'V' (FunctionCallResponse), so
+     * the reply is a protocol violation: framing ends, the call is written
+     * with no response (status 0, flags no_response) and malformed is 1.
+     * Skipped until pgwire.c is fixed. */
+    KNOWN_BUG();
+    struct pgb b = {.n = 0};
+    void *c = conn_open(CAP_WIRE_PG);
+    PG(&b, 'F', "\000\000\004\322\000\000\000\000\000\000");
+    PGSEND(c, C2S, &b, 30);
+    PG(&b, 'V', "\000\000\000\0011");
+    PG(&b, 'Z', Z_IDLE);
+    PGSEND(c, S2C, &b, 31);
+    conn_close(c, 40);
+    assert_int_equal(nrec, 1);
+    expect_ex(0, "FUNCTION CALL", "", "PG3", 200, NULL, 0);
+    struct cap_wire_stats st = stats();
+    assert_int_equal(st.malformed, 0);
+    expect_closed();
+}
+
 /* A statement with PASSWORD in it is not kept (its endpoint is, literals
  * normalised away). */
 static void test_pg_password_sql(void **state)
@@ -1259,6 +1368,7 @@ int main(void)
         T(test_redis_endpoints),
         T(test_redis_auth_other_forms),
         T(test_redis_blank_line_first),
+        T(test_redis_max_body),
         T(test_redis_gap),
         T(test_redis_unpaired),
         T(test_pg_startup_and_query),
@@ -1268,6 +1378,8 @@ int main(void)
         T(test_pg_copy_in),
         T(test_pg_notice),
         T(test_pg_notice_first_wire),
+        T(test_pg_pipelined_and_copy_out),
+        T(test_pg_function_call),
         T(test_pg_password_sql),
         T(test_pg_tls),
         T(test_pg_mid_connection),
