@@ -36,6 +36,7 @@ struct unit {
     uint64_t wire;           /* bytes on the wire */
     int64_t first_us, last_us;
     int trunc;               /* b stopped short of the wire bytes */
+    int gap;                 /* bytes of it were lost (tcp: a capture gap) */
     int started;
 };
 
@@ -211,12 +212,14 @@ static void write_req(struct conn *c, struct req *r, int have_reply,
     ex.flags = r->flags;
     if (put_msg(&ex.req, &r->u, w->max_body) || r->u.trunc)
         ex.flags |= CORPUS_EX_REQ_TRUNCATED;
+    if (r->u.gap)
+        ex.flags |= CORPUS_EX_REQ_INCOMPLETE;
     if (have_reply && c->reply.started) {
         ex.status = c->reply_err ? 500 : 200;
         ex.reason = c->reason[0] ? c->reason : NULL;
         if (put_msg(&ex.resp, &c->reply, w->max_body) || c->reply.trunc)
             ex.flags |= CORPUS_EX_RESP_TRUNCATED;
-        if (!complete)
+        if (!complete || c->reply.gap)
             ex.flags |= CORPUS_EX_RESP_INCOMPLETE;
     } else {
         ex.flags |= CORPUS_EX_NO_RESPONSE;
@@ -378,6 +381,15 @@ static int may_carry_secret(const char *name)
 static void redis_command(struct conn *c, const struct resp_msg *m)
 {
     struct cap_wire *w = c->w;
+    /* blank lines the server ignores came before it: not part of it (the
+     * wire bytes still count them) */
+    if (m->skipped && m->skipped <= c->cur.b.len) {
+        memmove(c->cur.b.data, c->cur.b.data + m->skipped,
+                c->cur.b.len - m->skipped);
+        c->cur.b.len -= m->skipped;
+    } else if (m->skipped) {
+        c->cur.b.len = 0; /* all cut: the command was cut short too */
+    }
     const uint8_t *msg = (const uint8_t *)c->cur.b.data;
     size_t n = c->cur.b.len;
     struct resp_arg argv[MAX_ARGS];
@@ -397,7 +409,7 @@ static void redis_command(struct conn *c, const struct resp_msg *m)
     }
     if (!name[0])
         snprintf(name, sizeof name, "(empty)");
-    int nargs = argc < MAX_ARGS ? argc : MAX_ARGS;
+    int nargs = argc < MAX_ARGS ? argc : MAX_ARGS, dropped = 0;
     if (w->redact && (argc == 0 || argc > MAX_ARGS) &&
         may_carry_secret(name)) {
         /* cut short or too long to look at whole: nothing of it is kept */
@@ -407,11 +419,26 @@ static void redis_command(struct conn *c, const struct resp_msg *m)
         w->mem_bytes -= (int64_t)cap0;
         c->cur.trunc = 1;
         w->st.secrets++;
+        dropped = 1;
     }
+    /* what the command does to the connection, read before a rewrite
+     * moves the bytes argv points into */
+    int sub = nargs && (ieq(&argv[0], "SUBSCRIBE") ||
+                        ieq(&argv[0], "PSUBSCRIBE") ||
+                        ieq(&argv[0], "SSUBSCRIBE") ||
+                        ieq(&argv[0], "UNSUBSCRIBE") ||
+                        ieq(&argv[0], "PUNSUBSCRIBE") ||
+                        ieq(&argv[0], "SUNSUBSCRIBE"));
+    if (sub && !c->resp3 && !ieq(&argv[0], "UNSUBSCRIBE") &&
+        !ieq(&argv[0], "PUNSUBSCRIBE") && !ieq(&argv[0], "SUNSUBSCRIBE"))
+        c->subscribed = 1;
+    if (nargs >= 2 && ieq(&argv[0], "HELLO") && argv[1].n == 1 &&
+        argv[1].p[0] == '3')
+        c->resp3 = 2; /* 2: asked; 1 once the reply is not an error */
     int secret = 0;
     for (int i = 0; i < nargs; i++)
         secret |= w->redact && resp_arg_is_secret(argv, nargs, i);
-    uint32_t flags = 0;
+    uint32_t flags = dropped ? CORPUS_EX_REDACTED : 0;
     if (secret) { /* rewrite the command with markers */
         struct rp_buf out;
         rp_buf_init(&out, 0);
@@ -436,18 +463,6 @@ static void redis_command(struct conn *c, const struct resp_msg *m)
         rp_buf_cleanup(&out);
         flags |= CORPUS_EX_REDACTED;
     }
-    int sub = nargs && (ieq(&argv[0], "SUBSCRIBE") ||
-                        ieq(&argv[0], "PSUBSCRIBE") ||
-                        ieq(&argv[0], "SSUBSCRIBE") ||
-                        ieq(&argv[0], "UNSUBSCRIBE") ||
-                        ieq(&argv[0], "PUNSUBSCRIBE") ||
-                        ieq(&argv[0], "SUNSUBSCRIBE"));
-    if (sub && !c->resp3 && !ieq(&argv[0], "UNSUBSCRIBE") &&
-        !ieq(&argv[0], "PUNSUBSCRIBE") && !ieq(&argv[0], "SUNSUBSCRIBE"))
-        c->subscribed = 1;
-    if (nargs >= 2 && ieq(&argv[0], "HELLO") && argv[1].n == 1 &&
-        argv[1].p[0] == '3')
-        c->resp3 = 2; /* 2: asked; 1 once the reply is not an error */
     char *target = detail[0] ? strdup(detail) : NULL;
     queue_cur(c, name, target, flags);
     if (c->qn && sub)
@@ -457,8 +472,9 @@ static void redis_command(struct conn *c, const struct resp_msg *m)
 /* 1 when a complete server message is not a reply. */
 static int redis_is_push(struct conn *c, const struct resp_msg *m)
 {
-    if (m->push)
-        return 1;
+    if (m->push) /* RESP3: a subscribe confirmation answers its command */
+        return !(strstr(m->first, "subscribe") && c->qn &&
+                 q_at(c, 0)->subscribe);
     if (!c->subscribed || m->type != '*')
         return 0;
     const char *f = m->first;
@@ -738,9 +754,12 @@ static void pg_server_msg(struct conn *c, const struct pg_msg *m)
         break;
     }
     c->msg_off[CAP_DIR_S2C] = c->reply.b.len;
-    if (!c->reply.b.len && !c->reply.trunc && m->type != 'E' &&
-        (m->type == 'N' || m->type == 'S' || m->type == 'A'))
-        reply_reset(c); /* nothing of a reply yet */
+    /* before any reply: a ParameterStatus or notification is no part of
+     * one, nor a notice when nothing was asked; a notice the query caused
+     * ("table does not exist, skipping") starts its reply */
+    if (!c->reply.b.len && !c->reply.trunc &&
+        (m->type == 'S' || m->type == 'A' || (m->type == 'N' && !c->qn)))
+        reply_reset(c);
 }
 
 /* ---- tcp ----------------------------------------------------------------- */
@@ -879,9 +898,31 @@ static void op_gap(void *ctx, void *cv, enum cap_dir dir, uint64_t lost,
         return;
     if (ts_us > c->last_us)
         c->last_us = ts_us;
-    if (c->proto == CAP_WIRE_TCP) { /* the unit goes on, flagged */
-        if (dir == CAP_DIR_C2S && c->turn == 1)
-            c->cur.trunc = 1;
+    if (c->proto == CAP_WIRE_TCP) { /* the turn goes on, flagged */
+        struct unit *u;
+        if (dir == CAP_DIR_C2S) {
+            if (c->turn == 2)
+                reply_done(c, 1); /* the client spoke (in the gap) */
+            c->turn = 1;
+            u = &c->cur;
+        } else {
+            if (c->turn != 2) { /* the server's turn began in the gap */
+                char m[NAME_MAX_LEN];
+                tcp_method(&c->cur, m, sizeof m);
+                if (!c->cur.started) {
+                    c->cur.started = 1;
+                    c->cur.first_us = c->cur.last_us = ts_us;
+                }
+                queue_cur(c, m, NULL, 0);
+                c->turn = 2;
+            }
+            u = &c->reply;
+        }
+        u->gap = 1;
+        if (!u->started) {
+            u->started = 1;
+            u->first_us = u->last_us = ts_us;
+        }
         return;
     }
     break_conn(c, 0);

