@@ -18,8 +18,8 @@
  * user and database of the target and the password of --password-file
  * (cleartext, MD5 or SCRAM-SHA-256), never with captured credentials; a
  * Redis connection sends AUTH first when a password is given (unless the
- * session's first command is its own AUTH), and a captured AUTH whose
- * secrets were replaced by markers gets it too.
+ * session's first command is its own AUTH), and a captured AUTH or HELLO
+ * AUTH whose secrets were replaced by markers gets it too.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -105,22 +106,45 @@ static int put_auth(const struct rp_opts *o, struct rp_buf *out)
     return resp_write_command(out, a, n);
 }
 
-/* A captured Redis AUTH whose arguments are markers, rebuilt with the
- * target's credentials into p->own. 0 when it is not one or was rebuilt. */
+/* A captured Redis AUTH, or HELLO ... AUTH user password, whose secrets
+ * are markers, rebuilt with the target's credentials into p->own (HELLO
+ * keeps its other arguments). 0 when it is not one or was rebuilt. */
 static int auth_rebuild(const struct rp_opts *o, struct rp_rq *rq,
                         struct wire_prep *p)
 {
-    struct resp_arg argv[4];
+    struct resp_arg argv[16];
     int argc = 0;
-    if (!o->wire_password[0] || strcmp(rq->method, "AUTH") ||
-        resp_split_command(rq->body, rq->body_len, argv, 4, &argc) ||
-        argc < 2 || argc > 3 || !replay_shape_is_redacted(
-                                    (const char *)argv[argc - 1].p,
-                                    argv[argc - 1].n))
+    if (!o->wire_password[0] ||
+        (strcmp(rq->method, "AUTH") && strcmp(rq->method, "HELLO")) ||
+        resp_split_command(rq->body, rq->body_len, argv, 16, &argc) ||
+        argc > 16)
         return 0;
     struct rp_buf b;
     rp_buf_init(&b, 0);
-    if (put_auth(o, &b)) {
+    int rc = 0;
+    if (!strcmp(rq->method, "AUTH")) {
+        if (argc < 2 || argc > 3 ||
+            !replay_shape_is_redacted((const char *)argv[argc - 1].p,
+                                      argv[argc - 1].n))
+            return 0;
+        rc = put_auth(o, &b);
+    } else { /* HELLO [protover [AUTH username password] [SETNAME name]] */
+        int at = -1;
+        for (int i = 1; i + 2 < argc; i++)
+            if (argv[i].n == 4 && !strncasecmp((const char *)argv[i].p,
+                                               "AUTH", 4))
+                at = i;
+        if (at < 0 || !replay_shape_is_redacted(
+                          (const char *)argv[at + 2].p, argv[at + 2].n))
+            return 0;
+        argv[at + 1].p = (const uint8_t *)(o->wire_user[0] ? o->wire_user
+                                                           : "default");
+        argv[at + 1].n = strlen((const char *)argv[at + 1].p);
+        argv[at + 2].p = (const uint8_t *)o->wire_password;
+        argv[at + 2].n = strlen(o->wire_password);
+        rc = resp_write_command(&b, argv, argc);
+    }
+    if (rc) {
         rp_buf_cleanup(&b);
         return RP_ENOMEM;
     }
@@ -412,8 +436,10 @@ static void conn_opened(struct wconn *wc)
         }
         flush_add(wc);
     } else if (o->wire == RW_REDIS && o->wire_password[0] &&
-               !(wc->jn && !strcmp(head(wc)->job.rq->method, "AUTH"))) {
-        /* a session that begins with its own AUTH gets it rebuilt */
+               !(wc->jn && ((const struct wire_prep *)
+                                head(wc)->job.rq->prep)->own)) {
+        /* a session whose first command is its own AUTH (or HELLO AUTH)
+         * gets that rebuilt with the credentials instead */
         if (put_auth(o, &wc->out)) {
             conn_fail(wc, CORPUS_ERR_OTHER, "out of memory");
             return;

@@ -2,7 +2,7 @@
 # test_wire_redis.sh: Redis traffic end to end with the real server.
 # redis-server (Debian) runs on a free port in its own folder with a
 # password; redis-benchmark (pipelined and not, RESP2 and RESP3) and a
-# scripted redis-cli session (AUTH, SELECT, MULTI/EXEC, EVAL/EVALSHA, an
+# scripted redis-cli session (AUTH, HELLO AUTH, SELECT, MULTI/EXEC, EVAL/EVALSHA, an
 # error, SUBSCRIBE with messages pushed by PUBLISH) are recorded with
 # tcpdump. The capture, with --protocol redis and without it (the first
 # bytes decide), must hold one exchange per command the server counted
@@ -60,6 +60,9 @@ HSET h f v
 LPUSH k1 oops
 DEL k1 k2 h counter
 EOF
+# HELLO with its own AUTH (no AUTH command on that connection): stored
+# with markers, rebuilt with --password-file at replay
+redis-cli -p "$PA" HELLO 3 AUTH default "$PW" > /dev/null || fail "HELLO AUTH"
 grep -q WRONGTYPE "$TMP/session.out" || fail "the session did not get its error: $(cat "$TMP/session.out")"
 # pub/sub: a subscriber gets 3 messages pushed while it waits
 cli "$PA" SUBSCRIBE ch1 > "$TMP/sub.out" 2>&1 &
