@@ -633,7 +633,7 @@ static void print_advice(const struct cap_run *r,
                     proto_advice((enum proto_kind)k));
     if (cs->exchanges == 0)
         rp_warn("capture %lld recorded nothing useful: no exchange in "
-                " %llu packets%s", (long long)r->capture_id,
+                "%llu packets%s", (long long)r->capture_id,
                 (unsigned long long)cs->packets,
                 cs->packets ? "" : " (check the interface, --port and the "
                                    "BPF filter)");
