@@ -1,0 +1,54 @@
+# tests/e2e/pg_lib.sh: throwaway PostgreSQL 15 servers for the wire tests,
+# sourced after tests/lib.sh. Each server is a fresh cluster in the test's
+# own folder on a free port, with SCRAM-SHA-256 passwords, owned by the
+# postgres user (initdb refuses root) and stopped with the test. Skips the
+# test when PostgreSQL, pgbench, tcpdump or setpriv is missing.
+PGBIN=/usr/lib/postgresql/15/bin
+[ -x "$PGBIN/postgres" ] || skip "postgresql-15 not installed"
+command -v pgbench >/dev/null || skip "pgbench not installed"
+command -v tcpdump >/dev/null || skip "tcpdump not installed"
+command -v setpriv >/dev/null || skip "setpriv not installed"
+id postgres >/dev/null 2>&1 || skip "no postgres user to run the server as"
+
+PW="pg-$RANDOM-secret"
+printf '%s\n' "$PW" > "$TMP/pw"
+export PGPASSWORD=$PW
+# start_pg NAME PORT: a fresh cluster owned by postgres (initdb refuses root)
+start_pg() {
+    local dir="$TMP/$1"
+    mkdir -p "$dir"
+    printf '%s\n' "$PW" > "$dir/pwfile"
+    chown -R postgres "$dir"
+    setpriv --reuid=postgres --regid=postgres --init-groups \
+        "$PGBIN/initdb" -D "$dir/data" -U bench --auth=scram-sha-256 \
+        --pwfile="$dir/pwfile" --no-sync > "$dir/initdb.log" 2>&1 \
+        || { cat "$dir/initdb.log"; fail "initdb $1"; }
+    setpriv --reuid=postgres --regid=postgres --init-groups \
+        "$PGBIN/postgres" -D "$dir/data" -p "$2" -k "$dir" \
+        -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off \
+        -c full_page_writes=off -c max_connections=40 > "$dir/log" 2>&1 &
+    track_pid $!
+    wait_port "$2"
+    local i
+    for i in $(seq 1 50); do
+        psql -h 127.0.0.1 -p "$2" -U bench -d postgres -Atqc "SELECT 1" >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    psql -h 127.0.0.1 -p "$2" -U bench -d postgres -qc "CREATE DATABASE bench" >/dev/null
+}
+SCHEMA="
+CREATE TABLE customers (id int PRIMARY KEY, name text NOT NULL);
+INSERT INTO customers SELECT g, 'c' || g FROM generate_series(1, 2000) g;
+CREATE TABLE orders (id int PRIMARY KEY, customer_id int NOT NULL, total numeric NOT NULL);
+INSERT INTO orders SELECT g, (g * 7919) % 2000 + 1, (g % 1000) / 10.0 FROM generate_series(1, 100000) g;
+CREATE INDEX orders_by_customer ON orders (customer_id);
+CREATE TABLE notes (id int, body text);"
+init_schema() { # PORT [SQL...]
+    local port=$1
+    shift
+    pgbench -h 127.0.0.1 -p "$port" -U bench -i -s 1 -q bench > "$TMP/init.$port.log" 2>&1 \
+        || { cat "$TMP/init.$port.log"; fail "pgbench -i"; }
+    psql -h 127.0.0.1 -p "$port" -U bench -d bench -qc "$SCHEMA" -c "VACUUM ANALYZE" "$@" >/dev/null \
+        || fail "schema on $port"
+}
+tx_of() { sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$1"; }
