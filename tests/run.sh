@@ -17,11 +17,11 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 # Fuzzing first (clang, libFuzzer, ASan+UBSan), each target for a bounded
-# time (FUZZ_SECONDS, default 5: nine targets, and the whole run must stay
+# time (FUZZ_SECONDS, default 3: nine targets, and the whole run must stay
 # under 10 minutes on 2 cores); FUZZ_SECONDS=0 skips it. This is a smoke
 # run; campaigns belong to tests/fuzz/run.sh 600.
-if [ "${FUZZ_SECONDS:-5}" != 0 ]; then
-    ./tests/fuzz/run.sh "${FUZZ_SECONDS:-5}"
+if [ "${FUZZ_SECONDS:-3}" != 0 ]; then
+    ./tests/fuzz/run.sh "${FUZZ_SECONDS:-3}"
 fi
 
 # The capture and replay threads under ThreadSanitizer: a TSan build of the

@@ -43,12 +43,15 @@ CREATE TABLE orders (id int PRIMARY KEY, customer_id int NOT NULL, total numeric
 INSERT INTO orders SELECT g, (g * 7919) % 2000 + 1, (g % 1000) / 10.0 FROM generate_series(1, 100000) g;
 CREATE INDEX orders_by_customer ON orders (customer_id);
 CREATE TABLE notes (id int, body text);"
-init_schema() { # PORT [SQL...]
-    local port=$1
-    shift
-    pgbench -h 127.0.0.1 -p "$port" -U bench -i -s 1 -q bench > "$TMP/init.$port.log" 2>&1 \
-        || { cat "$TMP/init.$port.log"; fail "pgbench -i"; }
-    psql -h 127.0.0.1 -p "$port" -U bench -d bench -qc "$SCHEMA" -c "VACUUM ANALYZE" "$@" >/dev/null \
-        || fail "schema on $port"
+# init_orders PORT: the orders/customers/notes tables, analyzed
+init_orders() {
+    psql -h 127.0.0.1 -p "$1" -U bench -d bench -qc "$SCHEMA" -c "VACUUM ANALYZE" >/dev/null \
+        || fail "schema on $1"
+}
+# init_schema PORT: pgbench's tables (scale 1) and init_orders
+init_schema() {
+    pgbench -h 127.0.0.1 -p "$1" -U bench -i -s 1 -q bench > "$TMP/init.$1.log" 2>&1 \
+        || { cat "$TMP/init.$1.log"; fail "pgbench -i"; }
+    init_orders "$1"
 }
 tx_of() { sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$1"; }
