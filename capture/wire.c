@@ -60,13 +60,11 @@ struct conn {
     enum cap_wire_proto proto;
     int64_t conn_id, next_seq, last_us;
     int broken;              /* framing ended on this connection */
-    uint64_t bytes[2];
     /* framers */
     struct resp_reader rr[2];
     struct pg_reader pr[2];
     size_t msg_off[2];       /* where the message being read starts in the
                                 unit buffer (client: cur, server: reply) */
-    uint64_t msg_wire[2];    /* its bytes so far */
     /* the unit being read from the client, and the reply being read */
     struct unit cur;
     struct unit reply;
@@ -80,7 +78,6 @@ struct conn {
     int resp3, subscribed;
     /* postgres */
     int pg_phase;            /* 0 unknown, 1 startup, 2 ready */
-    int pg_copy;             /* client is sending COPY data */
     char *unit_sql;          /* endpoint of the extended unit being read */
     char unit_method[NAME_MAX_LEN];
     int unit_bound;
@@ -838,7 +835,6 @@ static void op_data(void *ctx, void *cv, enum cap_dir dir, const uint8_t *p,
         return;
     if (ts_us > c->last_us)
         c->last_us = ts_us;
-    c->bytes[dir] += n;
     if (c->w->err)
         return;
     if (c->broken) {

@@ -228,7 +228,6 @@ struct wconn {
     struct pg_reader pr;
     /* startup phase: messages kept whole */
     struct rp_buf smsg;
-    int auth_sent;               /* redis: AUTH at connect awaits its reply */
     struct replay_scram scram;
     int scram_on;
     char fail[256];              /* why the startup failed */
@@ -305,7 +304,6 @@ static void conn_close(struct wconn *wc)
     wc->out.len = 0;
     wc->out_off = 0;
     wc->smsg.len = 0;
-    wc->auth_sent = 0;
     wc->in_msg = 0;
     if (wc->scram_on)
         replay_scram_cleanup(&wc->scram);
@@ -445,7 +443,6 @@ static void conn_opened(struct wconn *wc)
             return;
         }
         wc->state = WC_STARTUP;
-        wc->auth_sent = 1;
         flush_add(wc);
     }
     ep_set(wc, EPOLLIN);

@@ -1,23 +1,26 @@
 # tests/e2e/pg_lib.sh: throwaway PostgreSQL 15 servers for the wire tests,
 # sourced after tests/lib.sh. Each server is a fresh cluster in the test's
-# own folder on a free port, with SCRAM-SHA-256 passwords, owned by the
-# postgres user (initdb refuses root) and stopped with the test. Skips the
-# test when PostgreSQL, pgbench, tcpdump or setpriv is missing.
+# own folder on a free port, with SCRAM-SHA-256 passwords (PG_PW, also in
+# $TMP/pgpw for --password-file), owned by the postgres user (initdb
+# refuses root) and stopped with the test. pg_missing says why no server
+# can run here (a test skips, or leaves its PostgreSQL part out).
 PGBIN=/usr/lib/postgresql/15/bin
-[ -x "$PGBIN/postgres" ] || skip "postgresql-15 not installed"
-command -v pgbench >/dev/null || skip "pgbench not installed"
-command -v tcpdump >/dev/null || skip "tcpdump not installed"
-command -v setpriv >/dev/null || skip "setpriv not installed"
-id postgres >/dev/null 2>&1 || skip "no postgres user to run the server as"
+pg_missing() {
+    if [ ! -x "$PGBIN/postgres" ]; then echo "postgresql-15 not installed"
+    elif ! command -v psql >/dev/null; then echo "psql not installed"
+    elif ! command -v setpriv >/dev/null; then echo "setpriv not installed"
+    elif ! id postgres >/dev/null 2>&1; then echo "no postgres user to run the server as"
+    fi
+}
 
-PW="pg-$RANDOM-secret"
-printf '%s\n' "$PW" > "$TMP/pw"
-export PGPASSWORD=$PW
+PG_PW="pg-$RANDOM-secret"
+printf '%s\n' "$PG_PW" > "$TMP/pgpw"
+export PGPASSWORD=$PG_PW
 # start_pg NAME PORT: a fresh cluster owned by postgres (initdb refuses root)
 start_pg() {
     local dir="$TMP/$1"
     mkdir -p "$dir"
-    printf '%s\n' "$PW" > "$dir/pwfile"
+    printf '%s\n' "$PG_PW" > "$dir/pwfile"
     chown -R postgres "$dir"
     setpriv --reuid=postgres --regid=postgres --init-groups \
         "$PGBIN/initdb" -D "$dir/data" -U bench --auth=scram-sha-256 \

@@ -86,32 +86,8 @@ else
 fi
 
 # ---- PostgreSQL ------------------------------------------------------------
-PGBIN=/usr/lib/postgresql/15/bin
-if [ -x "$PGBIN/postgres" ] && command -v psql >/dev/null && command -v setpriv >/dev/null \
-    && id postgres >/dev/null 2>&1; then
-    PGPW="pg-$RANDOM-secret"
-    printf '%s\n' "$PGPW" > "$TMP/pgpw"
-    export PGPASSWORD=$PGPW
-    start_pg() { # NAME PORT
-        local dir="$TMP/$1"
-        mkdir -p "$dir"
-        printf '%s\n' "$PGPW" > "$dir/pwfile"
-        chown -R postgres "$dir"
-        setpriv --reuid=postgres --regid=postgres --init-groups \
-            "$PGBIN/initdb" -D "$dir/data" -U bench --auth=scram-sha-256 \
-            --pwfile="$dir/pwfile" --no-sync > "$dir/initdb.log" 2>&1 \
-            || { cat "$dir/initdb.log"; fail "initdb $1"; }
-        setpriv --reuid=postgres --regid=postgres --init-groups \
-            "$PGBIN/postgres" -D "$dir/data" -p "$2" -k "$dir" \
-            -c listen_addresses=127.0.0.1 -c fsync=off > "$dir/log" 2>&1 &
-        track_pid $!
-        wait_port "$2"
-        local i
-        for i in $(seq 1 50); do
-            psql -h 127.0.0.1 -p "$2" -U bench -d postgres -Atqc "SELECT 1" >/dev/null 2>&1 && break
-            sleep 0.1
-        done
-    }
+source "$SRC/tests/e2e/pg_lib.sh"
+if [ -z "$(pg_missing)" ]; then
     pseed() { # PORT N_ITEMS NAME_OF_2
         psql -h 127.0.0.1 -p "$1" -U bench -d postgres -q >/dev/null <<SQL
 CREATE TABLE items (id int PRIMARY KEY, name text);

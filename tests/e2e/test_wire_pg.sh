@@ -13,6 +13,10 @@
 source "$SRC/tests/lib.sh"
 
 source "$SRC/tests/e2e/pg_lib.sh"
+why=$(pg_missing)
+[ -z "$why" ] || skip "$why"
+command -v pgbench >/dev/null || skip "pgbench not installed"
+command -v tcpdump >/dev/null || skip "tcpdump not installed"
 
 PA=$(free_port)
 start_pg a "$PA"
@@ -45,7 +49,7 @@ check_identity "$TMP/c.db"
 "$REPRISE" capture -r "$TMP/cap.pcap" -o "$TMP/auto.db" > "$TMP/auto.out" 2>&1 \
     || { cat "$TMP/auto.out"; fail "capture without --protocol failed"; }
 check_identity "$TMP/auto.db"
-python3 - "$TMP/c.db" "$TMP/auto.db" "$tx" "$PW" <<'PY' || fail "the corpus does not match pgbench's counts"
+python3 - "$TMP/c.db" "$TMP/auto.db" "$tx" "$PG_PW" <<'PY' || fail "the corpus does not match pgbench's counts"
 import json, sqlite3, sys
 db, auto, tx, pw = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 con = sqlite3.connect(db)
@@ -91,7 +95,7 @@ ex=$(sqlite3 "$TMP/c.db" "SELECT COUNT(*) FROM exchanges")
 PB=$(free_port)
 start_pg b "$PB"
 init_schema "$PB"
-"$REPRISE" replay "$TMP/c.db" --target "postgres://bench@127.0.0.1:$PB/bench" --password-file "$TMP/pw" \
+"$REPRISE" replay "$TMP/c.db" --target "postgres://bench@127.0.0.1:$PB/bench" --password-file "$TMP/pgpw" \
     --speed 10 --label fresh > "$TMP/replay.out" 2>&1 || { cat "$TMP/replay.out"; fail "replay failed"; }
 run=$(sqlite3 "$TMP/c.db" "SELECT max(id) FROM runs")
 read -r sent once match same errs <<<"$(run_counts "$TMP/c.db")"

@@ -11,6 +11,10 @@
 # serial: the release figure depends on the CPU
 source "$SRC/tests/lib.sh"
 source "$SRC/tests/e2e/pg_lib.sh"
+why=$(pg_missing)
+[ -z "$why" ] || skip "$why"
+command -v pgbench >/dev/null || skip "pgbench not installed"
+command -v tcpdump >/dev/null || skip "tcpdump not installed"
 
 # v1 is the server the workload was captured on (it only reads, so its
 # data is as it was); v2 a fresh one with the same schema, less the index
@@ -37,7 +41,7 @@ stop_tcpdump
 "$REPRISE" capture -r "$TMP/rel.pcap" -o "$TMP/r.db" > "$TMP/rcap.out" 2>&1 || { cat "$TMP/rcap.out"; fail "capture"; }
 for side in "$PA:v1" "$PC:v2"; do
     "$REPRISE" replay "$TMP/r.db" --target "postgres://bench@127.0.0.1:${side%%:*}/bench" \
-        --password-file "$TMP/pw" --speed 2 --label "${side##*:}" > "$TMP/rel.${side##*:}.out" 2>&1 \
+        --password-file "$TMP/pgpw" --speed 2 --label "${side##*:}" > "$TMP/rel.${side##*:}.out" 2>&1 \
         || { cat "$TMP/rel.${side##*:}.out"; fail "replay ${side##*:}"; }
 done
 rc=0
